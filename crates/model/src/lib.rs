@@ -1,0 +1,44 @@
+//! Sinergi's domain types: the identifiers and values every agency's data passes through.
+//!
+//! - [`region`]: Kemendagri region codes ([`RegionCode`]) and the embedded 2025 table
+//!   ([`wilayah()`]).
+//! - [`nik`]: the 16-digit population number ([`Nik`]), parsed with every error and warning.
+//! - [`kk`]: the family card number ([`Kk`]).
+//! - [`name`]: person names with a normalised form for comparison ([`PersonName`]).
+//! - [`date`]: dates as agencies write them ([`parse_date`]).
+//! - [`standard`]: the canonical tables of the data standard ([`standard::Table`]).
+//! - [`minwage`]: regional minimum wages (UMP/UMK) by region.
+//!
+//! Architecture invariant: this crate does no I/O and knows nothing of HTTP, SQL or files.
+//! Reference tables are compiled in with `include_str!` and parsed on first use.
+
+pub mod date;
+pub mod kk;
+pub mod minwage;
+pub mod name;
+pub mod nik;
+pub mod region;
+pub mod standard;
+
+pub use region::{Level, Region, RegionCode, Wilayah, wilayah};
+
+use serde::{Deserialize, Serialize};
+
+/// Sex as recorded by Dukcapil: `L` (laki-laki, JENIS_KLMIN 1) or `P` (perempuan, 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Sex {
+    /// Laki-laki (male).
+    L,
+    /// Perempuan (female).
+    P,
+}
+
+impl Sex {
+    /// `"L"` or `"P"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Sex::L => "L",
+            Sex::P => "P",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Placeholder: regional minimum wages (UMP/UMK); being written.
