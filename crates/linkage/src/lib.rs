@@ -1,0 +1,117 @@
+//! Record linkage for validating aid-recipient rosters against the population registry
+//! (Dukcapil), and generic linkage of lists without NIK.
+//!
+//! Architecture invariant: this crate does no I/O and knows nothing of HTTP, SQL or files. It
+//! receives data as Rust values ([`RegistryPerson`], [`Query`], [`GenericRecord`]) and returns
+//! values ([`Link`], [`ScoredPair`]).
+//!
+//! # Pipeline
+//!
+//! 1. **Index** ([`RegistryIndex::build`]): columnar arrays (NIK, KK, birth day number, sex,
+//!    interned village, canonical name in one string arena, a 64-bit name signature) plus
+//!    compressed posting lists (`Vec<u32>`): NIKs sorted (exact, neighbour and 15-digit-prefix
+//!    lookups by binary search), birth date + sex, phonetic name token + birth year, village.
+//!    About 100 bytes per person.
+//! 2. **Blocking** (candidate generation), in two stages. Stage 1: the listed NIK's
+//!    neighbours (all 144 one-digit substitutions and the adjacent transpositions looked up in
+//!    the NIK array), the 15-digit truncation (first 15 digits equal, any last digit, when the
+//!    NIK has 15 digits, scientific notation or a trailing 0), and birth date + sex (plus the
+//!    day/month-swapped date). Stage 2, only when stage 1 found nobody convincing: the two
+//!    rarest phonetic name tokens with birth year ±1, or, without a birth date, the village.
+//!    Non-NIK blocks pass a name-signature pre-filter; blocks are capped
+//!    ([`LinkConfig::max_block`]); the number of compared candidates is reported.
+//! 3. **Comparison** on the canonical name form ([`names`]): titles and degrees removed
+//!    (`H.`, `HJ.`, `DRS.`, `S.PD.`), old spellings folded (`OE`→`U`, `DJ`→`J`, `TJ`→`C`,
+//!    `CH`→`KH`), every MUHAMMAD spelling unified; then exact (order-insensitive),
+//!    Jaro-Winkler per token, token subsets (a dropped marga or middle name, single-name
+//!    people) and initials (`M. SOLEH` ~ `MUHAMMAD SOLEH`). Birth dates: exact, day/month
+//!    swapped, year off by one, one digit off. Sex. Region: same village, district, regency.
+//!    NIK: exact, one substitution, adjacent transposition, truncated-15, other.
+//! 4. **Scoring** (Fellegi–Sunter): `score = log2 prior odds + Σ log2(m/u)`, the posterior
+//!    log2 odds that this registry person is the row's person. The prior is one in the registry
+//!    size (times the share of rows expected in the registry). `probability` divides the
+//!    candidate's odds by `1 + Σ odds` over all candidates, so several equally good candidates
+//!    (ten BUDI SANTOSO born the same day) share the probability and none is linked.
+//! 5. **Decision**: `ExactNik` when the listed NIK exists and name and birth date agree;
+//!    `ExactNikMismatch` when it exists but they disagree (the search then runs anyway and the
+//!    best other candidate is offered as [`Link::suggestion`]: "propose the likely right NIK");
+//!    `Probable` when the best candidate's score ≥ [`LinkConfig::match_threshold`], its
+//!    probability ≥ [`LinkConfig::min_probability`] *and its name agrees at least at the
+//!    subset/initials level*; `Possible` above [`LinkConfig::possible_threshold`]; else
+//!    `NotFound`. Every link keeps its score and per-field [`FieldEvidence`].
+//!
+//! # Not counting the NIK's contents twice
+//!
+//! A NIK is `PP KK CC DD MM YY SSSS`: region of first registration, birth day (+40 for women,
+//! so it also carries sex), month, year, serial. Fellegi–Sunter assumes fields independent
+//! given match status, and that is false here: the registry is dense in NIK space (most
+//! one-serial-digit neighbours of a real NIK are real people, registered in the same district,
+//! born the same day, of the same sex). A scorer that adds "NIK one digit off" *and* "birth
+//! date equal" *and* "sex equal" *and* "same district" counts one piece of evidence three or
+//! four times, and a person absent from the registry links to their NIK neighbour despite a
+//! wholly different name — the failure seen in Splink on Indonesian rosters.
+//!
+//! So the NIK comparison works on digits and segments. [`compare::compare_nik`] returns the
+//! level *and which segments the difference touches* (region, day/sex, month, year, serial).
+//! For every other field, agreement that is already implied by segments the candidate's NIK
+//! shares with the listed NIK gets weight 0 (evidence level `exact_implied_by_nik`,
+//! `agree_implied_by_nik`, `implied_by_nik`; for region only the step from "same district" to
+//! "same village" still counts, `same_village_beyond_nik`). Disagreement still counts in
+//! full: a row whose stated birth date contradicts the birth date embedded in its own NIK is
+//! evidence about the NIK (a typo, or another person's NIK), and it lowers every candidate
+//! that shares those digits while candidates whose NIK differs exactly in the date digits and
+//! whose birth date equals the stated one gain the full date weight (independent evidence from
+//! the row's other column). Implied agreements are also left out of the EM (as missing), so m
+//! and u are not learnt from dependent data.
+//!
+//! The u of a NIK near miss is not "one in 10^16": training measures how many registry persons
+//! actually sit one substitution / transposition / truncation away from the listed NIKs and
+//! divides by the registry size. With the prior, a near-miss NIK alone leaves the candidate
+//! at roughly `log2(m_typo / neighbours)` ≈ −7 bits: the name must carry the identity. A
+//! neighbour with a different name lands near −13 bits (`NotFound`); the right person with the
+//! same name lands well above the match threshold. As a last guard, `Probable` requires a name
+//! agreement of at least the subset/initials level.
+//!
+//! # Training
+//!
+//! [`Linker::train`] samples the roster deterministically, gathers candidate pairs by
+//! blocking and runs EM ([`fs::em`]) for m (and, for information, u among candidates and the
+//! match share λ). The u used for scoring is estimated from random pairs (cheap here: no
+//! database) for name, date, sex and region, and from the measured NIK-neighbour density for
+//! the NIK levels. With fewer than 1,000 candidate pairs the defaults of
+//! [`fs::Params::defaults`] stay. Weights can be overridden per level
+//! ([`LinkConfig::weight_overrides`]).
+//!
+//! # Determinism
+//!
+//! Candidates are sorted by (score desc, person index asc); batch linking ([`Linker::link_all`])
+//! maps in parallel with rayon but collects in input order; EM sums in a fixed order; the
+//! index build sorts. Same input → same output, whatever the thread count.
+//!
+//! # Generic linkage
+//!
+//! [`GenericLinker`] links two lists (or deduplicates one) over fields described by a
+//! [`GenericConfig`] (serde, read from TOML by the CLI): name, date, text, exact and region
+//! comparators, blocking rules built from field keys, default or configured m/u per level.
+
+pub mod adapter;
+pub mod compare;
+pub mod fs;
+pub mod generic;
+pub mod index;
+pub mod linker;
+pub mod names;
+
+pub use compare::{DateLevel, NikLevel, RegionLevel};
+pub use fs::{EmReport, Field, Params};
+pub use generic::{
+    Comparator, ConfigError, FieldSpec, GenericConfig, GenericEvidence, GenericLinker,
+    GenericRecord, GenericStats, KeyPart, KeyTransform, ScoredPair,
+};
+pub use index::{IndexStats, RegistryIndex, RegistryPerson};
+pub use linker::{
+    Candidate, FieldEvidence, Link, LinkConfig, LinkOutcome, Linker, Query, Suggestion, Via,
+    WeightOverride,
+};
+pub use names::NameLevel;
+pub use sinergi_model::Sex;

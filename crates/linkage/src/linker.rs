@@ -1,0 +1,859 @@
+//! Linking roster rows to the registry: blocking, comparison, NIK-aware scoring, decisions.
+
+use chrono::{Datelike, NaiveDate};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sinergi_model::Sex;
+
+use crate::adapter::{self, NikInput};
+use crate::compare::{
+    self, DateLevel, Listed, NikLevel, RegionLevel, compare_dates, compare_nik, compare_regions,
+    seg,
+};
+use crate::fs::{self, EmReport, FIELDS, Field, Gamma, Params};
+use crate::index::{RegistryIndex, sex_code};
+use crate::names::{self, NameLevel};
+
+/// One roster row to link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Query {
+    /// The NIK cell as written (used when `nik` is `None`).
+    pub nik_raw: Option<String>,
+    /// The NIK already parsed by the caller (takes precedence over `nik_raw`).
+    pub nik: Option<u64>,
+    /// The name as written; normalised inside.
+    pub name: String,
+    /// Stated birth date.
+    pub birth_date: Option<NaiveDate>,
+    /// Stated sex.
+    pub sex: Option<Sex>,
+    /// Village code (10 digits), or a district/regency code.
+    pub region: Option<u64>,
+}
+
+/// How a probable link was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// The listed NIK itself.
+    Nik,
+    /// One digit of the listed NIK substituted.
+    NikSubstitution,
+    /// Two adjacent digits of the listed NIK swapped.
+    NikTransposition,
+    /// The listed NIK truncated to 15 significant digits.
+    NikTruncated15,
+    /// Same birth date (or day/month swapped) and sex.
+    BirthDateSex,
+    /// Same phonetic name token and birth year (±1).
+    NameBirthYear,
+    /// Same phonetic name token and village (rows without NIK and birth date).
+    NameVillage,
+}
+
+/// What the linker concluded for a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum LinkOutcome {
+    /// The NIK exists and the identity (name, birth date) agrees.
+    ExactNik,
+    /// The NIK exists but name or birth date disagree: typo or another person's NIK. See
+    /// [`Link::suggestion`] for the likely right person.
+    ExactNikMismatch,
+    /// Linked with confidence (score and probability above the match thresholds).
+    Probable {
+        /// Which blocking pass found the person.
+        via: Via,
+    },
+    /// A candidate worth a human look, not a link.
+    Possible,
+    /// Nobody plausible.
+    NotFound,
+}
+
+/// One field's contribution to a score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldEvidence {
+    /// The field.
+    pub field: Field,
+    /// The agreement level (`"exact"`, `"jaro_winkler>=0.92"`, `"day_month_swapped"`,
+    /// `"same_district"`, `"exact_implied_by_nik"`, …).
+    pub level: &'static str,
+    /// log2 weight added to the score.
+    pub weight: f64,
+}
+
+/// A scored candidate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Person index in the registry.
+    pub person: u32,
+    /// That person's NIK.
+    pub nik: u64,
+    /// Posterior log2 odds that this person is the row's person.
+    pub score: f64,
+    /// Probability, with competing candidates taken into account.
+    pub probability: f64,
+    /// The blocking pass that found the candidate.
+    pub via: Via,
+}
+
+/// The likely right person when the listed NIK belongs to someone who does not match.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestion {
+    /// The candidate.
+    pub candidate: Candidate,
+    /// True when the candidate clears the match thresholds (a confident suggestion).
+    pub probable: bool,
+    /// Per-field evidence for the candidate.
+    pub evidence: Vec<FieldEvidence>,
+}
+
+/// The linker's answer for one row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    /// The conclusion.
+    pub outcome: LinkOutcome,
+    /// The linked person (for `ExactNikMismatch`: the holder of the listed NIK; for
+    /// `Possible`: the best candidate; `None` for `NotFound`).
+    pub person: Option<u32>,
+    /// Posterior log2 odds for `person` (or the best candidate).
+    pub score: f64,
+    /// Probability for `person`, competing candidates taken into account.
+    pub probability: f64,
+    /// Per-field contributions to `score`.
+    pub evidence: Vec<FieldEvidence>,
+    /// For `ExactNikMismatch`: the likely right person (propose their NIK).
+    pub suggestion: Option<Suggestion>,
+    /// Up to three other candidates, best first.
+    pub alternatives: Vec<Candidate>,
+    /// Candidate pairs compared.
+    pub candidates: u32,
+}
+
+/// A manual weight for one level of one field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightOverride {
+    /// The field.
+    pub field: Field,
+    /// The level label (as in [`FieldEvidence::level`]).
+    pub level: String,
+    /// log2 weight to use instead of the estimated one.
+    pub weight: f64,
+}
+
+/// Linker settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkConfig {
+    /// Minimum posterior log2 odds for `Probable` (and a confident suggestion).
+    pub match_threshold: f64,
+    /// Minimum competition-adjusted probability for `Probable`.
+    pub min_probability: f64,
+    /// Minimum posterior log2 odds for `Possible`.
+    pub possible_threshold: f64,
+    /// Share of roster rows expected to be in the registry (sets the prior).
+    pub prior_in_registry: f64,
+    /// Estimate m (EM) and u (random pairs) in [`Linker::train`]; otherwise keep defaults.
+    pub use_em: bool,
+    /// Queries sampled for training.
+    pub em_max_queries: usize,
+    /// EM iterations at most.
+    pub em_max_iterations: usize,
+    /// Largest block read for one key (larger blocks are truncated).
+    pub max_block: usize,
+    /// Manual weights.
+    pub weight_overrides: Vec<WeightOverride>,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            match_threshold: 2.0,
+            min_probability: 0.8,
+            possible_threshold: -8.0,
+            prior_in_registry: 0.9,
+            use_em: true,
+            em_max_queries: 20_000,
+            em_max_iterations: 100,
+            max_block: 4_000,
+            weight_overrides: Vec::new(),
+        }
+    }
+}
+
+struct Prep {
+    canonical: String,
+    sig: u64,
+    has_initial: bool,
+    hashes: Vec<u32>,
+    listed: Listed,
+    birth: Option<NaiveDate>,
+    days: Option<i32>,
+    sex: Option<u8>,
+    region: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cmp {
+    nik: Option<(NikLevel, u8)>,
+    name: Option<NameLevel>,
+    date: Option<DateLevel>,
+    sex: Option<bool>,
+    region: Option<RegionLevel>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Scored {
+    person: u32,
+    via: Via,
+    score: f64,
+    cmp: Cmp,
+}
+
+/// Links roster rows to a [`RegistryIndex`].
+pub struct Linker<'a> {
+    index: &'a RegistryIndex,
+    config: LinkConfig,
+    params: Params,
+    /// weights[f][l]
+    weights: Vec<Vec<f64>>,
+    prior: f64,
+}
+
+fn nik_level_index(l: NikLevel) -> usize {
+    l as usize
+}
+fn date_index(l: DateLevel) -> usize {
+    l as usize
+}
+fn region_index(l: RegionLevel) -> usize {
+    l as usize
+}
+
+fn level_label(f: usize, l: usize) -> &'static str {
+    match f {
+        0 => [
+            NikLevel::Exact,
+            NikLevel::OneSubstitution,
+            NikLevel::AdjacentTransposition,
+            NikLevel::Truncated15,
+            NikLevel::Other,
+        ][l]
+            .label(),
+        1 => [
+            NameLevel::Exact,
+            NameLevel::Strong,
+            NameLevel::Partial,
+            NameLevel::Weak,
+            NameLevel::Other,
+        ][l]
+            .label(),
+        2 => [
+            DateLevel::Exact,
+            DateLevel::DayMonthSwapped,
+            DateLevel::YearOffByOne,
+            DateLevel::OneDigitOff,
+            DateLevel::Other,
+        ][l]
+            .label(),
+        3 => ["agree", "disagree"][l],
+        _ => [
+            RegionLevel::SameVillage,
+            RegionLevel::SameDistrict,
+            RegionLevel::SameRegency,
+            RegionLevel::Other,
+        ][l]
+            .label(),
+    }
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl<'a> Linker<'a> {
+    /// A linker with default m/u for the index's size (call [`Linker::train`] to estimate
+    /// them from the roster).
+    pub fn new(index: &'a RegistryIndex, config: LinkConfig) -> Linker<'a> {
+        let params = Params::defaults(index.len());
+        let mut l = Linker {
+            index,
+            config,
+            params,
+            weights: Vec::new(),
+            prior: 0.0,
+        };
+        l.refresh();
+        l
+    }
+
+    /// The m/u parameters in use.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LinkConfig {
+        &self.config
+    }
+
+    /// The registry.
+    pub fn index(&self) -> &RegistryIndex {
+        self.index
+    }
+
+    /// Replaces the m/u parameters (e.g. from a previous training run).
+    pub fn set_params(&mut self, params: Params) {
+        self.params = params;
+        self.refresh();
+    }
+
+    fn refresh(&mut self) {
+        let n = self.index.len().max(1) as f64;
+        let p = (self.config.prior_in_registry.clamp(1e-6, 1.0) / n).min(0.5);
+        self.prior = (p / (1.0 - p)).log2();
+        self.weights = (0..5)
+            .map(|f| {
+                (0..fs::LEVELS[f])
+                    .map(|l| {
+                        let label = level_label(f, l);
+                        self.config
+                            .weight_overrides
+                            .iter()
+                            .find(|o| o.field == FIELDS[f] && o.level == label)
+                            .map(|o| o.weight)
+                            .unwrap_or_else(|| self.params.weight(f, l))
+                    })
+                    .collect()
+            })
+            .collect();
+    }
+
+    fn prep(&self, q: &Query) -> Prep {
+        let canonical = names::canonical_name(&q.name);
+        let mut hashes: Vec<u32> = canonical
+            .split(' ')
+            .filter(|t| t.len() > 1)
+            .map(names::phonetic_hash)
+            .collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        let has_initial = canonical.split(' ').any(|t| t.len() == 1);
+        let listed = match q.nik {
+            Some(n) if (1_000_000_000_000_000..10_000_000_000_000_000).contains(&n) => {
+                Listed::Full {
+                    nik: n,
+                    maybe_truncated: n % 10 == 0,
+                }
+            }
+            Some(n) if (100_000_000_000_000..1_000_000_000_000_000).contains(&n) => {
+                Listed::Prefix15(n)
+            }
+            Some(_) => Listed::None,
+            None => match q.nik_raw.as_deref().map(adapter::parse_nik) {
+                Some(NikInput::Digits16 { nik, .. }) => Listed::Full {
+                    nik,
+                    maybe_truncated: nik % 10 == 0,
+                },
+                Some(NikInput::Digits15 { prefix }) => Listed::Prefix15(prefix),
+                _ => Listed::None,
+            },
+        };
+        Prep {
+            sig: names::signature(&canonical),
+            canonical,
+            has_initial,
+            hashes,
+            listed,
+            birth: q.birth_date,
+            days: q.birth_date.map(|d| d.num_days_from_ce()),
+            sex: q.sex.map(sex_code),
+            region: q.region.filter(|&r| r > 0),
+        }
+    }
+
+    fn compare(&self, q: &Prep, i: u32) -> Cmp {
+        let ix = self.index;
+        Cmp {
+            nik: compare_nik(q.listed, ix.nik(i)),
+            name: names::compare_names(&q.canonical, ix.name(i)),
+            date: q.birth.map(|d| {
+                if q.days == Some(ix.birth_days(i)) {
+                    DateLevel::Exact
+                } else {
+                    compare_dates(d, ix.birth_date(i))
+                }
+            }),
+            sex: q.sex.map(|s| sex_code(ix.sex(i)) == s),
+            region: q.region.map(|r| compare_regions(r, ix.region(i))),
+        }
+    }
+
+    /// The per-field weights of a comparison, with the NIK-implied agreements neutralised.
+    /// Returns (field index, level index, label, weight).
+    fn contributions(&self, c: &Cmp) -> [Option<(usize, usize, &'static str, f64)>; 5] {
+        let w = &self.weights;
+        // Segments of the NIK that the candidate shares with the listed NIK (only for near
+        // misses and exact matches).
+        let touched: Option<u8> = match c.nik {
+            Some((l, t)) if l != NikLevel::Other => Some(t),
+            _ => None,
+        };
+        let shares = |s: u8| touched.is_some_and(|t| t & s == 0);
+        let mut out = [None; 5];
+        if let Some((l, _)) = c.nik {
+            let li = nik_level_index(l);
+            out[0] = Some((0, li, l.label(), w[0][li]));
+        }
+        if let Some(l) = c.name {
+            let li = l.index();
+            out[1] = Some((1, li, l.label(), w[1][li]));
+        }
+        if let Some(l) = c.date {
+            let li = date_index(l);
+            out[2] = Some(if l == DateLevel::Exact && shares(seg::DATE) {
+                (2, li, "exact_implied_by_nik", 0.0)
+            } else {
+                (2, li, l.label(), w[2][li])
+            });
+        }
+        if let Some(agree) = c.sex {
+            let li = if agree { 0 } else { 1 };
+            out[3] = Some(if agree && shares(seg::DAY) {
+                (3, li, "agree_implied_by_nik", 0.0)
+            } else {
+                (3, li, level_label(3, li), w[3][li])
+            });
+        }
+        if let Some(l) = c.region {
+            let li = region_index(l);
+            out[4] = Some(if shares(seg::REGION) {
+                match l {
+                    RegionLevel::SameVillage => (
+                        4,
+                        li,
+                        "same_village_beyond_nik",
+                        (w[4][0] - w[4][1]).max(0.0),
+                    ),
+                    RegionLevel::SameDistrict | RegionLevel::SameRegency => {
+                        (4, li, "implied_by_nik", 0.0)
+                    }
+                    RegionLevel::Other => (4, li, l.label(), w[4][li]),
+                }
+            } else {
+                (4, li, l.label(), w[4][li])
+            });
+        }
+        out
+    }
+
+    fn gamma(&self, c: &Cmp) -> Gamma {
+        let mut g: Gamma = [None; 5];
+        for (f, li, label, _) in self.contributions(c).into_iter().flatten() {
+            if !label.contains("implied") && !label.contains("beyond") {
+                g[f] = Some(li as u8);
+            }
+        }
+        g
+    }
+
+    fn score(&self, c: &Cmp) -> f64 {
+        self.prior
+            + self
+                .contributions(c)
+                .iter()
+                .flatten()
+                .map(|x| x.3)
+                .sum::<f64>()
+    }
+
+    fn evidence(&self, c: &Cmp) -> Vec<FieldEvidence> {
+        let mut ev = vec![FieldEvidence {
+            field: Field::Prior,
+            level: "one_in_registry_size",
+            weight: self.prior,
+        }];
+        for (f, _, label, w) in self.contributions(c).into_iter().flatten() {
+            ev.push(FieldEvidence {
+                field: FIELDS[f],
+                level: label,
+                weight: w,
+            });
+        }
+        ev
+    }
+
+    fn push_filtered(&self, q: &Prep, block: &[u32], via: Via, out: &mut Vec<(u32, Via)>) {
+        for &i in block.iter().take(self.config.max_block) {
+            if names::signatures_compatible(q.sig, self.index.sig(i), q.has_initial) {
+                out.push((i, via));
+            }
+        }
+    }
+
+    /// Candidate generation. Stage 1: NIK neighbours, truncation, birth date + sex (and the
+    /// day/month-swapped date). Stage 2: name token + birth year ±1, or name + village.
+    fn gather(&self, q: &Prep, stage: u8, out: &mut Vec<(u32, Via)>) {
+        let ix = self.index;
+        if stage == 1 {
+            match q.listed {
+                Listed::Full {
+                    nik,
+                    maybe_truncated,
+                } => {
+                    for (n, level) in compare::nik_neighbours(nik) {
+                        let via = if level == NikLevel::OneSubstitution {
+                            Via::NikSubstitution
+                        } else {
+                            Via::NikTransposition
+                        };
+                        for &i in ix.lookup_nik(n) {
+                            out.push((i, via));
+                        }
+                    }
+                    if maybe_truncated {
+                        for &i in ix.lookup_prefix15(nik / 10) {
+                            if ix.nik(i) != nik {
+                                out.push((i, Via::NikTruncated15));
+                            }
+                        }
+                    }
+                }
+                Listed::Prefix15(p) => {
+                    for &i in ix.lookup_prefix15(p) {
+                        out.push((i, Via::NikTruncated15));
+                    }
+                }
+                Listed::None => {}
+            }
+            if let (Some(d), Some(days)) = (q.birth, q.days) {
+                let sexes: &[u8] = match q.sex {
+                    Some(0) => &[0],
+                    Some(_) => &[1],
+                    None => &[0, 1],
+                };
+                let mut dates = vec![days];
+                if d.day() <= 12
+                    && d.day() != d.month()
+                    && let Some(sw) = NaiveDate::from_ymd_opt(d.year(), d.day(), d.month())
+                {
+                    dates.push(sw.num_days_from_ce());
+                }
+                for &dd in &dates {
+                    for &s in sexes {
+                        self.push_filtered(q, ix.block_date_sex(dd, s), Via::BirthDateSex, out);
+                    }
+                }
+            }
+        } else if let Some(d) = q.birth {
+            // Rarest tokens first: at most two tokens.
+            let mut toks: Vec<(u32, u32)> = q
+                .hashes
+                .iter()
+                .map(|&h| (ix.token_count(h), h))
+                .filter(|&(c, _)| c > 0)
+                .collect();
+            toks.sort_unstable();
+            for &(_, h) in toks.iter().take(2) {
+                for y in d.year() - 1..=d.year() + 1 {
+                    let block = ix.block_token_year(h, y);
+                    if block.len() <= self.config.max_block {
+                        self.push_filtered(q, block, Via::NameBirthYear, out);
+                    }
+                }
+            }
+        } else if let Some(r) = q.region {
+            let block = ix.block_village(r);
+            self.push_filtered(q, block, Via::NameVillage, out);
+        }
+    }
+
+    fn score_candidates(&self, q: &Prep, cands: &mut Vec<(u32, Via)>, skip: &[u32]) -> Vec<Scored> {
+        cands.sort_unstable();
+        cands.dedup_by_key(|c| c.0);
+        cands
+            .iter()
+            .filter(|(i, _)| !skip.contains(i))
+            .map(|&(i, via)| {
+                let cmp = self.compare(q, i);
+                Scored {
+                    person: i,
+                    via,
+                    score: self.score(&cmp),
+                    cmp,
+                }
+            })
+            .collect()
+    }
+
+    fn search(&self, q: &Prep, skip: &[u32]) -> (Vec<Scored>, u32) {
+        let mut cands = Vec::new();
+        self.gather(q, 1, &mut cands);
+        let mut scored = self.score_candidates(q, &mut cands, skip);
+        let mut count = scored.len() as u32;
+        let confident = scored.iter().any(|s| {
+            s.score >= self.config.match_threshold + 6.0
+                && matches!(s.cmp.name, Some(NameLevel::Exact | NameLevel::Strong))
+                && matches!(s.cmp.date, Some(DateLevel::Exact) | None)
+        });
+        if !confident {
+            let mut more = Vec::new();
+            self.gather(q, 2, &mut more);
+            let seen: Vec<u32> = scored.iter().map(|s| s.person).collect();
+            more.retain(|(i, _)| seen.binary_search(i).is_err());
+            let extra = self.score_candidates(q, &mut more, skip);
+            count += extra.len() as u32;
+            scored.extend(extra);
+        }
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.person.cmp(&b.person)));
+        (scored, count)
+    }
+
+    fn candidate(&self, s: &Scored, denom: f64) -> Candidate {
+        Candidate {
+            person: s.person,
+            nik: self.index.nik(s.person),
+            score: s.score,
+            probability: s.score.exp2() / denom,
+            via: s.via,
+        }
+    }
+
+    fn is_probable(&self, s: &Scored, probability: f64) -> bool {
+        s.score >= self.config.match_threshold
+            && probability >= self.config.min_probability
+            && matches!(
+                s.cmp.name,
+                Some(NameLevel::Exact | NameLevel::Strong | NameLevel::Partial)
+            )
+    }
+
+    /// Links one row.
+    pub fn link(&self, query: &Query) -> Link {
+        let q = self.prep(query);
+        let ix = self.index;
+        let holders: &[u32] = match q.listed {
+            Listed::Full { nik, .. } => ix.lookup_nik(nik),
+            _ => &[],
+        };
+        if !holders.is_empty() {
+            let mut best: Option<Scored> = None;
+            for &i in holders {
+                let cmp = self.compare(&q, i);
+                let s = Scored {
+                    person: i,
+                    via: Via::Nik,
+                    score: self.score(&cmp),
+                    cmp,
+                };
+                if best.as_ref().is_none_or(|b| s.score > b.score) {
+                    best = Some(s);
+                }
+            }
+            let h = best.expect("holders is not empty");
+            let name_ok = matches!(
+                h.cmp.name,
+                None | Some(NameLevel::Exact | NameLevel::Strong | NameLevel::Partial)
+            );
+            let date_ok = !matches!(h.cmp.date, Some(DateLevel::Other));
+            if name_ok && date_ok {
+                let odds = h.score.exp2();
+                return Link {
+                    outcome: LinkOutcome::ExactNik,
+                    person: Some(h.person),
+                    score: h.score,
+                    probability: odds / (1.0 + odds),
+                    evidence: self.evidence(&h.cmp),
+                    suggestion: None,
+                    alternatives: Vec::new(),
+                    candidates: holders.len() as u32,
+                };
+            }
+            // Mismatch: look for the right person elsewhere.
+            let (scored, count) = self.search(&q, holders);
+            let denom = 1.0 + h.score.exp2() + scored.iter().map(|s| s.score.exp2()).sum::<f64>();
+            let suggestion = scored
+                .first()
+                .filter(|s| s.score >= self.config.possible_threshold)
+                .map(|s| {
+                    let c = self.candidate(s, denom - h.score.exp2());
+                    Suggestion {
+                        probable: self.is_probable(s, c.probability),
+                        evidence: self.evidence(&s.cmp),
+                        candidate: c,
+                    }
+                });
+            let skip = usize::from(suggestion.is_some());
+            return Link {
+                outcome: LinkOutcome::ExactNikMismatch,
+                person: Some(h.person),
+                score: h.score,
+                probability: h.score.exp2() / denom,
+                evidence: self.evidence(&h.cmp),
+                suggestion,
+                alternatives: scored
+                    .iter()
+                    .skip(skip)
+                    .take(3)
+                    .map(|s| self.candidate(s, denom))
+                    .collect(),
+                candidates: count + holders.len() as u32,
+            };
+        }
+        let (scored, count) = self.search(&q, &[]);
+        let denom = 1.0 + scored.iter().map(|s| s.score.exp2()).sum::<f64>();
+        let Some(best) = scored.first() else {
+            return Link {
+                outcome: LinkOutcome::NotFound,
+                person: None,
+                score: f64::NEG_INFINITY,
+                probability: 0.0,
+                evidence: Vec::new(),
+                suggestion: None,
+                alternatives: Vec::new(),
+                candidates: 0,
+            };
+        };
+        let p = best.score.exp2() / denom;
+        let outcome = if self.is_probable(best, p) {
+            LinkOutcome::Probable { via: best.via }
+        } else if best.score >= self.config.possible_threshold {
+            LinkOutcome::Possible
+        } else {
+            LinkOutcome::NotFound
+        };
+        let found = outcome != LinkOutcome::NotFound;
+        Link {
+            outcome,
+            person: found.then_some(best.person),
+            score: best.score,
+            probability: p,
+            evidence: self.evidence(&best.cmp),
+            suggestion: None,
+            alternatives: scored
+                .iter()
+                .skip(usize::from(found))
+                .take(3)
+                .map(|s| self.candidate(s, denom))
+                .collect(),
+            candidates: count,
+        }
+    }
+
+    /// Links many rows in parallel. The output is in input order and does not depend on the
+    /// number of threads.
+    pub fn link_all(&self, queries: &[Query]) -> Vec<Link> {
+        queries.par_iter().map(|q| self.link(q)).collect()
+    }
+
+    /// Estimates the model from the roster itself: m by EM over candidate pairs from blocking
+    /// (a deterministic sample of at most `em_max_queries` rows), u of name/date/sex/region from
+    /// random pairs, u of the NIK levels from the actual density of NIK neighbours in the
+    /// registry. With fewer than 1,000 candidate pairs (or `use_em = false`) the defaults stay.
+    pub fn train(&mut self, queries: &[Query]) -> EmReport {
+        let n = self.index.len();
+        let step = queries.len().div_ceil(self.config.em_max_queries.max(1)).max(1);
+        let sample: Vec<&Query> = queries.iter().step_by(step).collect();
+        let per_query: Vec<(Vec<Gamma>, [f64; 5], Vec<Gamma>, bool)> = sample
+            .par_iter()
+            .enumerate()
+            .map(|(k, query)| {
+                let q = self.prep(query);
+                let mut cands = Vec::new();
+                if let Listed::Full { nik, .. } = q.listed {
+                    for &i in self.index.lookup_nik(nik) {
+                        cands.push((i, Via::Nik));
+                    }
+                }
+                self.gather(&q, 1, &mut cands);
+                self.gather(&q, 2, &mut cands);
+                cands.sort_unstable();
+                cands.dedup_by_key(|c| c.0);
+                let mut nik_counts = [0.0; 5];
+                let mut gammas = Vec::with_capacity(cands.len());
+                for &(i, _) in &cands {
+                    let cmp = self.compare(&q, i);
+                    if let Some((l, _)) = cmp.nik {
+                        nik_counts[nik_level_index(l)] += 1.0;
+                    }
+                    gammas.push(self.gamma(&cmp));
+                }
+                // Random pairs for u.
+                let mut random = Vec::new();
+                if n > 0 {
+                    for r in 0..20u64 {
+                        let i = (splitmix((k as u64) << 8 | r) % n as u64) as u32;
+                        let mut cmp = self.compare(&q, i);
+                        cmp.nik = None;
+                        random.push(self.gamma(&cmp));
+                    }
+                }
+                let full = matches!(q.listed, Listed::Full { .. });
+                (gammas, nik_counts, random, full)
+            })
+            .collect();
+        let mut pairs = Vec::new();
+        let mut random = Vec::new();
+        let mut nik_sum = [0.0; 5];
+        let mut with_nik = 0usize;
+        for (g, c, r, full) in per_query {
+            pairs.extend(g);
+            random.extend(r);
+            with_nik += usize::from(full);
+            for l in 0..5 {
+                nik_sum[l] += c[l];
+            }
+        }
+        let defaults = Params::defaults(n);
+        if !self.config.use_em || pairs.len() < 1000 {
+            self.params = defaults.clone();
+            self.refresh();
+            return EmReport {
+                pairs: pairs.len(),
+                iterations: 0,
+                converged: false,
+                lambda: 0.0,
+                m: defaults.m,
+                u_candidates: defaults.u,
+            };
+        }
+        let report = fs::em(&pairs, &defaults, self.config.em_max_iterations);
+        let mut params = defaults.clone();
+        for f in 0..5 {
+            for l in 0..fs::LEVELS[f] {
+                params.m[f][l] = report.m[f][l].max(1e-4);
+            }
+        }
+        // u from random pairs, smoothed towards the defaults.
+        let prior_pairs = 10_000.0;
+        for f in 1..5 {
+            let mut counts = vec![0.0; fs::LEVELS[f]];
+            let mut total = 0.0;
+            for g in &random {
+                if let Some(l) = g[f] {
+                    counts[l as usize] += 1.0;
+                    total += 1.0;
+                }
+            }
+            for l in 0..fs::LEVELS[f] {
+                params.u[f][l] =
+                    (counts[l] + prior_pairs * defaults.u[f][l]) / (total + prior_pairs);
+            }
+        }
+        // NIK u: neighbours actually present per listed NIK, over the registry size.
+        let nf = n.max(1) as f64;
+        let q = with_nik.max(1) as f64;
+        for l in 1..4 {
+            params.u[0][l] = ((nik_sum[l] / q).max(0.5)) / nf;
+        }
+        params.u[0][0] = 1.0 / nf;
+        params.u[0][4] = 1.0 - params.u[0][..4].iter().sum::<f64>();
+        self.params = params;
+        self.refresh();
+        report
+    }
+}

@@ -1,0 +1,512 @@
+//! Indonesian person names for matching: normalisation (titles, degrees, punctuation),
+//! canonical spelling folds (old Van Ophuijsen/Soewandi spellings, the many ways to write
+//! MUHAMMAD), phonetic keys for blocking, Jaro-Winkler and a token-set comparison that handles
+//! reordered, dropped or extra tokens and initials.
+
+/// Honorifics and religious/aristocratic titles that may precede a name.
+const PREFIX_TITLES: &[&str] = &[
+    "H", "HJ", "HAJI", "HAJJAH", "KH", "DR", "DRS", "DRA", "IR", "PROF", "NY", "NYONYA", "TN",
+    "TUAN", "SDR", "SDRI", "IBU", "BPK", "BAPAK", "ALM", "ALMH", "ALMARHUM", "ALMARHUMAH", "USTADZ",
+    "USTAZ", "USTADZAH",
+];
+
+/// Academic degrees written after a name (usually after a comma), dots removed.
+const DEGREES: &[&str] = &[
+    "SPD", "SPDI", "SH", "SE", "MM", "SKOM", "SAG", "SSOS", "ST", "MT", "MPD", "MPDI", "SKM",
+    "SKEP", "AMK", "AMD", "AMDKEB", "AMKEB", "AMDKEP", "SP", "SIP", "MSI", "MH", "MAG", "LC", "SSI",
+    "SS", "SFARM", "APT", "SKED", "SPT", "MKES", "MSC", "PHD", "MBA", "SIKOM", "SHI", "STP", "SPSI",
+    "SST", "SKEB", "SGZ", "SHUT", "SPI", "SAP", "SSTP", "MAP", "MSIE", "BSC", "MA", "SKG", "SPOG",
+    "SPA", "SPB", "SPPD", "SHUM", "MKOM", "MKM", "MSTAT", "SKH", "SPSIKOLOG", "SPDSD", "MTH",
+];
+
+/// Degrees distinctive enough to drop even without a comma or dots (trailing position only).
+const TRAILING_DEGREES: &[&str] = &[
+    "SPD", "SPDI", "SKOM", "SAG", "SSOS", "MPD", "SKM", "SKEP", "AMK", "AMD", "AMDKEB", "SFARM",
+    "SKED", "MKES", "SIKOM", "SSTP", "MSI", "SH", "MM",
+];
+
+/// Connectors of patronymics (`BIN`, `BINTI`) carry no identity.
+const CONNECTORS: &[&str] = &["BIN", "BINTI", "BT", "BN"];
+
+/// Spellings of MUHAMMAD (before folding).
+const MUHAMMAD: &[&str] = &[
+    "MUHAMMAD",
+    "MUHAMAD",
+    "MUHAMMED",
+    "MUHAMED",
+    "MOHAMMAD",
+    "MOHAMAD",
+    "MOHAMMED",
+    "MOHAMED",
+    "MOCHAMMAD",
+    "MOCHAMAD",
+    "MOCHAMMED",
+    "MOKHAMAD",
+    "MOKHAMMAD",
+    "MUCHAMMAD",
+    "MUCHAMAD",
+    "MUKHAMAD",
+    "MUKHAMMAD",
+    "MOH",
+    "MOCH",
+    "MUH",
+    "MHD",
+    "MOHD",
+    "MUHD",
+    "MUCH",
+    "MOHAMMAT",
+    "MUHAMMADH",
+];
+
+fn fold_char(c: char) -> Option<char> {
+    let c = match c {
+        'a'..='z' => c.to_ascii_uppercase(),
+        'A'..='Z' => c,
+        'À'..='Å' | 'à'..='å' => 'A',
+        'È'..='Ë' | 'è'..='ë' => 'E',
+        'Ì'..='Ï' | 'ì'..='ï' => 'I',
+        'Ò'..='Ö' | 'ò'..='ö' => 'O',
+        'Ù'..='Ü' | 'ù'..='ü' => 'U',
+        'Ç' | 'ç' => 'C',
+        'Ñ' | 'ñ' => 'N',
+        _ => return None,
+    };
+    Some(c)
+}
+
+/// Upper-case ASCII, titles and degrees removed, punctuation gone, tokens separated by one
+/// space. Idempotent.
+pub fn normalize(raw: &str) -> String {
+    // Split into comma segments; each segment into raw tokens (whitespace, '-', '/').
+    let mut out: Vec<String> = Vec::new();
+    for (seg_no, seg) in raw.split([',', ';']).enumerate() {
+        for raw_tok in seg.split(|c: char| c.is_whitespace() || c == '-' || c == '/' || c == '_') {
+            // Pieces separated by dots: "S.PD." -> ["S", "PD"], "M." -> ["M"].
+            let mut pieces: Vec<String> = Vec::new();
+            for piece in raw_tok.split('.') {
+                let p: String = piece
+                    .chars()
+                    .filter(|&c| c != '\'' && c != '`' && c != '’')
+                    .filter_map(fold_char)
+                    .collect();
+                if !p.is_empty() {
+                    pieces.push(p);
+                }
+            }
+            if pieces.is_empty() {
+                continue;
+            }
+            let joined: String = pieces.concat();
+            let dotted = pieces.len() > 1 || raw_tok.contains('.');
+            if (seg_no > 0 || dotted) && DEGREES.contains(&joined.as_str()) && joined.len() >= 2 {
+                continue;
+            }
+            if seg_no > 0 && out.is_empty() {
+                // Text before the first comma was empty: treat as a name part.
+            }
+            if pieces.len() > 1 && pieces.iter().all(|p| p.len() == 1) {
+                // "A.B." initials.
+                out.extend(pieces);
+            } else {
+                out.push(joined);
+            }
+        }
+    }
+    // Leading titles (keep at least one token).
+    while out.len() > 1 && PREFIX_TITLES.contains(&out[0].as_str()) {
+        out.remove(0);
+    }
+    // Trailing degrees without comma/dots.
+    while out.len() > 1 && TRAILING_DEGREES.contains(&out[out.len() - 1].as_str()) {
+        out.pop();
+    }
+    out.retain(|t| !CONNECTORS.contains(&t.as_str()));
+    out.join(" ")
+}
+
+/// Canonical spelling of one normalised token for comparison: old spellings folded
+/// (`OE`→`U`, `DJ`→`J`, `TJ`→`C`, `SJ`→`SY`, `CH`→`KH`, `PH`→`F`, `TH`→`T`, `DH`→`D`, `Q`→`K`),
+/// final `Y` after a consonant → `I`, doubled letters collapsed, all MUHAMMAD spellings →
+/// `MUHAMAD`.
+pub fn canonical_token(tok: &str) -> String {
+    if MUHAMMAD.contains(&tok) {
+        return "MUHAMAD".to_string();
+    }
+    if tok == "ABD" || tok == "ABDUL" || tok == "ABDOEL" {
+        return "ABDUL".to_string();
+    }
+    let b = tok.as_bytes();
+    let mut s: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let n = b.get(i + 1).copied();
+        let (emit, adv): (&[u8], usize) = match (c, n) {
+            (b'O', Some(b'E')) => (b"U", 2),
+            (b'D', Some(b'J')) => (b"J", 2),
+            (b'T', Some(b'J')) => (b"C", 2),
+            (b'S', Some(b'J')) => (b"SY", 2),
+            (b'C', Some(b'H')) => (b"KH", 2),
+            (b'P', Some(b'H')) => (b"F", 2),
+            (b'T', Some(b'H')) => (b"T", 2),
+            (b'D', Some(b'H')) => (b"D", 2),
+            (b'Q', _) => (b"K", 1),
+            _ => (std::slice::from_ref(&b[i]), 1),
+        };
+        s.extend_from_slice(emit);
+        i += adv;
+    }
+    if s.len() > 2 && s[s.len() - 1] == b'Y' && !is_vowel(s[s.len() - 2]) {
+        let l = s.len();
+        s[l - 1] = b'I';
+    }
+    s.dedup();
+    let out = String::from_utf8(s).unwrap_or_default();
+    if MUHAMMAD.contains(&out.as_str()) {
+        return "MUHAMAD".to_string();
+    }
+    out
+}
+
+fn is_vowel(c: u8) -> bool {
+    matches!(c, b'A' | b'E' | b'I' | b'O' | b'U')
+}
+
+/// Canonical comparison form of a raw name: normalised, each token folded, joined by spaces.
+pub fn canonical_name(raw: &str) -> String {
+    let norm = crate::adapter::normalize_name(raw);
+    norm.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(canonical_token)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Phonetic key of a canonical token for blocking: first letter kept (C/K/Q merged), then
+/// consonants only with similar sounds merged (C/G/K/Q→K, F/P/V→P, D/T→T, Z/S→S), H and vowels
+/// dropped, repeats collapsed, at most 5 letters. `SOLEH`/`SALEH` → `SL`.
+pub fn phonetic_key(tok: &str) -> String {
+    fn class(c: u8) -> u8 {
+        match c {
+            b'C' | b'K' | b'Q' | b'G' => b'K',
+            b'F' | b'P' | b'V' => b'P',
+            b'D' | b'T' => b'T',
+            b'Z' | b'S' => b'S',
+            other => other,
+        }
+    }
+    let b = tok.as_bytes();
+    let mut out = Vec::with_capacity(5);
+    if let Some(&first) = b.first() {
+        out.push(match first {
+            b'C' | b'Q' => b'K',
+            other => other,
+        });
+    }
+    let mut last = out.first().map(|&c| class(c)).unwrap_or(0);
+    for &c in b.iter().skip(1) {
+        if is_vowel(c) || c == b'H' || c == b'Y' || c == b'W' {
+            continue;
+        }
+        let k = class(c);
+        if k != last {
+            out.push(k);
+            last = k;
+        }
+        if out.len() >= 5 {
+            break;
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// 32-bit FNV-1a hash (deterministic across runs and platforms).
+pub fn fnv32(bytes: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in bytes {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// Hash of a token's phonetic key (blocking and signatures).
+pub fn phonetic_hash(tok: &str) -> u32 {
+    fnv32(phonetic_key(tok).as_bytes())
+}
+
+/// Compact signature of a canonical name for a cheap pre-filter: low 32 bits = one bit per
+/// full token's phonetic hash, high 26 bits = first letters of all tokens.
+pub fn signature(canonical: &str) -> u64 {
+    let mut sig = 0u64;
+    for t in canonical.split(' ').filter(|t| !t.is_empty()) {
+        let first = t.as_bytes()[0];
+        if first.is_ascii_uppercase() {
+            sig |= 1u64 << (32 + (first - b'A'));
+        }
+        if t.len() > 1 {
+            sig |= 1u64 << (phonetic_hash(t) % 32);
+        }
+    }
+    sig
+}
+
+/// Whether two signatures could belong to the same person (shares a phonetic token, or every
+/// initial of the query appears among the candidate's first letters when the query has an
+/// initial).
+pub fn signatures_compatible(query: u64, cand: u64, query_has_initial: bool) -> bool {
+    let full = 0xffff_ffffu64;
+    if query & cand & full != 0 {
+        return true;
+    }
+    let ql = query >> 32;
+    let cl = cand >> 32;
+    query_has_initial && ql & cl == ql && ql != 0
+}
+
+/// Jaro-Winkler similarity on bytes (prefix scale 0.1, up to 4 prefix characters), the same
+/// definition as `strsim::jaro_winkler` for ASCII input, without allocation for strings up to
+/// 64 bytes.
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    let j = jaro(a.as_bytes(), b.as_bytes());
+    let prefix = a
+        .bytes()
+        .zip(b.bytes())
+        .take(4)
+        .take_while(|(x, y)| x == y)
+        .count();
+    j + 0.1 * prefix as f64 * (1.0 - j)
+}
+
+fn jaro(a: &[u8], b: &[u8]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a.len() > 64 || b.len() > 64 {
+        return jaro(&a[..a.len().min(64)], &b[..b.len().min(64)]);
+    }
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut b_used = 0u64;
+    let mut a_used = 0u64;
+    let mut matches = 0usize;
+    for (i, &ca) in a.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(b.len());
+        for j in lo..hi {
+            if b_used & (1 << j) == 0 && b[j] == ca {
+                b_used |= 1 << j;
+                a_used |= 1 << i;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut j = 0usize;
+    for (i, &ca) in a.iter().enumerate() {
+        if a_used & (1 << i) == 0 {
+            continue;
+        }
+        while b_used & (1 << j) == 0 {
+            j += 1;
+        }
+        if ca != b[j] {
+            transpositions += 1;
+        }
+        j += 1;
+    }
+    let m = matches as f64;
+    (m / a.len() as f64 + m / b.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0
+}
+
+/// How well two names agree, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NameLevel {
+    /// Same canonical tokens (any order).
+    Exact,
+    /// Same number of tokens, each pairs with a Jaro-Winkler ≥ 0.85 and the whole ≥ 0.92.
+    Strong,
+    /// Every token of the shorter name pairs with one of the longer (extra/missing token such
+    /// as a dropped marga or middle name) or an initial (`M SOLEH` ~ `MUHAMAD SOLEH`).
+    Partial,
+    /// Some resemblance (soft Dice ≥ 0.70).
+    Weak,
+    /// Different names.
+    Other,
+}
+
+impl NameLevel {
+    /// Stable label used in evidence.
+    pub const fn label(self) -> &'static str {
+        match self {
+            NameLevel::Exact => "exact",
+            NameLevel::Strong => "jaro_winkler>=0.92",
+            NameLevel::Partial => "token_subset_or_initials",
+            NameLevel::Weak => "token_dice>=0.70",
+            NameLevel::Other => "different",
+        }
+    }
+    /// Index 0..5.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+const MAX_TOKENS: usize = 8;
+
+/// Compares two canonical names (tokens separated by single spaces). `None` when either is
+/// empty.
+pub fn compare_names(a: &str, b: &str) -> Option<NameLevel> {
+    let mut ta: Vec<&str> = a.split(' ').filter(|t| !t.is_empty()).collect();
+    let mut tb: Vec<&str> = b.split(' ').filter(|t| !t.is_empty()).collect();
+    if ta.is_empty() || tb.is_empty() {
+        return None;
+    }
+    ta.truncate(MAX_TOKENS);
+    tb.truncate(MAX_TOKENS);
+    if ta.len() == tb.len() {
+        let mut sa = ta.clone();
+        let mut sb = tb.clone();
+        sa.sort_unstable();
+        sb.sort_unstable();
+        if sa == sb {
+            return Some(NameLevel::Exact);
+        }
+    }
+    // Score matrix and greedy one-to-one assignment, best scores first.
+    let mut pairs: Vec<(f64, usize, usize, bool)> = Vec::with_capacity(ta.len() * tb.len());
+    for (i, x) in ta.iter().enumerate() {
+        for (j, y) in tb.iter().enumerate() {
+            let (s, initial) = token_score(x, y);
+            if s >= 0.80 {
+                pairs.push((s, i, j, initial));
+            }
+        }
+    }
+    pairs.sort_by(|p, q| {
+        q.0.total_cmp(&p.0)
+            .then(p.1.cmp(&q.1))
+            .then(p.2.cmp(&q.2))
+    });
+    let mut used_a = 0u32;
+    let mut used_b = 0u32;
+    let mut sum = 0.0;
+    let mut matched = 0usize;
+    let mut any_initial = false;
+    let mut strong_full = false;
+    for (s, i, j, initial) in pairs {
+        if used_a & (1 << i) != 0 || used_b & (1 << j) != 0 {
+            continue;
+        }
+        used_a |= 1 << i;
+        used_b |= 1 << j;
+        if s >= 0.85 {
+            matched += 1;
+            any_initial |= initial;
+            if !initial && s >= 0.92 && ta[i].len() >= 3 && tb[j].len() >= 3 {
+                strong_full = true;
+            }
+        }
+        sum += s;
+    }
+    let short = ta.len().min(tb.len());
+    let dice = 2.0 * sum / (ta.len() + tb.len()) as f64;
+    let level = if ta.len() == tb.len() && matched == short && !any_initial && dice >= 0.92 {
+        NameLevel::Strong
+    } else if matched == short && strong_full {
+        NameLevel::Partial
+    } else if dice >= 0.70 {
+        NameLevel::Weak
+    } else {
+        NameLevel::Other
+    };
+    Some(level)
+}
+
+fn token_score(x: &str, y: &str) -> (f64, bool) {
+    if x == y {
+        return (1.0, false);
+    }
+    if x.len() == 1 || y.len() == 1 {
+        let same = x.as_bytes()[0] == y.as_bytes()[0];
+        return (if same { 0.9 } else { 0.0 }, same);
+    }
+    (jaro_winkler(x, y), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_table() {
+        let cases = [
+            ("H. Mochamad Soleh, S.Pd.", "MOCHAMAD SOLEH"),
+            ("Dr. Ir. SITI AMINAH, M.M", "SITI AMINAH"),
+            ("m. soleh", "M SOLEH"),
+            ("MUHAMMAD SOLEH S.PD.I", "MUHAMMAD SOLEH"),
+            ("SUPARMAN", "SUPARMAN"),
+            ("H", "H"),
+            ("  budi   santoso ", "BUDI SANTOSO"),
+            ("Ma'ruf bin Amin", "MARUF AMIN"),
+            ("A.B. Sitorus", "A B SITORUS"),
+            ("SITI-AMINAH", "SITI AMINAH"),
+            ("José", "JOSE"),
+            ("", ""),
+            ("12345", ""),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(normalize(raw), want, "{raw:?}");
+            assert_eq!(normalize(want), want, "idempotent on {want:?}");
+        }
+    }
+
+    #[test]
+    fn canonical_folds() {
+        let cases = [
+            ("MOCHAMAD", "MUHAMAD"),
+            ("MUHAMMAD", "MUHAMAD"),
+            ("MOH", "MUHAMAD"),
+            ("SOEKARNO", "SUKARNO"),
+            ("DJOKO", "JOKO"),
+            ("TJAHJO", "CAHJO"),
+            ("HERY", "HERI"),
+            ("ROSSA", "ROSA"),
+            ("CHAIRUL", "KHAIRUL"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(canonical_token(raw), want, "{raw}");
+        }
+        assert_eq!(
+            canonical_name("H. MOCHAMAD SOLEH, S.PD."),
+            canonical_name("MUHAMMAD SOLEH")
+        );
+    }
+
+    #[test]
+    fn phonetic_keys_merge_vowel_variants() {
+        assert_eq!(phonetic_key("SOLEH"), phonetic_key("SALEH"));
+        assert_eq!(phonetic_key("SUPRIYADI"), phonetic_key("SUPRIADI"));
+        assert_ne!(phonetic_key("BUDI"), phonetic_key("SITI"));
+    }
+
+    #[test]
+    fn name_levels() {
+        use NameLevel::*;
+        let c = |a: &str, b: &str| compare_names(&canonical_name(a), &canonical_name(b));
+        assert_eq!(c("MUHAMMAD SOLEH", "H. MOCHAMAD SOLEH, S.PD."), Some(Exact));
+        assert_eq!(c("SOLEH MUHAMMAD", "MUHAMMAD SOLEH"), Some(Exact));
+        assert_eq!(c("M. SOLEH", "MUHAMMAD SOLEH"), Some(Partial));
+        assert_eq!(c("SITI AMINAH", "SITI AMINA"), Some(Strong));
+        assert_eq!(c("RUTH SIMANJUNTAK", "RUTH MARIA SIMANJUNTAK"), Some(Partial));
+        assert_eq!(c("SUPARMAN", "SUPARMAN"), Some(Exact));
+        assert_eq!(c("BUDI SANTOSO", "SITI AMINAH"), Some(Other));
+        assert_eq!(c("", "SITI"), None);
+    }
+}

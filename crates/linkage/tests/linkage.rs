@@ -1,0 +1,582 @@
+//! Behaviour of the registry linker and the generic linker on hand-written data.
+
+use chrono::{Datelike, NaiveDate};
+use proptest::prelude::*;
+use sinergi_linkage::*;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// NIK from district (6 digits), birth date, sex and serial.
+fn nik(district: u64, birth: NaiveDate, sex: Sex, serial: u64) -> u64 {
+    let day = birth.day() as u64 + if sex == Sex::P { 40 } else { 0 };
+    let dmy = day * 10_000 + birth.month() as u64 * 100 + (birth.year() % 100) as u64;
+    (district * 1_000_000 + dmy) * 10_000 + serial
+}
+
+fn person(name: &str, sex: Sex, birth: NaiveDate, village: u64, serial: u64) -> RegistryPerson {
+    RegistryPerson {
+        nik: nik(village / 10_000, birth, sex, serial),
+        name_norm: name.to_string(),
+        sex,
+        birth_date: birth,
+        region: village,
+        kk: village * 1_000_000 + serial,
+    }
+}
+
+const V1: u64 = 3201010001;
+const V2: u64 = 3201010002;
+const V3: u64 = 3273050007;
+
+/// A small registry: named people plus filler, including dense NIK neighbourhoods
+/// (same district, date and sex, consecutive serials) as in the real registry.
+fn registry() -> Vec<RegistryPerson> {
+    let mut v = vec![
+        person("MUHAMMAD SOLEH", Sex::L, date(1980, 1, 23), V1, 1), // 0
+        person("SITI AMINAH", Sex::P, date(1985, 8, 23), V1, 1),    // 1
+        person("SUPARMAN", Sex::L, date(1970, 3, 7), V2, 1),        // 2
+        person("RUTH MARIA SIMANJUNTAK", Sex::P, date(1990, 12, 5), V3, 1), // 3
+        person("AGUS SETIAWAN", Sex::L, date(1980, 1, 23), V1, 2),  // 4: NIK neighbour of 0
+        person("DEWI LESTARI", Sex::P, date(1992, 4, 11), V2, 1),   // 5
+        person("BAMBANG HERMAWAN", Sex::L, date(1975, 6, 30), V3, 3), // 6
+        person("NUR HIDAYAH", Sex::P, date(1988, 2, 14), V1, 5),    // 7
+    ];
+    // Twelve BUDI SANTOSO born in 1980 in the same village.
+    for k in 0..12u32 {
+        v.push(person(
+            "BUDI SANTOSO",
+            Sex::L,
+            date(1980, 1 + k % 12, 1 + 2 * k),
+            V2,
+            10 + k as u64,
+        ));
+    }
+    // Filler: dense neighbourhoods around person 0's NIK.
+    let firsts = ["ANDI", "RINA", "YUSUF", "WAHYU", "LINA", "HENDRA", "FITRI", "JOKO"];
+    let lasts = ["PRATAMA", "KURNIAWAN", "SARI", "WIJAYA", "NASUTION", "HARAHAP"];
+    for s in 3..40u64 {
+        let name = format!(
+            "{} {}",
+            firsts[s as usize % firsts.len()],
+            lasts[s as usize % lasts.len()]
+        );
+        v.push(person(&name, Sex::L, date(1980, 1, 23), V1, s));
+    }
+    for k in 0..200u64 {
+        let name = format!(
+            "{} {}",
+            firsts[(k / 6) as usize % firsts.len()],
+            lasts[k as usize % lasts.len()]
+        );
+        let d = date(1950 + (k % 50) as i32, 1 + (k % 12) as u32, 1 + (k % 28) as u32);
+        let sex = if k % 2 == 0 { Sex::L } else { Sex::P };
+        v.push(person(&name, sex, d, [V1, V2, V3][k as usize % 3], 100 + k));
+    }
+    v
+}
+
+struct World {
+    index: RegistryIndex,
+    persons: Vec<RegistryPerson>,
+}
+
+fn world() -> World {
+    let persons = registry();
+    World {
+        index: RegistryIndex::build(persons.clone()),
+        persons,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    Exact(u32),
+    Mismatch { holder: u32, suggest: u32 },
+    Probable(u32),
+    NotLinked,
+}
+
+fn query(nik: Option<&str>, name: &str, birth: Option<NaiveDate>, sex: Option<Sex>) -> Query {
+    Query {
+        nik_raw: nik.map(str::to_string),
+        nik: None,
+        name: name.to_string(),
+        birth_date: birth,
+        sex,
+        region: None,
+    }
+}
+
+fn check(w: &World, case: &str, q: &Query, expected: Expect) -> Link {
+    let linker = Linker::new(&w.index, LinkConfig::default());
+    let link = linker.link(q);
+    let ok = match expected {
+        Expect::Exact(p) => link.outcome == LinkOutcome::ExactNik && link.person == Some(p),
+        Expect::Mismatch { holder, suggest } => {
+            link.outcome == LinkOutcome::ExactNikMismatch
+                && link.person == Some(holder)
+                && link
+                    .suggestion
+                    .as_ref()
+                    .is_some_and(|s| s.candidate.person == suggest && s.probable)
+        }
+        Expect::Probable(p) => {
+            matches!(link.outcome, LinkOutcome::Probable { .. }) && link.person == Some(p)
+        }
+        Expect::NotLinked => matches!(
+            link.outcome,
+            LinkOutcome::NotFound | LinkOutcome::Possible
+        ),
+    };
+    assert!(ok, "{case}: expected {expected:?}, got {link:#?}");
+    link
+}
+
+fn nik_str(w: &World, i: usize) -> String {
+    w.persons[i].nik.to_string()
+}
+
+fn one_sub(n: &str, pos: usize, digit: char) -> String {
+    let mut c: Vec<char> = n.chars().collect();
+    assert_ne!(c[pos], digit);
+    c[pos] = digit;
+    c.into_iter().collect()
+}
+
+#[test]
+fn registry_linking_table() {
+    let w = world();
+    let soleh = nik_str(&w, 0);
+    let siti = nik_str(&w, 1);
+    let d_soleh = Some(date(1980, 1, 23));
+    let d_siti = Some(date(1985, 8, 23));
+    // Serial typo in Soleh's NIK that hits nobody: 0001 -> 0091.
+    let soleh_typo = one_sub(&soleh, 14, '9');
+    // Day typo: 23 -> 28 (row's birth date still right).
+    let soleh_day_typo = one_sub(&soleh, 7, '8');
+    // Adjacent swap of Siti's serial "0001" -> "0010".
+    let mut siti_swap: Vec<char> = siti.chars().collect();
+    siti_swap.swap(14, 15);
+    let siti_swap: String = siti_swap.into_iter().collect();
+    let suparman = nik_str(&w, 2);
+    let truncated = format!("{}", &suparman[..15]);
+    let cases: Vec<(&str, Query, Expect)> = vec![
+        (
+            "exact NIK",
+            query(Some(&soleh), "MUHAMMAD SOLEH", d_soleh, Some(Sex::L)),
+            Expect::Exact(0),
+        ),
+        (
+            "exact NIK, title and spelling variant",
+            query(Some(&soleh), "H. Mochamad Soleh, S.Pd.", d_soleh, Some(Sex::L)),
+            Expect::Exact(0),
+        ),
+        (
+            "one wrong serial digit",
+            query(Some(&soleh_typo), "MUHAMMAD SOLEH", d_soleh, Some(Sex::L)),
+            Expect::Probable(0),
+        ),
+        (
+            "one wrong day digit, stated birth date right",
+            query(Some(&soleh_day_typo), "MUHAMMAD SOLEH", d_soleh, Some(Sex::L)),
+            Expect::Probable(0),
+        ),
+        (
+            "adjacent digits swapped",
+            query(Some(&siti_swap), "SITI AMINAH", d_siti, Some(Sex::P)),
+            Expect::Probable(1),
+        ),
+        (
+            "truncated to 15 digits",
+            query(Some(&truncated), "SUPARMAN", Some(date(1970, 3, 7)), None),
+            Expect::Probable(2),
+        ),
+        (
+            "spreadsheet zero in the last digit",
+            query(
+                Some(&format!("{truncated}0")),
+                "SUPARMAN",
+                Some(date(1970, 3, 7)),
+                None,
+            ),
+            Expect::Probable(2),
+        ),
+        (
+            "NIK of another person: Siti's NIK on Soleh's row",
+            query(Some(&siti), "MUHAMMAD SOLEH", d_soleh, Some(Sex::L)),
+            Expect::Mismatch {
+                holder: 1,
+                suggest: 0,
+            },
+        ),
+        (
+            "missing NIK, name + birth date",
+            query(None, "MUHAMMAD SOLEH", d_soleh, Some(Sex::L)),
+            Expect::Probable(0),
+        ),
+        (
+            "invalid NIK, initials",
+            query(Some("12AB"), "M. SOLEH", d_soleh, Some(Sex::L)),
+            Expect::Probable(0),
+        ),
+        (
+            "day and month swapped",
+            query(None, "DEWI LESTARI", Some(date(1992, 11, 4)), Some(Sex::P)),
+            Expect::Probable(5),
+        ),
+        (
+            "single-name person, missing NIK",
+            query(None, "SUPARMAN", Some(date(1970, 3, 7)), Some(Sex::L)),
+            Expect::Probable(2),
+        ),
+        (
+            "dropped middle name",
+            query(None, "RUTH SIMANJUNTAK", Some(date(1990, 12, 5)), Some(Sex::P)),
+            Expect::Probable(3),
+        ),
+        (
+            "year off by one, old spelling",
+            query(None, "BAMBANG HERMAWAN", Some(date(1974, 6, 30)), Some(Sex::L)),
+            Expect::Probable(6),
+        ),
+        (
+            "absent person with a NIK one digit from a real one and a different name",
+            query(
+                Some(&one_sub(&soleh, 15, '4')),
+                "RAHMAT HIDAYAT",
+                d_soleh,
+                Some(Sex::L),
+            ),
+            Expect::NotLinked,
+        ),
+        (
+            "absent person, NIK one digit from Agus, different name",
+            query(
+                Some(&one_sub(&nik_str(&w, 4), 14, '8')),
+                "YOGI PERMANA",
+                d_soleh,
+                Some(Sex::L),
+            ),
+            Expect::NotLinked,
+        ),
+        (
+            "common name without NIK or birth date",
+            Query {
+                region: Some(V2),
+                ..query(None, "BUDI SANTOSO", None, Some(Sex::L))
+            },
+            Expect::NotLinked,
+        ),
+        (
+            "common name born the same year, no exact date",
+            Query {
+                region: Some(V2),
+                ..query(None, "BUDI SANTOSO", Some(date(1980, 7, 2)), Some(Sex::L))
+            },
+            Expect::NotLinked,
+        ),
+    ];
+    for (case, q, want) in cases {
+        check(&w, case, &q, want);
+    }
+}
+
+#[test]
+fn a_near_miss_nik_does_not_link_a_different_name() {
+    let w = world();
+    // Every one-digit substitution of the serial of person 0 that hits a real neighbour, with
+    // a name nobody in the neighbourhood has, must not be Probable.
+    let linker = Linker::new(&w.index, LinkConfig::default());
+    let soleh = nik_str(&w, 0);
+    for pos in 12..16 {
+        for d in '0'..='9' {
+            if soleh.as_bytes()[pos] as char == d {
+                continue;
+            }
+            let listed = one_sub(&soleh, pos, d);
+            if !w.index.lookup_nik(listed.parse().unwrap()).is_empty() {
+                continue; // that is an exact NIK of someone else
+            }
+            let link = linker.link(&query(
+                Some(&listed),
+                "RAHMAT HIDAYAT",
+                Some(date(1980, 1, 23)),
+                Some(Sex::L),
+            ));
+            assert!(
+                matches!(link.outcome, LinkOutcome::NotFound | LinkOutcome::Possible),
+                "{listed}: {link:#?}"
+            );
+            assert!(link.score < 0.0, "{listed}: score {}", link.score);
+            // The evidence shows the NIK's date, sex and district were not counted again.
+            if link.person.is_some() {
+                assert!(link.evidence.iter().any(|e| e.level.contains("implied")));
+            }
+        }
+    }
+}
+
+#[test]
+fn evidence_explains_the_score() {
+    let w = world();
+    let linker = Linker::new(&w.index, LinkConfig::default());
+    let link = linker.link(&query(
+        Some(&nik_str(&w, 0)),
+        "MUHAMMAD SOLEH",
+        Some(date(1980, 1, 23)),
+        Some(Sex::L),
+    ));
+    let sum: f64 = link.evidence.iter().map(|e| e.weight).sum();
+    assert!((sum - link.score).abs() < 1e-9);
+    let fields: Vec<Field> = link.evidence.iter().map(|e| e.field).collect();
+    assert_eq!(
+        fields,
+        vec![
+            Field::Prior,
+            Field::Nik,
+            Field::Name,
+            Field::BirthDate,
+            Field::Sex
+        ]
+    );
+    assert!(link.probability > 0.99);
+}
+
+/// A synthetic roster over the test registry, for EM and determinism.
+fn roster(w: &World) -> Vec<Query> {
+    let mut out = Vec::new();
+    for (i, p) in w.persons.iter().enumerate() {
+        let mut nik = p.nik.to_string();
+        if i % 7 == 3 {
+            nik = one_sub(&nik, 13, if nik.as_bytes()[13] == b'5' { '6' } else { '5' });
+        }
+        out.push(Query {
+            nik_raw: (i % 11 != 5).then_some(nik),
+            nik: None,
+            name: p.name_norm.clone(),
+            birth_date: Some(p.birth_date),
+            sex: Some(p.sex),
+            region: Some(p.region),
+        });
+    }
+    out
+}
+
+#[test]
+fn em_converges_and_m_exceeds_u_for_every_field() {
+    let w = world();
+    let mut linker = Linker::new(&w.index, LinkConfig::default());
+    let qs = roster(&w);
+    let report = linker.train(&qs);
+    assert!(report.pairs >= 1000, "pairs {}", report.pairs);
+    assert!(report.converged, "{report:?}");
+    let p = linker.params();
+    for f in 0..5 {
+        assert!(
+            p.m[f][0] > p.u[f][0],
+            "field {f}: m {} <= u {}",
+            p.m[f][0],
+            p.u[f][0]
+        );
+    }
+    // Training keeps the linker accurate.
+    let links = linker.link_all(&qs);
+    let right = links
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| l.person == Some(*i as u32))
+        .count();
+    assert!(right * 100 >= qs.len() * 95, "{right} of {}", qs.len());
+}
+
+#[test]
+fn scarce_data_keeps_defaults() {
+    let w = world();
+    let mut linker = Linker::new(&w.index, LinkConfig::default());
+    let before = linker.params().clone();
+    let report = linker.train(&roster(&w)[..3]);
+    assert!(report.pairs < 1000);
+    assert_eq!(linker.params(), &before);
+}
+
+#[test]
+fn batch_output_does_not_depend_on_thread_count() {
+    let w = world();
+    let mut linker = Linker::new(&w.index, LinkConfig::default());
+    let qs = roster(&w);
+    linker.train(&qs);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| format!("{:?}", linker.link_all(&qs)))
+    };
+    let one = run(1);
+    assert_eq!(one, run(3));
+    assert_eq!(one, run(1));
+    let sequential: Vec<Link> = qs.iter().map(|q| linker.link(q)).collect();
+    assert_eq!(one, format!("{sequential:?}"));
+}
+
+#[test]
+fn weight_overrides_apply() {
+    let w = world();
+    let config = LinkConfig {
+        weight_overrides: vec![WeightOverride {
+            field: Field::Sex,
+            level: "agree".into(),
+            weight: 5.0,
+        }],
+        ..LinkConfig::default()
+    };
+    let linker = Linker::new(&w.index, config);
+    let link = linker.link(&query(None, "SUPARMAN", Some(date(1970, 3, 7)), Some(Sex::L)));
+    let sex = link.evidence.iter().find(|e| e.field == Field::Sex).unwrap();
+    assert_eq!(sex.weight, 5.0);
+}
+
+#[test]
+fn config_reads_from_toml() {
+    let c: LinkConfig = toml::from_str("match_threshold = 4.0\nuse_em = false").unwrap();
+    assert_eq!(c.match_threshold, 4.0);
+    assert!(!c.use_em);
+    assert!(toml::from_str::<LinkConfig>("bogus = 1").is_err());
+}
+
+#[test]
+fn jaro_winkler_agrees_with_strsim() {
+    let pairs = [
+        ("MUHAMAD", "MUHAMMAD"),
+        ("SOLEH", "SALEH"),
+        ("MARTHA", "MARHTA"),
+        ("DWAYNE", "DUANE"),
+        ("A", "B"),
+        ("", ""),
+        ("SITI", ""),
+        ("SUPRIYADI", "SUPRIADI"),
+        ("KURNIAWAN", "KURNIAWATI"),
+    ];
+    for (a, b) in pairs {
+        let mine = names::jaro_winkler(a, b);
+        let oracle = strsim::jaro_winkler(a, b);
+        assert!((mine - oracle).abs() < 1e-9, "{a} {b}: {mine} vs {oracle}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn jaro_winkler_matches_strsim_on_ascii(a in "[A-Z ]{0,20}", b in "[A-Z ]{0,20}") {
+        let mine = names::jaro_winkler(&a, &b);
+        let oracle = strsim::jaro_winkler(&a, &b);
+        prop_assert!((mine - oracle).abs() < 1e-9);
+    }
+
+    #[test]
+    fn link_never_panics(
+        nik_raw in proptest::option::of(".{0,24}"),
+        nik in proptest::option::of(any::<u64>()),
+        name in ".{0,40}",
+        days in proptest::option::of(600_000i32..800_000),
+        sex in proptest::option::of(any::<bool>()),
+        region in proptest::option::of(any::<u64>()),
+    ) {
+        let w = world_cached();
+        let linker = Linker::new(&w.index, LinkConfig::default());
+        let q = Query {
+            nik_raw,
+            nik,
+            name,
+            birth_date: days.and_then(NaiveDate::from_num_days_from_ce_opt),
+            sex: sex.map(|s| if s { Sex::L } else { Sex::P }),
+            region,
+        };
+        let link = linker.link(&q);
+        prop_assert!(link.alternatives.len() <= 3);
+        prop_assert!(link.probability.is_nan() || (0.0..=1.0).contains(&link.probability));
+    }
+}
+
+fn world_cached() -> &'static World {
+    static W: std::sync::OnceLock<World> = std::sync::OnceLock::new();
+    W.get_or_init(world)
+}
+
+fn generic_config() -> GenericConfig {
+    toml::from_str(
+        r#"
+        match_threshold = 14.0
+        possible_threshold = 6.0
+        [[fields]]
+        name = "nama"
+        comparator = "name"
+        [[fields]]
+        name = "tgl_lahir"
+        comparator = "date"
+        [[fields]]
+        name = "desa"
+        comparator = "region"
+        blocking = [
+          [{ field = "nama", transform = "phonetic" }, { field = "tgl_lahir", transform = "year" }],
+          [{ field = "tgl_lahir", transform = "exact" }],
+        ]
+        "#,
+    )
+    .unwrap()
+}
+
+fn rec(v: &[&str]) -> GenericRecord {
+    GenericRecord {
+        values: v
+            .iter()
+            .map(|s| (!s.is_empty()).then(|| s.to_string()))
+            .collect(),
+    }
+}
+
+#[test]
+fn generic_link_and_dedup() {
+    let linker = GenericLinker::new(generic_config()).unwrap();
+    let left = vec![
+        rec(&["H. MOCHAMAD SOLEH", "23-01-1980", "3201010001"]),
+        rec(&["SITI AMINAH", "1985-08-23", "3201010001"]),
+        rec(&["JOKO WIDODO", "1961-06-21", "3372010001"]),
+    ];
+    let right = vec![
+        rec(&["SITI AMINAH", "23/08/1985", "3201010002"]),
+        rec(&["MUHAMMAD SOLEH", "1980-01-23", "3201010001"]),
+        rec(&["AGUS SETIAWAN", "1980-01-23", "3201010001"]),
+    ];
+    let (pairs, stats) = linker.link(&left, &right);
+    assert!(stats.compared >= 2);
+    let matches: Vec<(u32, u32)> = pairs
+        .iter()
+        .filter(|p| p.is_match)
+        .map(|p| (p.left, p.right))
+        .collect();
+    assert_eq!(matches, vec![(0, 1), (1, 0)]);
+    let mut with_dup = left.clone();
+    with_dup.push(rec(&["MUHAMAD SOLEH", "1980-01-23", ""]));
+    let (pairs, _) = linker.dedup(&with_dup);
+    let matches: Vec<(u32, u32)> = pairs
+        .iter()
+        .filter(|p| p.is_match)
+        .map(|p| (p.left, p.right))
+        .collect();
+    assert_eq!(matches, vec![(0, 3)]);
+    assert!(pairs[0].evidence.iter().any(|e| e.field == "nama"));
+}
+
+#[test]
+fn generic_config_errors_are_explained() {
+    let mut c = generic_config();
+    c.blocking.push(vec![KeyPart {
+        field: "alamat".into(),
+        transform: KeyTransform::Exact,
+    }]);
+    let err = GenericLinker::new(c).err().unwrap();
+    assert_eq!(err.code(), "LINK_CONFIG_UNKNOWN_FIELD");
+    assert!(err.to_string().contains("alamat"));
+}
