@@ -1,0 +1,367 @@
+//! The household overlap ledger: which family (KK) receives which programme in which period,
+//! across every roster loaded in the store plus the roster being validated. It answers
+//! PROGRAM_OVERLAP and sums the budget involved in overlaps per programme and region.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use sinergi_model::standard::Record;
+
+use crate::keymap::{KeyMap, id16};
+use crate::registries::{Registries, region_number, text};
+
+/// A period as a closed range of months (`year * 12 + month - 1`), or an unparsed label that
+/// only overlaps itself.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Period {
+    /// Months `start..=end`.
+    Months(u32, u32),
+    /// A label that is not a year, quarter, semester or month.
+    Label(String),
+}
+
+impl Period {
+    /// Parses `2026`, `2026-Q4`, `2026-S1`/`2026-H1`, `2026-11`, `2026/11`; anything else is a
+    /// label compared as written (upper-cased, trimmed).
+    pub fn parse(s: &str) -> Period {
+        let t = s.trim().to_ascii_uppercase();
+        let label = || Period::Label(t.clone());
+        let (y, rest) = match t.split_once(['-', '/', ' ']) {
+            Some((y, r)) => (y, Some(r.trim())),
+            None => (t.as_str(), None),
+        };
+        let Ok(year) = y.parse::<u32>() else {
+            return label();
+        };
+        if !(1900..=2999).contains(&year) {
+            return label();
+        }
+        let base = year * 12;
+        match rest {
+            None => Period::Months(base, base + 11),
+            Some(r) => {
+                if let Some(q) = r.strip_prefix('Q').and_then(|q| q.parse::<u32>().ok()) {
+                    if (1..=4).contains(&q) {
+                        return Period::Months(base + (q - 1) * 3, base + q * 3 - 1);
+                    }
+                } else if let Some(h) = r
+                    .strip_prefix('S')
+                    .or_else(|| r.strip_prefix('H'))
+                    .and_then(|h| h.parse::<u32>().ok())
+                {
+                    if (1..=2).contains(&h) {
+                        return Period::Months(base + (h - 1) * 6, base + h * 6 - 1);
+                    }
+                } else if let Ok(m) = r.parse::<u32>() {
+                    if (1..=12).contains(&m) {
+                        return Period::Months(base + m - 1, base + m - 1);
+                    }
+                }
+                label()
+            }
+        }
+    }
+
+    /// Whether two periods share a month (or are the same label).
+    pub fn overlaps(&self, other: &Period) -> bool {
+        match (self, other) {
+            (Period::Months(a, b), Period::Months(c, d)) => a <= d && c <= b,
+            (Period::Label(a), Period::Label(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// One family receiving one programme in one period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Programme index into [`Ledger::programs`].
+    pub program: u16,
+    /// Period index into [`Ledger::periods`].
+    pub period: u32,
+    /// Benefit amount of the row (0 if not stated).
+    pub amount: i64,
+    /// Village of the row (10-digit number, 0 if unknown).
+    pub village: u64,
+}
+
+/// Which programmes may not be combined in the same period, symmetric.
+#[derive(Debug, Clone, Default)]
+pub struct Exclusions {
+    pairs: BTreeSet<(String, String)>,
+}
+
+impl Exclusions {
+    /// Declares that `a` may not be combined with `b` (and so `b` with `a`).
+    pub fn forbid(&mut self, a: &str, b: &str) {
+        self.pairs.insert((a.to_string(), b.to_string()));
+        self.pairs.insert((b.to_string(), a.to_string()));
+    }
+
+    /// Whether `a` and `b` may not be combined.
+    pub fn forbidden(&self, a: &str, b: &str) -> bool {
+        a != b && self.pairs.contains(&(a.to_string(), b.to_string()))
+    }
+}
+
+/// A conflicting entry found for a family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overlap {
+    /// The other programme.
+    pub program: String,
+    /// Its period as written.
+    pub period: String,
+}
+
+/// Ledger accumulation before indexing.
+#[derive(Debug, Default)]
+pub struct LedgerBuilder {
+    programs: Vec<String>,
+    periods: Vec<(String, Period)>,
+    entries: Vec<(u64, Entry)>,
+    /// (program, period) pairs whose stored rows are replaced by the roster being validated.
+    replaced: BTreeSet<(String, String)>,
+    /// Roster rows without a usable household key.
+    pub unkeyed: u64,
+}
+
+impl LedgerBuilder {
+    /// A new, empty builder.
+    pub fn new() -> LedgerBuilder {
+        LedgerBuilder::default()
+    }
+
+    fn program_index(&mut self, p: &str) -> u16 {
+        match self.programs.iter().position(|x| x == p) {
+            Some(i) => i as u16,
+            None => {
+                self.programs.push(p.to_string());
+                (self.programs.len() - 1) as u16
+            }
+        }
+    }
+
+    fn period_index(&mut self, p: &str) -> u32 {
+        match self.periods.iter().position(|x| x.0 == p) {
+            Some(i) => i as u32,
+            None => {
+                self.periods.push((p.to_string(), Period::parse(p)));
+                (self.periods.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Marks a programme and period as the one being validated: stored roster rows of the same
+    /// programme and period are ignored (the list being validated takes their place).
+    pub fn replace(&mut self, program: &str, period: &str) {
+        self.replaced
+            .insert((program.to_string(), period.trim().to_string()));
+    }
+
+    /// Adds a row for a household.
+    pub fn add(&mut self, kk: u64, program: &str, period: &str, amount: i64, village: u64) {
+        let program = self.program_index(program);
+        let period = self.period_index(period.trim());
+        self.entries.push((
+            kk,
+            Entry {
+                program,
+                period,
+                amount,
+                village,
+            },
+        ));
+    }
+
+    /// Adds a stored `roster_entry` record; the household is the registry KK of its NIK, or the
+    /// KK stated in the list when the NIK is not in the registry.
+    pub fn add_stored(&mut self, r: &Record, registries: &Registries) {
+        let (Some(program), Some(period)) = (text(r, "program"), text(r, "period")) else {
+            self.unkeyed += 1;
+            return;
+        };
+        if self
+            .replaced
+            .contains(&(program.to_string(), period.to_string()))
+        {
+            return;
+        }
+        let nik = text(r, "nik").and_then(id16);
+        let stated = text(r, "kk").and_then(id16);
+        let Some(kk) = household(registries, nik, stated) else {
+            self.unkeyed += 1;
+            return;
+        };
+        let amount = match r.get("amount") {
+            Some(sinergi_model::standard::Value::Integer(i)) => *i,
+            _ => 0,
+        };
+        let village = text(r, "region").and_then(region_number).unwrap_or(0);
+        let program = program.to_string();
+        let period = period.to_string();
+        self.add(kk, &program, &period, amount, village);
+    }
+
+    /// Indexes the ledger.
+    pub fn finish(self, exclusions: Exclusions) -> Ledger {
+        Ledger {
+            entries: KeyMap::from_multi(self.entries),
+            programs: self.programs,
+            periods: self.periods,
+            exclusions,
+            unkeyed: self.unkeyed,
+        }
+    }
+}
+
+/// The household key of a person: their registry KK, else the KK stated in the list.
+pub fn household(registries: &Registries, nik: Option<u64>, stated_kk: Option<u64>) -> Option<u64> {
+    nik.and_then(|n| registries.persons.get(n).map(|p| p.kk))
+        .or(stated_kk)
+}
+
+/// Households × programmes × periods, indexed by KK.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    entries: KeyMap<Entry>,
+    programs: Vec<String>,
+    periods: Vec<(String, Period)>,
+    exclusions: Exclusions,
+    /// Stored roster rows that had no household key.
+    pub unkeyed: u64,
+}
+
+/// Budget involved in overlaps for one programme, period and region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OverlapImpact {
+    /// Rows (households) of this programme that overlap a non-combinable programme.
+    pub households: u64,
+    /// Sum of their amounts (rupiah).
+    pub amount: i64,
+}
+
+impl Ledger {
+    /// Programme names in first-seen order.
+    pub fn programs(&self) -> &[String] {
+        &self.programs
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the ledger has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Programmes the family also receives, in overlapping periods, that may not be combined
+    /// with `program`. Sorted and de-duplicated.
+    pub fn overlaps(&self, kk: u64, program: &str, period: &str) -> Vec<Overlap> {
+        let me = Period::parse(period);
+        let mut out: Vec<Overlap> = self
+            .entries
+            .range(kk)
+            .iter()
+            .filter(|e| {
+                let other = &self.programs[e.program as usize];
+                self.exclusions.forbidden(program, other)
+                    && self.periods[e.period as usize].1.overlaps(&me)
+            })
+            .map(|e| Overlap {
+                program: self.programs[e.program as usize].clone(),
+                period: self.periods[e.period as usize].0.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.program, &a.period).cmp(&(&b.program, &b.period)));
+        out.dedup();
+        out
+    }
+
+    /// Budget involved in overlaps: for every entry whose family also receives a
+    /// non-combinable programme in an overlapping period, its amount, summed by
+    /// (programme, period, regency `PP.KK`). Deterministic (sorted keys).
+    pub fn impact(&self) -> BTreeMap<(String, String, String), OverlapImpact> {
+        let mut out: BTreeMap<(String, String, String), OverlapImpact> = BTreeMap::new();
+        let mut i = 0;
+        while i < self.entries.len() {
+            let (kk, _) = self.entries.at(i);
+            let group = self.entries.range(kk);
+            if group.len() > 1 {
+                for e in group {
+                    let conflicting = group.iter().any(|f| {
+                        self.exclusions.forbidden(
+                            &self.programs[e.program as usize],
+                            &self.programs[f.program as usize],
+                        ) && self.periods[e.period as usize]
+                            .1
+                            .overlaps(&self.periods[f.period as usize].1)
+                    });
+                    if conflicting {
+                        let regency = if e.village == 0 {
+                            String::new()
+                        } else {
+                            let r = e.village / 1_000_000;
+                            format!("{:02}.{:02}", r / 100, r % 100)
+                        };
+                        let slot = out
+                            .entry((
+                                self.programs[e.program as usize].clone(),
+                                self.periods[e.period as usize].0.clone(),
+                                regency,
+                            ))
+                            .or_default();
+                        slot.households += 1;
+                        slot.amount += e.amount;
+                    }
+                }
+            }
+            i += group.len();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_parse_and_overlap() {
+        let q4 = Period::parse("2026-Q4");
+        assert_eq!(q4, Period::Months(2026 * 12 + 9, 2026 * 12 + 11));
+        assert!(q4.overlaps(&Period::parse("2026-11")));
+        assert!(!q4.overlaps(&Period::parse("2026-09")));
+        assert!(Period::parse("2026").overlaps(&Period::parse("2026-S1")));
+        assert!(!Period::parse("2025").overlaps(&Period::parse("2026-01")));
+        assert!(Period::parse("tahap 3").overlaps(&Period::parse(" TAHAP 3")));
+        assert!(!Period::parse("tahap 3").overlaps(&Period::parse("2026")));
+    }
+
+    #[test]
+    fn overlaps_need_a_forbidden_pair_and_a_shared_month() {
+        let mut b = LedgerBuilder::new();
+        b.add(1, "PKH", "2026-Q4", 750_000, 3_201_010_001);
+        b.add(1, "BPNT", "2026-11", 200_000, 3_201_010_001);
+        b.add(1, "BLT_DD", "2026-11", 300_000, 3_201_010_001);
+        b.add(2, "PKH", "2026-Q3", 750_000, 3_201_010_001);
+        b.add(2, "BLT_DD", "2026-11", 300_000, 3_201_010_001);
+        let mut ex = Exclusions::default();
+        ex.forbid("BLT_DD", "PKH");
+        ex.forbid("BLT_DD", "BPNT");
+        let l = b.finish(ex);
+        let o = l.overlaps(1, "BLT_DD", "2026-11");
+        assert_eq!(
+            o.iter().map(|o| o.program.as_str()).collect::<Vec<_>>(),
+            vec!["BPNT", "PKH"]
+        );
+        assert_eq!(l.overlaps(1, "PKH", "2026-Q4").len(), 1, "symmetric");
+        assert!(l.overlaps(2, "BLT_DD", "2026-11").is_empty(), "Q3 is before November");
+        let impact = l.impact();
+        let blt = &impact[&("BLT_DD".into(), "2026-11".into(), "32.01".into())];
+        assert_eq!(blt.households, 1);
+        assert_eq!(blt.amount, 300_000);
+        assert_eq!(impact.len(), 3);
+    }
+}

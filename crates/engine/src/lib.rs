@@ -1,0 +1,19 @@
+//! Sinergi's validation engine: the orchestration between storage, ingestion and the pure
+//! engine crates (linkage, rules).
+//!
+//! - [`registries`]: everything validation needs from the registries, compact in memory.
+//! - [`ledger`]: household × programme × period ledger for PROGRAM_OVERLAP and its budget.
+//! - [`output`]: verdict files (CSV, JSON, XLSX), summary and manifest.
+//! - [`eval`]: precision/recall against the synthetic generator's truth.
+
+pub mod eval;
+pub mod facts;
+pub mod keymap;
+pub mod ledger;
+pub mod output;
+pub mod provenance;
+pub mod verdict;
+pub mod registries;
+
+pub use provenance::Provenance;
+pub use registries::Registries;

@@ -1,0 +1,124 @@
+//! The per-row result of a validation run, independent of how it was computed, so writers,
+//! summaries and evaluation work on one shape.
+
+use serde::{Serialize, Serializer};
+
+/// The verdict of one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Decision {
+    /// Eligible.
+    Layak,
+    /// Needs review by an officer.
+    Tinjau,
+    /// Not eligible.
+    TidakLayak,
+}
+
+impl Decision {
+    /// `LAYAK`, `TINJAU`, `TIDAK LAYAK` (as officers write it).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Decision::Layak => "LAYAK",
+            Decision::Tinjau => "TINJAU",
+            Decision::TidakLayak => "TIDAK LAYAK",
+        }
+    }
+
+    /// English label.
+    pub const fn as_en(self) -> &'static str {
+        match self {
+            Decision::Layak => "ELIGIBLE",
+            Decision::Tinjau => "REVIEW",
+            Decision::TidakLayak => "NOT ELIGIBLE",
+        }
+    }
+
+    /// Parses [`Decision::as_str`] (also `TIDAK_LAYAK`).
+    pub fn parse(s: &str) -> Option<Decision> {
+        match s.trim().to_ascii_uppercase().replace('_', " ").as_str() {
+            "LAYAK" => Some(Decision::Layak),
+            "TINJAU" => Some(Decision::Tinjau),
+            "TIDAK LAYAK" => Some(Decision::TidakLayak),
+            _ => None,
+        }
+    }
+
+    /// All decisions in report order.
+    pub const ALL: [Decision; 3] = [Decision::Layak, Decision::Tinjau, Decision::TidakLayak];
+}
+
+impl Serialize for Decision {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One reason of a verdict, with its source and bilingual explanation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReasonOut {
+    /// Stable reason code (`DECEASED`, ...).
+    pub code: String,
+    /// The verdict this reason implies on its own.
+    pub severity: Decision,
+    /// Agency whose data gave the reason (`Dukcapil`, ..., or `Daftar` for the list itself).
+    pub agency: String,
+    /// Dataset the fact was read from.
+    pub dataset: String,
+    /// Dataset snapshot/version.
+    pub dataset_version: String,
+    /// Date of that snapshot (`YYYY-MM-DD`).
+    pub dataset_date: String,
+    /// Message in Bahasa Indonesia.
+    pub message_id: String,
+    /// Message in English.
+    pub message_en: String,
+    /// Next step for the citizen/officer in Bahasa Indonesia.
+    pub next_step_id: String,
+    /// Next step in English.
+    pub next_step_en: String,
+}
+
+/// The result for one roster row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerdictRow {
+    /// Row number in the list (`No`, or the data row's position when absent).
+    pub row_no: u64,
+    /// Programme code.
+    pub program: String,
+    /// Period as written.
+    pub period: String,
+    /// NIK exactly as listed.
+    pub nik_listed: String,
+    /// Name as listed.
+    pub name: String,
+    /// Verdict.
+    pub verdict: Decision,
+    /// Every reason that applies (empty for a clean LAYAK).
+    pub reasons: Vec<ReasonOut>,
+    /// The registry person the row was linked to, when linked.
+    pub linked_nik: Option<String>,
+    /// Suggested NIK (likely right NIK for a mistyped or mismatched one).
+    pub suggested_nik: Option<String>,
+    /// Linkage score of the suggestion (0–1, rounded to 4 decimals).
+    pub suggested_score: Option<f64>,
+    /// Benefit amount (Nominal), rupiah.
+    pub amount: Option<i64>,
+    /// Village code as listed (digits).
+    pub region: Option<String>,
+}
+
+impl VerdictRow {
+    /// The reason codes joined with `;`, in reason order.
+    pub fn codes(&self) -> String {
+        self.reasons
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// Rounds a score for output (stable text in every format).
+pub fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
