@@ -310,7 +310,7 @@ mod tests {
             compare_nik(l, 3201013201800012),
             Some((NikLevel::AdjacentTransposition, seg::DAY))
         );
-        assert_eq!(compare_nik(l, 1101012301800012).unwrap().0, NikLevel::OneSubstitution);
+        assert_eq!(compare_nik(l, 3101012301800012).unwrap().0, NikLevel::OneSubstitution);
         assert_eq!(compare_nik(l, 9999999999999999).unwrap().0, NikLevel::Other);
         let t = Listed::Full {
             nik: 3201012301800010,

@@ -195,7 +195,8 @@ pub struct ScoredPair {
     pub right: u32,
     /// Match weight.
     pub score: f64,
-    /// True at or above `match_threshold`, otherwise a possible match.
+    /// True at or above `match_threshold` with every name field agreeing at least at the
+    /// subset/initials level; otherwise a possible match.
     pub is_match: bool,
     /// Per-field evidence.
     pub evidence: Vec<GenericEvidence>,
@@ -356,8 +357,11 @@ impl GenericLinker {
         out
     }
 
-    fn score(&self, a: &[Prepared], b: &[Prepared]) -> (f64, Vec<GenericEvidence>) {
+    /// Returns the match weight, the evidence and whether every name field agrees at least at
+    /// the subset/initials level (a name that disagrees never makes a match: see the crate docs).
+    fn score(&self, a: &[Prepared], b: &[Prepared]) -> (f64, Vec<GenericEvidence>, bool) {
         let mut total = 0.0;
+        let mut names_agree = true;
         let mut ev = Vec::new();
         for (i, f) in self.config.fields.iter().enumerate() {
             let level = match (&a[i], &b[i]) {
@@ -386,6 +390,9 @@ impl GenericLinker {
                 _ => None,
             };
             if let Some(l) = level {
+                if f.comparator == Comparator::Name && l > NameLevel::Partial.index() {
+                    names_agree = false;
+                }
                 let w = self.weights[i][l];
                 total += w;
                 ev.push(GenericEvidence {
@@ -395,7 +402,7 @@ impl GenericLinker {
                 });
             }
         }
-        (total, ev)
+        (total, ev, names_agree)
     }
 
     fn run(
@@ -439,12 +446,12 @@ impl GenericLinker {
         let out: Vec<ScoredPair> = pairs
             .par_iter()
             .filter_map(|&(i, j)| {
-                let (score, evidence) = self.score(&lp[i as usize], &rp[j as usize]);
+                let (score, evidence, names_agree) = self.score(&lp[i as usize], &rp[j as usize]);
                 (score >= self.config.possible_threshold).then(|| ScoredPair {
                     left: i,
                     right: j,
                     score,
-                    is_match: score >= self.config.match_threshold,
+                    is_match: names_agree && score >= self.config.match_threshold,
                     evidence,
                 })
             })

@@ -264,11 +264,15 @@ pub fn signatures_compatible(query: u64, cand: u64, query_has_initial: bool) -> 
     query_has_initial && ql & cl == ql && ql != 0
 }
 
-/// Jaro-Winkler similarity on bytes (prefix scale 0.1, up to 4 prefix characters), the same
+/// Jaro-Winkler similarity on bytes (prefix scale 0.1, up to 4 prefix characters, boost only
+/// above 0.7), the same
 /// definition as `strsim::jaro_winkler` for ASCII input, without allocation for strings up to
 /// 64 bytes.
 pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     let j = jaro(a.as_bytes(), b.as_bytes());
+    if j <= 0.7 {
+        return j;
+    }
     let prefix = a
         .bytes()
         .zip(b.bytes())
