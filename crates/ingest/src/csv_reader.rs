@@ -1,0 +1,394 @@
+//! Delimited text.
+//!
+//! Row numbering: `row` is the spreadsheet row (header = its row, blank lines counted, a
+//! record with quoted line breaks is one row); `line` is the physical line where the record
+//! starts. Blank lines and rows whose every field is empty are counted as blank rows, not data.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use crate::engine::{CellRef, Engine, FileState, Slots};
+use crate::mapping::{CsvFormat, HeaderRow, Mapping};
+use crate::report::FileReport;
+use crate::sniff::{self, Opened};
+use crate::{IngestError, ProgressEvent};
+
+/// Most lines one record may span before it is taken for an unbalanced quote.
+const MAX_RECORD_LINES: u64 = 100;
+
+struct Header {
+    names: Vec<String>,
+    /// Header length without trailing empty names.
+    width: usize,
+    row: u64,
+    /// Spreadsheet row counter and the line expected next, after the header.
+    next_line: u64,
+}
+
+/// A parsed record: fields are `out[ends[i-1]..ends[i]]`.
+#[derive(Default)]
+struct Rec {
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    len: usize,
+}
+
+impl Rec {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        if i >= self.len {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.out[start..self.ends[i]])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len).map(|i| self.get(i).unwrap_or_default())
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.out[..if self.len == 0 {
+            0
+        } else {
+            self.ends[self.len - 1]
+        }]
+    }
+}
+
+/// Reads records with csv-core directly so that every consumed byte is seen: line numbers
+/// stay exact across CRLF, blank lines and quoted line breaks.
+struct Cursor {
+    input: std::io::BufReader<Box<dyn std::io::Read>>,
+    core: csv_core::Reader,
+    record: Rec,
+    /// Newlines consumed so far.
+    newlines: u64,
+    /// Last line of the previous record.
+    prev_end_line: u64,
+    /// Spreadsheet row of the last record read.
+    row: u64,
+}
+
+impl Cursor {
+    fn new(opened: Opened, f: &CsvFormat) -> Cursor {
+        let core = csv_core::ReaderBuilder::new()
+            .delimiter(f.delimiter)
+            .quote(f.quote)
+            .build();
+        Cursor {
+            input: std::io::BufReader::with_capacity(256 * 1024, opened.reader),
+            core,
+            record: Rec {
+                out: vec![0; 4096],
+                ends: vec![0; 64],
+                len: 0,
+            },
+            newlines: 0,
+            prev_end_line: 0,
+            row: 0,
+        }
+    }
+
+    /// Reads the next record; returns (blank lines skipped before it, its start line, the
+    /// lines it spans).
+    fn next(&mut self, file: &str) -> Result<Option<(u64, u64, u64)>, IngestError> {
+        use std::io::BufRead;
+        let rec = &mut self.record;
+        let (mut outlen, mut endlen) = (0usize, 0usize);
+        let base = self.newlines;
+        let mut pre = 0u64;
+        let mut post = 0u64;
+        let mut started = false;
+        loop {
+            let input = self.input.fill_buf().map_err(crate::io_err(file))?;
+            let (res, nin, nout, nend) =
+                self.core
+                    .read_record(input, &mut rec.out[outlen..], &mut rec.ends[endlen..]);
+            let consumed = &input[..nin];
+            let mut i = 0;
+            while !started && i < consumed.len() {
+                match consumed[i] {
+                    b'\n' => pre += 1,
+                    b'\r' => {}
+                    _ => started = true,
+                }
+                if !started {
+                    i += 1;
+                }
+            }
+            post += consumed[i..].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.input.consume(nin);
+            outlen += nout;
+            endlen += nend;
+            match res {
+                csv_core::ReadRecordResult::InputEmpty => continue,
+                csv_core::ReadRecordResult::OutputFull => {
+                    let n = rec.out.len() * 2;
+                    rec.out.resize(n, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let n = rec.ends.len() * 2;
+                    rec.ends.resize(n, 0);
+                }
+                csv_core::ReadRecordResult::Record => {
+                    rec.len = endlen;
+                    break;
+                }
+                csv_core::ReadRecordResult::End => {
+                    self.newlines = base + pre + post;
+                    return Ok(None);
+                }
+            }
+        }
+        self.newlines = base + pre + post;
+        // Newlines before the record's first byte (terminators of the previous record and
+        // blank lines) give its start line; its quoted line breaks give its span.
+        let start = base + pre + 1;
+        let inner = self
+            .record
+            .as_slice()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        let blank = start.saturating_sub(self.prev_end_line + 1);
+        self.prev_end_line = start + inner;
+        self.row += blank + 1;
+        Ok(Some((blank, start, inner + 1)))
+    }
+
+    /// Blank lines after the last record (the last record's own line break is not one).
+    fn trailing_blank(&self) -> u64 {
+        self.newlines.saturating_sub(self.prev_end_line)
+    }
+}
+fn header_names(record: &Rec) -> Vec<String> {
+    record
+        .iter()
+        .map(|b| {
+            let s = match std::str::from_utf8(b) {
+                Ok(s) => s.to_owned(),
+                Err(_) => encoding_rs::WINDOWS_1252.decode(b).0.into_owned(),
+            };
+            s.trim_start_matches('\u{feff}').to_owned()
+        })
+        .collect()
+}
+
+fn find_header(
+    mapping: &Mapping,
+    f: &CsvFormat,
+    cur: &mut Cursor,
+    file: &str,
+) -> Result<Header, IngestError> {
+    let mut best: Option<(usize, Vec<String>)> = None;
+    loop {
+        let Some(_) = cur.next(file)? else {
+            break;
+        };
+        let names = header_names(&cur.record);
+        let take = match f.header_row {
+            HeaderRow::Row(n) => cur.row >= n as u64,
+            HeaderRow::Auto => {
+                let (found, want) = Slots::score(mapping, &names);
+                if best.as_ref().is_none_or(|(b, _)| found > *b) {
+                    best = Some((found, names.clone()));
+                }
+                found == want || cur.row >= 50
+            }
+        };
+        if take {
+            let width = names.len()
+                - names
+                    .iter()
+                    .rev()
+                    .take_while(|n| n.trim().is_empty())
+                    .count();
+            if f.header_row == HeaderRow::Auto
+                && Slots::score(mapping, &names).0 < Slots::score(mapping, &names).1
+            {
+                let names = best.map(|b| b.1).unwrap_or(names);
+                return Err(missing(mapping, f, file, &names));
+            }
+            return Ok(Header {
+                names,
+                width,
+                row: cur.row,
+                next_line: cur.prev_end_line + 1,
+            });
+        }
+    }
+    match best {
+        Some((_, names)) => Err(missing(mapping, f, file, &names)),
+        None => Err(IngestError::Empty {
+            file: file.to_owned(),
+        }),
+    }
+}
+
+fn missing(mapping: &Mapping, f: &CsvFormat, file: &str, names: &[String]) -> IngestError {
+    match Slots::resolve(mapping, file, names, Some(f.delimiter)) {
+        Err(e) => e,
+        Ok(_) => IngestError::Empty {
+            file: file.to_owned(),
+        },
+    }
+}
+
+/// Checks the header only.
+pub(crate) fn check(
+    mapping: &Mapping,
+    f: &CsvFormat,
+    path: &Path,
+    file: &str,
+) -> Result<(), IngestError> {
+    let opened = sniff::open_text(path, file, f.encoding)?;
+    let mut cur = Cursor::new(opened, f);
+    let header = find_header(mapping, f, &mut cur, file)?;
+    Slots::resolve(mapping, file, &header.names, Some(f.delimiter))?;
+    Ok(())
+}
+
+pub(crate) fn read(
+    engine: &mut Engine<'_>,
+    f: &CsvFormat,
+    index: usize,
+    path: &Path,
+    file: &str,
+) -> Result<(), IngestError> {
+    let opened = sniff::open_text(path, file, f.encoding)?;
+    let (tally, size, encoding) = (opened.tally.clone(), opened.size, opened.encoding);
+    let (fallback, raw_utf8) = (opened.fallback_1252, opened.raw_utf8);
+    (engine.progress)(ProgressEvent::FileStarted {
+        file: index,
+        bytes: size,
+    });
+    let mut cur = Cursor::new(opened, f);
+    let header = find_header(engine.mapping, f, &mut cur, file)?;
+    let (slots, optional_missing) =
+        Slots::resolve(engine.mapping, file, &header.names, Some(f.delimiter))?;
+    let _ = header.next_line;
+    let mut st = FileState {
+        index,
+        path: file.to_owned(),
+        report: FileReport {
+            path: file.to_owned(),
+            sha256: String::new(),
+            bytes: size,
+            encoding: encoding.to_owned(),
+            header_row: header.row,
+            rows_read: 0,
+            loaded: 0,
+            rejected: 0,
+            warned: 0,
+            blank_rows: 0,
+            missing_optional_columns: optional_missing,
+        },
+        slots,
+    };
+    let n_slots = st.slots.index.len();
+    while let Some((blank, start, span)) = cur.next(file)? {
+        st.report.blank_rows += blank;
+        let row = cur.row;
+        let line = Some(start);
+        let rec = &cur.record;
+        if rec.iter().all(|b| b.iter().all(u8::is_ascii_whitespace)) {
+            st.report.blank_rows += 1;
+            continue;
+        }
+        if span > MAX_RECORD_LINES {
+            engine.reject_row(
+                &mut st,
+                row,
+                line,
+                "",
+                &String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)]),
+                "ROW_QUOTE_UNBALANCED",
+                format!(
+                    "the record starting at line {start} spans {span} lines; a quote ({}) is probably not closed",
+                    f.quote as char
+                ),
+            )?;
+            continue;
+        }
+        let n = rec.len();
+        let extra_empty = n > header.width
+            && (header.width..n).all(|i| {
+                rec.get(i)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(u8::is_ascii_whitespace)
+            });
+        if !(n == header.width || extra_empty) {
+            engine.reject_row(
+                &mut st,
+                row,
+                line,
+                "",
+                &String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)]),
+                "ROW_RAGGED",
+                format!(
+                    "the row has {n} fields but the header has {}; a delimiter ({}) inside an unquoted value, or a value missing?",
+                    header.width, f.delimiter as char
+                ),
+            )?;
+            continue;
+        }
+        let mut cells: Vec<CellRef<'_>> = Vec::with_capacity(n_slots);
+        let mut bad: Option<(String, String, String)> = None;
+        let mut fallbacks: Vec<(String, String)> = Vec::new();
+        for (k, idx) in st.slots.index.iter().enumerate() {
+            let cell = match idx.and_then(|i| rec.get(i)) {
+                None => CellRef::Empty,
+                Some(b) => match std::str::from_utf8(b) {
+                    Ok(s) => CellRef::Text(Cow::Borrowed(s)),
+                    Err(e) => {
+                        let lossy = encoding_rs::WINDOWS_1252.decode(b).0.into_owned();
+                        if fallback && raw_utf8 {
+                            fallbacks.push((st.slots.names[k].clone(), lossy.clone()));
+                            CellRef::Text(Cow::Owned(lossy))
+                        } else {
+                            let pos = e.valid_up_to();
+                            bad = Some((
+                                st.slots.names[k].clone(),
+                                lossy,
+                                format!(
+                                    "byte 0x{:02X} at position {} of column {} is not valid UTF-8; save the file as UTF-8, or set encoding = \"windows-1252\" in the mapping",
+                                    b[pos],
+                                    pos + 1,
+                                    st.slots.names[k]
+                                ),
+                            ));
+                            break;
+                        }
+                    }
+                },
+            };
+            cells.push(cell);
+        }
+        if let Some((col, raw, msg)) = bad {
+            engine.reject_row(&mut st, row, line, &col, &raw, "ENCODING_INVALID", msg)?;
+            continue;
+        }
+        for (col, raw) in fallbacks {
+            engine.warn_current_row(
+                &st,
+                row,
+                line,
+                &col,
+                &raw,
+                "ENCODING_FALLBACK",
+                format!("column {col} is not valid UTF-8 here; read as Windows-1252"),
+            );
+        }
+        engine.process_row(&mut st, row, line, &cells)?;
+    }
+    st.report.blank_rows += cur.trailing_blank();
+    drop(cur);
+    st.report.sha256 = tally.hex();
+    st.report.bytes = tally.bytes();
+    engine.end_file(st)
+}

@@ -1,0 +1,266 @@
+//! Ingestion: reads agencies' native exports (CSV, XLSX, JSON Lines) through declarative
+//! mapping files into canonical [`Record`]s of the data standard, with every rejected row
+//! reported and a data-quality report.
+//!
+//! ```no_run
+//! use sinergi_ingest::{Mapping, ReadOptions, read};
+//! let mapping = Mapping::from_file("config/mappings/dukcapil-penduduk.toml")?;
+//! let mut loaded = 0;
+//! let report = read(
+//!     &mapping,
+//!     &["penduduk.csv".into()],
+//!     &ReadOptions::default(),
+//!     &mut |batch| {
+//!         loaded += batch.records.len();
+//!         Ok(())
+//!     },
+//!     &mut |_progress| {},
+//! )?;
+//! assert_eq!(report.rows_read, report.loaded + report.rejected);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Ingestion knows nothing of storage: the caller's sink receives [`Batch`]es of at most
+//! [`ReadOptions::batch_size`] rows. CSV and JSON Lines are streamed in constant memory;
+//! XLSX cells are streamed too (calamine's cell reader), with the workbook's shared strings
+//! in memory. The duplicate-key index grows with the number of distinct keys (16–32 bytes
+//! each); turn it off with [`ReadOptions::check_duplicates`] when the caller deduplicates.
+//!
+//! Row numbers in problems are what an officer sees in a spreadsheet program: 1-based,
+//! counting header, title and blank rows. Text files also carry the line where the record
+//! starts. See `docs/MAPPINGS.md`.
+
+mod csv_reader;
+mod engine;
+mod jsonl;
+pub mod mapping;
+pub mod normalize;
+pub mod report;
+mod sniff;
+mod xlsx;
+
+use std::path::PathBuf;
+
+pub use mapping::{Mapping, MappingError};
+pub use report::{
+    Batch, FieldCompleteness, FileReport, IngestReport, NikValidity, Problem, ProblemWriter,
+    ProgressEvent, Reject, Warning, write_rejects_csv, write_report_json,
+};
+pub use sinergi_model::standard::{Record, Table, Value};
+
+use engine::Engine;
+use mapping::Format;
+
+/// An error returned by the caller's sink; it stops the read.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How to read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Most rows (loaded plus rejected) in one [`Batch`]. Default 4096.
+    pub batch_size: usize,
+    /// Longest accepted value of a mapped field, in bytes; longer values get
+    /// `FIELD_TOO_LONG`. Default 65,536.
+    pub max_field_bytes: usize,
+    /// Longest accepted JSON line, in bytes; longer lines are rejected with `ROW_TOO_LONG`
+    /// without being held in memory. Default 16 MiB.
+    pub max_line_bytes: usize,
+    /// Reject rows whose key (`Table::key`) repeats an earlier row's. Default true.
+    pub check_duplicates: bool,
+    /// How many rejects and warnings the report keeps as examples (all go to the sink).
+    /// Default 1000.
+    pub max_examples: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            batch_size: 4096,
+            max_field_bytes: 65_536,
+            max_line_bytes: 16 << 20,
+            check_duplicates: true,
+            max_examples: 1000,
+        }
+    }
+}
+
+/// Why a read stopped. Row-level problems are never errors: they are [`Reject`]s.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// No input files were given.
+    #[error("no input files given")]
+    NoFiles,
+    /// A file cannot be opened or read.
+    #[error("{file}: cannot read the file: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file has no content (not even a header).
+    #[error("{file}: the file is empty (no header row); export the data again")]
+    Empty {
+        /// The file.
+        file: String,
+    },
+    /// The file is not text in the declared format (binary, a workbook named .csv, …).
+    #[error("{file}: {reason}")]
+    NotText {
+        /// The file.
+        file: String,
+        /// What it looks like and what to do.
+        reason: String,
+    },
+    /// A column the mapping needs is not in the file. Nothing was loaded.
+    #[error("{file}: required column(s) {} not found; the file's columns are: {}{}",
+        missing.join(", "), found.join(", "), hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    ColumnMissing {
+        /// The file.
+        file: String,
+        /// The mapping's column names not found.
+        missing: Vec<String>,
+        /// The header as found (of the best candidate header row).
+        found: Vec<String>,
+        /// A hint, e.g. that the delimiter looks wrong.
+        hint: Option<String>,
+    },
+    /// The workbook cannot be read.
+    #[error("{file}: cannot read the workbook: {message}")]
+    Xlsx {
+        /// The file.
+        file: String,
+        /// The cause.
+        message: String,
+    },
+    /// The mapping's sheet is not in the workbook.
+    #[error("{file}: no sheet {sheet}; the workbook's sheets are: {}", sheets.join(", "))]
+    SheetNotFound {
+        /// The file.
+        file: String,
+        /// The sheet asked for.
+        sheet: String,
+        /// The sheets present.
+        sheets: Vec<String>,
+    },
+    /// The sink returned an error.
+    #[error("the receiver of the rows failed: {0}")]
+    Sink(SinkError),
+    /// An internal count does not add up (a bug; nothing should be trusted).
+    #[error("internal error: {0}")]
+    Invariant(String),
+}
+
+impl IngestError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IngestError::NoFiles => "NO_INPUT",
+            IngestError::Io { .. } => "FILE_UNREADABLE",
+            IngestError::Empty { .. } => "FILE_EMPTY",
+            IngestError::NotText { .. } => "FILE_NOT_TEXT",
+            IngestError::ColumnMissing { .. } => "MAPPING_COLUMN_MISSING",
+            IngestError::Xlsx { .. } => "XLSX_UNREADABLE",
+            IngestError::SheetNotFound { .. } => "SHEET_NOT_FOUND",
+            IngestError::Sink(_) => "SINK_FAILED",
+            IngestError::Invariant(_) => "INVARIANT_BROKEN",
+        }
+    }
+}
+
+pub(crate) fn io_err(file: &str) -> impl Fn(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        file: file.to_owned(),
+        source,
+    }
+}
+
+/// Reads `paths` (one dataset, possibly split over several files) through `mapping`.
+///
+/// Every file's header is checked before any row is handed to `sink`: a missing required
+/// column fails the whole read with [`IngestError::ColumnMissing`] and loads nothing.
+/// Then rows stream to `sink` in batches. The returned report satisfies
+/// `rows_read == loaded + rejected`.
+pub fn read(
+    mapping: &Mapping,
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(Batch) -> Result<(), SinkError>,
+    progress: &mut dyn FnMut(ProgressEvent),
+) -> Result<IngestReport, IngestError> {
+    if paths.is_empty() {
+        return Err(IngestError::NoFiles);
+    }
+    let opts = ReadOptions {
+        batch_size: opts.batch_size.max(1),
+        ..opts.clone()
+    };
+    // 1. Headers of every file first: nothing loads when one is wrong.
+    for path in paths {
+        let file = path.display().to_string();
+        match &mapping.format {
+            Format::Csv(f) => csv_reader::check(mapping, f, path, &file)?,
+            Format::Jsonl => jsonl::check(mapping, path, &file, &opts)?,
+            Format::Xlsx(f) => xlsx::check(mapping, f, path, &file)?,
+        }
+    }
+    // 2. Rows.
+    let mut engine = Engine::new(mapping, &opts, sink, progress);
+    for (index, path) in paths.iter().enumerate() {
+        let file = path.display().to_string();
+        engine.begin_file(index, &file);
+        match &mapping.format {
+            Format::Csv(f) => csv_reader::read(&mut engine, f, index, path, &file)?,
+            Format::Jsonl => jsonl::read(&mut engine, index, path, &file)?,
+            Format::Xlsx(f) => xlsx::read(&mut engine, f, index, path, &file)?,
+        }
+    }
+    engine.finish()
+}
+
+/// Everything a read produced, collected in memory (for small files and tests).
+#[derive(Debug, Clone)]
+pub struct ReadAll {
+    /// Loaded records.
+    pub records: Vec<Record>,
+    /// The row of each record.
+    pub rows: Vec<u64>,
+    /// Every reject.
+    pub rejects: Vec<Reject>,
+    /// Every warning.
+    pub warnings: Vec<Warning>,
+    /// The report.
+    pub report: IngestReport,
+}
+
+/// [`read`] into memory.
+pub fn read_all(
+    mapping: &Mapping,
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+) -> Result<ReadAll, IngestError> {
+    let mut records = Vec::new();
+    let mut rows = Vec::new();
+    let mut rejects = Vec::new();
+    let mut warnings = Vec::new();
+    let report = read(
+        mapping,
+        paths,
+        opts,
+        &mut |b: Batch| {
+            records.extend(b.records);
+            rows.extend(b.rows);
+            rejects.extend(b.rejects);
+            warnings.extend(b.warnings);
+            Ok(())
+        },
+        &mut |_| {},
+    )?;
+    Ok(ReadAll {
+        records,
+        rows,
+        rejects,
+        warnings,
+        report,
+    })
+}
