@@ -1,0 +1,214 @@
+//! The built-in catalogue of reason codes (PRODUCT.md, "Rule catalogue"), their default
+//! severities and the agency whose data each one is read from.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A verdict, and the severity of one reason. Ordered from best to worst, so the verdict of a
+/// row is the maximum severity of its (non-overridden) reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Decision {
+    /// Eligible.
+    #[serde(rename = "LAYAK")]
+    Layak,
+    /// Needs an officer's review.
+    #[serde(rename = "TINJAU")]
+    Tinjau,
+    /// Not eligible.
+    #[serde(rename = "TIDAK_LAYAK")]
+    TidakLayak,
+}
+
+impl Decision {
+    /// `LAYAK`, `TINJAU` or `TIDAK_LAYAK`: the stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Decision::Layak => "LAYAK",
+            Decision::Tinjau => "TINJAU",
+            Decision::TidakLayak => "TIDAK_LAYAK",
+        }
+    }
+
+    /// `LAYAK`, `TINJAU` or `TIDAK LAYAK`: how officers write it.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Decision::Layak => "LAYAK",
+            Decision::Tinjau => "TINJAU",
+            Decision::TidakLayak => "TIDAK LAYAK",
+        }
+    }
+
+    /// Parses a severity as written in a rules file. Only `TINJAU` and `TIDAK_LAYAK` are
+    /// severities: a reason that does not lower the verdict is not a reason.
+    pub fn parse_severity(s: &str) -> Option<Decision> {
+        match s {
+            "TINJAU" => Some(Decision::Tinjau),
+            "TIDAK_LAYAK" => Some(Decision::TidakLayak),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A built-in reason code. The declaration order is the order reasons appear in a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReasonCode {
+    /// The NIK cell fails structural checks, or is empty or truncated.
+    NikInvalid,
+    /// A structurally valid NIK that is not in the population registry.
+    NikNotFound,
+    /// The NIK exists but belongs to a different person than the row describes.
+    IdentityMismatch,
+    /// The person already appeared in an earlier row of the same list.
+    DuplicateInList,
+    /// The person is not on the stated KK.
+    KkMismatch,
+    /// A death is recorded.
+    Deceased,
+    /// ASN (PNS/PPPK), TNI or Polri; for family programmes also when the head of the KK is.
+    CivilServant,
+    /// Formal wage above the UMK of the domicile regency (person or, family programmes, head).
+    WageAboveMinimum,
+    /// BPJS Kesehatan segment PPU (formal employee), meaningful for PBI JK.
+    FormalEmployeeInsured,
+    /// The family's DTSEN decile is above the programme's cut.
+    DecileAboveCut,
+    /// The family has no DTSEN decile.
+    NotInDtsen,
+    /// The family also receives a programme that may not be combined with this one.
+    ProgramOverlap,
+    /// Domicile outside the region the list is for.
+    OutOfRegion,
+    /// PBI JK kept despite the decile: catastrophic illness under treatment.
+    ExceptionCatastrophic,
+    /// A custom CEL condition could not be evaluated for this row (not a catalogue code: it
+    /// is raised by the evaluator, never configured).
+    RuleError,
+}
+
+impl ReasonCode {
+    /// Every code, in verdict order.
+    pub const ALL: [ReasonCode; 15] = [
+        ReasonCode::NikInvalid,
+        ReasonCode::NikNotFound,
+        ReasonCode::IdentityMismatch,
+        ReasonCode::DuplicateInList,
+        ReasonCode::KkMismatch,
+        ReasonCode::Deceased,
+        ReasonCode::CivilServant,
+        ReasonCode::WageAboveMinimum,
+        ReasonCode::FormalEmployeeInsured,
+        ReasonCode::DecileAboveCut,
+        ReasonCode::NotInDtsen,
+        ReasonCode::ProgramOverlap,
+        ReasonCode::OutOfRegion,
+        ReasonCode::ExceptionCatastrophic,
+        ReasonCode::RuleError,
+    ];
+
+    /// The checks a rules file may enable under `[reasons.CODE]`.
+    pub const CHECKS: [ReasonCode; 13] = [
+        ReasonCode::NikInvalid,
+        ReasonCode::NikNotFound,
+        ReasonCode::IdentityMismatch,
+        ReasonCode::DuplicateInList,
+        ReasonCode::KkMismatch,
+        ReasonCode::Deceased,
+        ReasonCode::CivilServant,
+        ReasonCode::WageAboveMinimum,
+        ReasonCode::FormalEmployeeInsured,
+        ReasonCode::DecileAboveCut,
+        ReasonCode::NotInDtsen,
+        ReasonCode::ProgramOverlap,
+        ReasonCode::OutOfRegion,
+    ];
+
+    /// The exceptions a rules file may list under `exceptions`.
+    pub const EXCEPTIONS: [ReasonCode; 1] = [ReasonCode::ExceptionCatastrophic];
+
+    /// The stable code, e.g. `NIK_INVALID`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::NikInvalid => "NIK_INVALID",
+            ReasonCode::NikNotFound => "NIK_NOT_FOUND",
+            ReasonCode::IdentityMismatch => "IDENTITY_MISMATCH",
+            ReasonCode::DuplicateInList => "DUPLICATE_IN_LIST",
+            ReasonCode::KkMismatch => "KK_MISMATCH",
+            ReasonCode::Deceased => "DECEASED",
+            ReasonCode::CivilServant => "CIVIL_SERVANT",
+            ReasonCode::WageAboveMinimum => "WAGE_ABOVE_MINIMUM",
+            ReasonCode::FormalEmployeeInsured => "FORMAL_EMPLOYEE_INSURED",
+            ReasonCode::DecileAboveCut => "DECILE_ABOVE_CUT",
+            ReasonCode::NotInDtsen => "NOT_IN_DTSEN",
+            ReasonCode::ProgramOverlap => "PROGRAM_OVERLAP",
+            ReasonCode::OutOfRegion => "OUT_OF_REGION",
+            ReasonCode::ExceptionCatastrophic => "EXCEPTION_CATASTROPHIC",
+            ReasonCode::RuleError => "RULE_ERROR",
+        }
+    }
+
+    /// Looks a code up by its stable name.
+    pub fn parse(s: &str) -> Option<ReasonCode> {
+        ReasonCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The catalogue's default severity. `EXCEPTION_CATASTROPHIC` is `LAYAK`: it lowers the
+    /// verdict instead of raising it.
+    pub const fn default_severity(self) -> Decision {
+        match self {
+            ReasonCode::NikInvalid
+            | ReasonCode::DuplicateInList
+            | ReasonCode::Deceased
+            | ReasonCode::CivilServant
+            | ReasonCode::FormalEmployeeInsured
+            | ReasonCode::DecileAboveCut => Decision::TidakLayak,
+            ReasonCode::NikNotFound
+            | ReasonCode::IdentityMismatch
+            | ReasonCode::KkMismatch
+            | ReasonCode::WageAboveMinimum
+            | ReasonCode::NotInDtsen
+            | ReasonCode::ProgramOverlap
+            | ReasonCode::OutOfRegion
+            | ReasonCode::RuleError => Decision::Tinjau,
+            ReasonCode::ExceptionCatastrophic => Decision::Layak,
+        }
+    }
+
+    /// The agency whose data the reason is read from, as the catalogue names it.
+    pub const fn agency(self) -> &'static str {
+        match self {
+            ReasonCode::NikInvalid | ReasonCode::DuplicateInList => "Daftar (list itself)",
+            ReasonCode::NikNotFound
+            | ReasonCode::IdentityMismatch
+            | ReasonCode::KkMismatch
+            | ReasonCode::Deceased
+            | ReasonCode::OutOfRegion => "Dukcapil",
+            ReasonCode::CivilServant => "BKN, TNI/Polri",
+            ReasonCode::WageAboveMinimum => "BPJS Ketenagakerjaan",
+            ReasonCode::FormalEmployeeInsured | ReasonCode::ExceptionCatastrophic => {
+                "BPJS Kesehatan"
+            }
+            ReasonCode::DecileAboveCut | ReasonCode::NotInDtsen => "DTSEN (BPS)",
+            ReasonCode::ProgramOverlap => "Daftar program lain (all rosters)",
+            ReasonCode::RuleError => "Sinergi",
+        }
+    }
+
+    /// Position in verdict order.
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
