@@ -20,6 +20,10 @@ pub mod nik;
 pub mod region;
 pub mod standard;
 
+pub use date::{DateError, DateFormat, from_excel_serial, parse_date, parse_date_format};
+pub use kk::{Kk, KkError, KkParse, KkWarning};
+pub use name::{PersonName, name_tokens, normalize_name, phonetic_key};
+pub use nik::{Nik, NikError, NikParse, NikWarning};
 pub use region::{Level, Region, RegionCode, Wilayah, wilayah};
 
 use serde::{Deserialize, Serialize};
