@@ -1,14 +1,361 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! `sinergi synth`: one consistent synthetic Indonesia written as every agency's native files,
+//! programme rosters to validate, and the ground truth of every roster row.
+//!
+//! ```no_run
+//! use sinergi_synth::{SynthConfig, generate};
+//! let cfg = SynthConfig { people: 10_000, ..SynthConfig::default() };
+//! let summary = generate(&cfg, std::path::Path::new("out"), &mut |_| {}).unwrap();
+//! println!("{} files", summary.files.len());
+//! ```
+//!
+//! Design (docs/SYNTH.md): every family is a pure function of (seed, family index). Pass 1
+//! walks the families in order and streams the agency files; pass 2 plans each roster row from
+//! its own random stream, regenerating the family it draws, and writes the rosters and the
+//! truth. Memory is the set of issued NIKs plus compact roster plans; output is byte-identical
+//! for the same configuration. The exact truth definitions are in docs/TRUTH.md.
+
+mod agency;
+mod family;
+mod ids;
+mod names;
+mod refdata;
+mod roster;
+mod util;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+pub use roster::CODE_NAMES;
+
+/// Version written into manifest.json; bump when the output of a given seed changes.
+pub const GENERATOR_VERSION: &str = "sinergi-synth 0.1.0 (world v1)";
+
+/// How dirty the rosters are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyLevel {
+    /// A clean world: every roster row is LAYAK (empty truth codes).
+    None,
+    /// Rates in the range of the public figures (see [`Rates::default_level`]).
+    Default,
+    /// Three times the default rates.
+    High,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl FromStr for AnomalyLevel {
+    type Err = SynthError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" => Ok(AnomalyLevel::None),
+            "default" => Ok(AnomalyLevel::Default),
+            "high" => Ok(AnomalyLevel::High),
+            _ => Err(SynthError::Config(format!(
+                "unknown anomaly level {s:?}: use none, default or high"
+            ))),
+        }
     }
+}
+
+/// Generator configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct SynthConfig {
+    /// Number of people in the population registry.
+    pub people: u64,
+    /// Random seed; the same seed and configuration give byte-identical files.
+    pub seed: u64,
+    /// Roster anomaly level.
+    pub anomalies: AnomalyLevel,
+    /// The day the world is observed (ages, deaths, KK dates are relative to it). Never
+    /// "today", for determinism.
+    pub reference_date: NaiveDate,
+    /// Roster period (`Periode`), e.g. "2026-11".
+    pub period: String,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        SynthConfig {
+            people: 10_000,
+            seed: 1,
+            anomalies: AnomalyLevel::Default,
+            reference_date: NaiveDate::from_ymd_opt(2026, 11, 1).expect("valid date"),
+            period: "2026-11".to_string(),
+        }
+    }
+}
+
+/// Per-row probabilities of roster anomalies. One table: documented in docs/SYNTH.md.
+///
+/// The "person" rates choose *whom* a row is about (exclusive: a dead person, a civil
+/// servant...); the others change *how the row is written* and are drawn independently.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rates {
+    // Who the row is about (exclusive choices).
+    pub ghost: f64,
+    pub dup_same_nik: f64,
+    pub dup_mistyped_nik: f64,
+    pub deceased: f64,
+    pub civil_servant: f64,
+    pub wage_above_minimum: f64,
+    pub decile_above_cut: f64,
+    pub not_in_dtsen: f64,
+    /// PBI_JK only.
+    pub formal_employee_insured: f64,
+    /// PBI_JK only: catastrophic illness and decile above the cut.
+    pub catastrophic_exception: f64,
+    /// BLT_DD only: a family also on PKH or BPNT.
+    pub program_overlap: f64,
+    // How the NIK is written (exclusive choices).
+    pub nik_one_digit: f64,
+    pub nik_swap: f64,
+    pub nik_invalid: f64,
+    pub nik_missing: f64,
+    pub nik_truncated: f64,
+    pub nik_whitespace: f64,
+    // Independent.
+    pub kk_mismatch: f64,
+    pub out_of_region: f64,
+    pub name_variant: f64,
+    pub date_text: f64,
+}
+
+impl Rates {
+    /// No anomalies at all.
+    pub fn none() -> Rates {
+        Rates::default_level().scaled(0.0)
+    }
+
+    /// The default level.
+    pub fn default_level() -> Rates {
+        Rates {
+            ghost: 0.01,
+            dup_same_nik: 0.01,
+            dup_mistyped_nik: 0.01,
+            deceased: 0.03,
+            civil_servant: 0.008,
+            wage_above_minimum: 0.03,
+            decile_above_cut: 0.12,
+            not_in_dtsen: 0.03,
+            formal_employee_insured: 0.03,
+            catastrophic_exception: 0.01,
+            program_overlap: 0.03,
+            nik_one_digit: 0.02,
+            nik_swap: 0.01,
+            nik_invalid: 0.01,
+            nik_missing: 0.01,
+            nik_truncated: 0.005,
+            nik_whitespace: 0.01,
+            kk_mismatch: 0.02,
+            out_of_region: 0.02,
+            name_variant: 0.10,
+            date_text: 0.10,
+        }
+    }
+
+    /// Every rate multiplied by `k` (capped so probabilities stay below 1).
+    pub fn scaled(&self, k: f64) -> Rates {
+        let s = |x: f64| (x * k).min(0.6);
+        Rates {
+            ghost: s(self.ghost),
+            dup_same_nik: s(self.dup_same_nik),
+            dup_mistyped_nik: s(self.dup_mistyped_nik),
+            deceased: s(self.deceased),
+            civil_servant: s(self.civil_servant),
+            wage_above_minimum: s(self.wage_above_minimum),
+            decile_above_cut: s(self.decile_above_cut),
+            not_in_dtsen: s(self.not_in_dtsen),
+            formal_employee_insured: s(self.formal_employee_insured),
+            catastrophic_exception: s(self.catastrophic_exception),
+            program_overlap: s(self.program_overlap),
+            nik_one_digit: s(self.nik_one_digit),
+            nik_swap: s(self.nik_swap),
+            nik_invalid: s(self.nik_invalid),
+            nik_missing: s(self.nik_missing),
+            nik_truncated: s(self.nik_truncated),
+            nik_whitespace: s(self.nik_whitespace),
+            kk_mismatch: s(self.kk_mismatch),
+            out_of_region: s(self.out_of_region),
+            name_variant: s(self.name_variant),
+            date_text: s(self.date_text),
+        }
+    }
+
+    /// The rates of an anomaly level.
+    pub fn for_level(level: AnomalyLevel) -> Rates {
+        match level {
+            AnomalyLevel::None => Rates::none(),
+            AnomalyLevel::Default => Rates::default_level(),
+            AnomalyLevel::High => Rates::default_level().scaled(3.0),
+        }
+    }
+}
+
+/// Generation phase, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Pass 1: population and agency files.
+    Agencies,
+    /// Pass 2: rosters and truth.
+    Rosters,
+    /// manifest.json.
+    Manifest,
+}
+
+/// Progress report.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub phase: Phase,
+    pub people_done: u64,
+    pub people_total: u64,
+}
+
+/// One written file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    /// Path relative to the output directory, `/`-separated.
+    pub path: String,
+    /// Data rows (header and title rows excluded).
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// What was generated.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub generator: String,
+    pub config: SynthConfig,
+    pub rates: Rates,
+    pub people: u64,
+    pub families: u64,
+    pub files: Vec<FileSummary>,
+    /// Per programme: how many rows carry each reason code.
+    pub truth_code_counts: Vec<(String, Vec<(String, u64)>)>,
+}
+
+/// Why generation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the Excel file {0}: {1}")]
+    Xlsx(String, String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl SynthError {
+    fn io(path: &Path, source: std::io::Error) -> SynthError {
+        SynthError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+fn days(d: NaiveDate) -> i32 {
+    util::days_from_civil(d.year(), d.month(), d.day())
+}
+
+/// Writes the synthetic world into `out` (created if needed). See docs/SYNTH.md for the
+/// layout. `progress` is called now and then with the phase and people done.
+pub fn generate(
+    cfg: &SynthConfig,
+    out: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, SynthError> {
+    if cfg.reference_date.year() < 1990 || cfg.reference_date.year() > 2100 {
+        return Err(SynthError::Config(format!(
+            "reference date {} is outside 1990–2100",
+            cfg.reference_date
+        )));
+    }
+    if cfg.people > 1_000_000_000 {
+        return Err(SynthError::Config(format!(
+            "{} people is more than the generator supports (1,000,000,000)",
+            cfg.people
+        )));
+    }
+    if cfg.period.trim().is_empty() {
+        return Err(SynthError::Config("period must not be empty".into()));
+    }
+    std::fs::create_dir_all(out).map_err(|e| SynthError::io(out, e))?;
+    let today = days(cfg.reference_date);
+    let r = refdata::Ref::build();
+    let rates = Rates::for_level(cfg.anomalies);
+    let pass1 =
+        agency::write_agencies(&r, cfg.seed, cfg.people, today, &cfg.period, out, progress)?;
+    let rosters = roster::write_rosters(
+        &r,
+        &pass1.index,
+        cfg.seed,
+        today,
+        &rates,
+        &cfg.period,
+        out,
+        progress,
+    )?;
+    progress(Progress {
+        phase: Phase::Manifest,
+        people_done: cfg.people,
+        people_total: cfg.people,
+    });
+    let mut listed: Vec<(String, u64)> = pass1.files.into_iter().chain(rosters.files).collect();
+    listed.sort();
+    let mut files = Vec::with_capacity(listed.len());
+    for (path, rows) in listed {
+        let full = out.join(&path);
+        let (bytes, sha256) = hash_file(&full)?;
+        files.push(FileSummary {
+            path,
+            rows,
+            bytes,
+            sha256,
+        });
+    }
+    let summary = Summary {
+        generator: GENERATOR_VERSION.to_string(),
+        config: cfg.clone(),
+        rates,
+        people: pass1.index.people,
+        families: pass1.index.families,
+        files,
+        truth_code_counts: rosters.code_counts,
+    };
+    let manifest = out.join("manifest.json");
+    let json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
+    let mut f = std::fs::File::create(&manifest).map_err(|e| SynthError::io(&manifest, e))?;
+    f.write_all(&json)
+        .and_then(|_| f.write_all(b"\n"))
+        .map_err(|e| SynthError::io(&manifest, e))?;
+    Ok(summary)
+}
+
+fn hash_file(path: &Path) -> Result<(u64, String), SynthError> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| SynthError::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| SynthError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        h.update(&buf[..n]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((total, hex))
 }
