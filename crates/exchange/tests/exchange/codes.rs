@@ -65,3 +65,16 @@ fn refusals_map_to_the_documented_statuses() {
         assert_eq!(c.http_status(), status, "{code}");
     }
 }
+
+#[test]
+fn every_code_is_documented() {
+    let doc = include_str!("../../../../docs/EXCHANGE.md");
+    for c in ErrorCode::ALL {
+        let row = format!("| {} | {} ", c.code(), c.http_status());
+        assert!(
+            doc.contains(&row),
+            "docs/EXCHANGE.md lacks the row for {}",
+            c.code()
+        );
+    }
+}
