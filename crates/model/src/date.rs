@@ -515,6 +515,7 @@ fn tokenize(s: &str) -> Option<Vec<Tok<'_>>> {
     Some(out)
 }
 
+/// Builds a token of the class the flags name.
 fn make_tok(digit: bool, letter: bool, s: &str) -> Tok<'_> {
     if digit {
         Tok::Num(s)

@@ -31,8 +31,9 @@
 //!      is as likely an initial (`M. H. THAMRIN`) as a title.
 //!
 //!    Nothing is removed if it would leave the name empty.
-//! 3. **Patronymics.** `BIN` and `BINTI` between two tokens are dropped and the father's name
-//!    kept (`AHMAD BIN ABDULLAH` → `AHMAD ABDULAH`): sources that write the patronymic and
+//! 3. **Patronymics.** `BIN` and `BINTI` between two tokens are dropped, with any titles
+//!    right after them (`BINTI H. ABDULLAH`), and the father's name is kept
+//!    (`AHMAD BIN ABDULLAH` → `AHMAD ABDULAH`): sources that write the patronymic and
 //!    sources that do not then share every token of the given name, and the father's name
 //!    still counts as evidence when present.
 //! 4. **Spelling, per token.** Old (pre-1972) spellings are mapped to the current ones:
@@ -218,6 +219,7 @@ const MUHAMMAD_ABBREVIATIONS: &[&str] = &["M", "MUH", "MOH", "MHD", "MOHD", "MUH
 /// Patronymic joiners.
 const PATRONYMIC: &[&str] = &["BIN", "BINTI"];
 
+/// Whether `word` is in `list`.
 fn listed(list: &[&str], word: &str) -> bool {
     list.contains(&word)
 }
@@ -279,6 +281,7 @@ fn fold(c: char) -> Option<&'static str> {
     })
 }
 
+/// Apostrophes and the characters used for them, removed without a word break.
 fn is_apostrophe(c: char) -> bool {
     matches!(
         c,
@@ -286,8 +289,16 @@ fn is_apostrophe(c: char) -> bool {
     )
 }
 
+/// Combining diacritical marks (the blocks of U+0300, U+1AB0, U+1DC0, U+20D0 and U+FE20).
 fn is_combining(c: char) -> bool {
-    matches!(c, '\u{300}'..='\u{36f}' | '\u{1ab0}'..='\u{1aff}' | '\u{1dc0}'..='\u{1dff}' | '\u{20d0}'..='\u{20ff}' | '\u{fe20}'..='\u{fe2f}')
+    matches!(
+        c,
+        '\u{300}'..='\u{36f}'
+            | '\u{1ab0}'..='\u{1aff}'
+            | '\u{1dc0}'..='\u{1dff}'
+            | '\u{20d0}'..='\u{20ff}'
+            | '\u{fe20}'..='\u{fe2f}'
+    )
 }
 
 /// Step 1: upper case, folded, with `.` and `,` kept and every other non-letter a space.
@@ -467,13 +478,28 @@ fn remove_titles(tokens: &mut Vec<Token>) {
         } else {
             tokens.retain(|t| !anywhere(t));
         }
-        // BIN / BINTI between two tokens.
+        // BIN / BINTI between two tokens, with the father's titles after it
+        // (`BINTI H. ABDULLAH`), as long as a token follows.
         let last = tokens.len().saturating_sub(1);
-        let mut i = 0;
-        tokens.retain(|t| {
-            let keep = i == 0 || i == last || !t.is(PATRONYMIC);
-            i += 1;
-            keep
+        let mut drop = vec![false; tokens.len()];
+        let mut i = 1;
+        while i < last {
+            if tokens[i].is(PATRONYMIC) {
+                drop[i] = true;
+                let mut j = i + 1;
+                while j < last && tokens[j].is(PREFIX_TITLES) {
+                    drop[j] = true;
+                    j += 1;
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        let mut k = 0;
+        tokens.retain(|_| {
+            k += 1;
+            !drop[k - 1]
         });
         // Titles in front, while another token stays.
         let lead = tokens
@@ -751,6 +777,12 @@ mod tests {
             ("AHMAD BIN ABDULLAH BIN UMAR", "AHMAD ABDULAH UMAR"),
             ("BIN LADEN", "BIN LADEN"),
             ("AHMAD BIN", "AHMAD BIN"),
+            (
+                "Hj. Siti Nurhaliza binti H. Abdullah",
+                "SITI NURHALIZA ABDULAH",
+            ),
+            ("AHMAD BIN H. DR. UMAR", "AHMAD UMAR"),
+            ("AHMAD BIN H", "AHMAD H"),
         ];
         for (i, e) in cases {
             check(i, e);

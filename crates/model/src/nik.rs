@@ -542,7 +542,7 @@ fn u64_digits(mut v: u64, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[i..]).expect("ASCII digits")
 }
 
-/// Writes `value` as `width` zero-padded ASCII digits into `out`.
+/// Writes `value` into `out` as zero-padded ASCII digits filling all of `out`.
 pub(crate) fn put_digits(out: &mut [u8], mut value: u32) {
     for o in out.iter_mut().rev() {
         *o = b'0' + (value % 10) as u8;

@@ -123,7 +123,8 @@ proptest! {
         let json = serde_json::to_string(&nik).unwrap();
         prop_assert_eq!(serde_json::from_str::<Nik>(&json).unwrap(), nik);
         // Separators come back with a warning and the same NIK.
-        let spaced = format!("{}.{}.{}", &nik.as_str()[..6], &nik.as_str()[6..12], &nik.as_str()[12..]);
+        let digits = nik.as_str();
+        let spaced = format!("{}.{}.{}", &digits[..6], &digits[6..12], &digits[12..]);
         let p = Nik::parse(&spaced);
         prop_assert_eq!(p.nik, Some(nik));
         prop_assert_eq!(p.warnings[0].code(), "NIK_SEPARATORS_STRIPPED");
