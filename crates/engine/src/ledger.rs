@@ -279,6 +279,43 @@ impl Ledger {
         out
     }
 
+    /// This ledger and another in one (same exclusions as `self`).
+    pub fn merged(&self, other: &Ledger) -> Ledger {
+        let mut b = LedgerBuilder::new();
+        for l in [self, other] {
+            for i in 0..l.entries.len() {
+                let (kk, e) = l.entries.at(i);
+                b.add(
+                    kk,
+                    &l.programs[e.program as usize],
+                    &l.periods[e.period as usize].0,
+                    e.amount,
+                    e.village,
+                );
+            }
+        }
+        b.finish(self.exclusions.clone())
+    }
+
+    /// Every other programme the family receives in a period overlapping `period`, sorted and
+    /// de-duplicated (the rules decide which may not be combined).
+    pub fn programs_of(&self, kk: u64, program: &str, period: &str) -> Vec<String> {
+        let me = Period::parse(period);
+        let mut out: Vec<String> = self
+            .entries
+            .range(kk)
+            .iter()
+            .filter(|e| {
+                self.programs[e.program as usize] != program
+                    && self.periods[e.period as usize].1.overlaps(&me)
+            })
+            .map(|e| self.programs[e.program as usize].clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Budget involved in overlaps: for every entry whose family also receives a
     /// non-combinable programme in an overlapping period, its amount, summed by
     /// (programme, period, regency `PP.KK`). Deterministic (sorted keys).

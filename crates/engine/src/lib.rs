@@ -12,8 +12,16 @@ pub mod keymap;
 pub mod ledger;
 pub mod output;
 pub mod provenance;
+pub mod validator;
 pub mod verdict;
 pub mod registries;
 
 pub use provenance::Provenance;
 pub use registries::Registries;
+pub mod run;
+
+pub use facts::RosterRow;
+pub use output::{Manifest, OutputFormat, Summary};
+pub use run::{EngineError, Progress, RunOutput, Stage, ValidateRequest, validate};
+pub use validator::Validator;
+pub use verdict::{Decision, ReasonOut, VerdictRow};

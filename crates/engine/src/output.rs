@@ -384,7 +384,7 @@ const VERDICT_HEADER: [&str; 12] = [
     "region",
 ];
 
-const REASON_HEADER: [&str; 12] = [
+const REASON_HEADER: [&str; 14] = [
     "row_no",
     "nik_listed",
     "code",
@@ -397,6 +397,8 @@ const REASON_HEADER: [&str; 12] = [
     "message_en",
     "next_step_id",
     "next_step_en",
+    "detail",
+    "overridden_by",
 ];
 
 /// XLSX sheet row limit.
@@ -499,6 +501,8 @@ impl XlsxOut {
                 &reason.message_en,
                 &reason.next_step_id,
                 &reason.next_step_en,
+                &reason.detail,
+                &reason.overridden_by,
             ]
             .into_iter()
             .enumerate()
@@ -632,6 +636,8 @@ impl OutputSink {
                         &r.message_en,
                         &r.next_step_id,
                         &r.next_step_en,
+                        &r.detail,
+                        &r.overridden_by,
                     ])
                     .map_err(csv_err("reasons.csv"))?;
                 }
@@ -685,7 +691,7 @@ impl OutputSink {
                 .map_err(|source| OutputError::Xlsx { path, source })?;
             outputs.push("verdicts.xlsx".to_string());
         }
-        outputs.extend(["summary.json", "summary.txt", "manifest.json"].map(String::from));
+        outputs.extend(["summary.json", "summary.txt", "manifest.json", "rejects.csv"].map(String::from));
         outputs.sort();
         manifest.outputs = outputs;
         let _ = &self.formats;
@@ -694,6 +700,91 @@ impl OutputSink {
             .map_err(io("summary.txt"))?;
         write_json(&dir.join("manifest.json"), &manifest)?;
         Ok(self.summary)
+    }
+}
+
+/// The names of the files a run writes for these formats, sorted.
+pub fn output_names(formats: &[OutputFormat]) -> Vec<String> {
+    let mut v: Vec<String> = ["summary.json", "summary.txt", "manifest.json", "rejects.csv"]
+        .map(String::from)
+        .to_vec();
+    for f in formats {
+        match f {
+            OutputFormat::Csv => v.extend(["verdicts.csv".into(), "reasons.csv".into()]),
+            OutputFormat::Json => v.push("verdicts.json".into()),
+            OutputFormat::Xlsx => v.push("verdicts.xlsx".into()),
+        }
+    }
+    v.sort();
+    v
+}
+
+/// `rejects.csv`: every roster row ingest rejected, with row, field, code and message, so
+/// nothing is lost silently.
+pub struct RejectWriter {
+    path: PathBuf,
+    w: csv::Writer<BufWriter<File>>,
+    /// Problems written.
+    pub count: u64,
+}
+
+impl RejectWriter {
+    /// Creates `rejects.csv` in the directory.
+    pub fn create(dir: &Path) -> Result<RejectWriter, OutputError> {
+        std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join("rejects.csv");
+        let f = File::create(&path).map_err(|source| OutputError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut w = csv::Writer::from_writer(BufWriter::new(f));
+        w.write_record(["file", "row", "field", "raw_value", "code", "message"])
+            .map_err(|source| OutputError::Csv {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(RejectWriter { path, w, count: 0 })
+    }
+
+    /// Writes a batch's rejects.
+    pub fn add(&mut self, b: &sinergi_ingest::Batch) -> Result<(), OutputError> {
+        for r in &b.rejects {
+            let file = Path::new(&r.file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self.w
+                .write_record([
+                    file.as_str(),
+                    &r.row.to_string(),
+                    &r.field,
+                    &r.raw_value,
+                    r.code,
+                    &r.message,
+                ])
+                .map_err(|source| OutputError::Csv {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            self.count += 1;
+        }
+        Ok(())
+    }
+
+    /// Flushes the file.
+    pub fn finish(self) -> Result<(), OutputError> {
+        let path = self.path.clone();
+        self.w
+            .into_inner()
+            .map_err(|e| OutputError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+            .flush()
+            .map_err(|source| OutputError::Io { path, source })
     }
 }
 

@@ -64,7 +64,7 @@ pub const TABLES: &[TableInfo] = &[
         table: Table::Decile,
         name_id: "Data desil DTSEN (BPS)",
         name_en: "DTSEN decile data (BPS)",
-        agency: "BPS",
+        agency: "DTSEN (BPS)",
         sources: &["dtsen"],
     },
     TableInfo {
@@ -92,7 +92,7 @@ pub const TABLES: &[TableInfo] = &[
         table: Table::RosterEntry,
         name_id: "Daftar penerima program",
         name_en: "Programme recipient lists",
-        agency: "Kemensos",
+        agency: "Daftar (list itself)",
         sources: &["roster"],
     },
 ];
@@ -118,4 +118,16 @@ pub fn missing_message(table: Table) -> String {
         "{} belum dimuat. Jalankan dulu: {joined}\n{} has not been loaded. Run first: {joined}",
         info.name_id, info.name_en
     )
+}
+
+/// The agency as citizens know it, for reason messages ("Data Dukcapil per ..."): fixed per
+/// table, except employment, which is BKN or TNI/Polri by dataset.
+pub fn citizen_agency(table: Table, dataset: &str) -> &'static str {
+    if table == Table::Employment {
+        let d = dataset.to_ascii_uppercase();
+        if d.contains("TNI") || d.contains("POLRI") {
+            return "TNI/Polri";
+        }
+    }
+    table_info(table).agency
 }

@@ -6,6 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
+use sinergi_linkage::{RegistryIndex, RegistryPerson};
+use sinergi_model::Sex;
 use sinergi_model::standard::{Record, Table, Value};
 
 use crate::keymap::{KeyMap, id16};
@@ -252,8 +255,8 @@ pub type Skipped = u64;
 /// be loaded in parallel.
 #[derive(Debug)]
 pub enum PartBuilder {
-    /// Population registry.
-    Person(Vec<(u64, PersonFacts)>, Skipped),
+    /// Population registry, and the persons for the linkage index.
+    Person(Vec<(u64, PersonFacts)>, Vec<RegistryPerson>, Skipped),
     /// Deaths.
     Death(Vec<(u64, u32)>, Skipped),
     /// DTSEN deciles: by NIK, by KK.
@@ -269,8 +272,8 @@ pub enum PartBuilder {
 /// A finished table.
 #[derive(Debug)]
 pub enum Part {
-    /// Population registry.
-    Person(KeyMap<PersonFacts>, Skipped),
+    /// Population registry and its linkage index.
+    Person(KeyMap<PersonFacts>, RegistryIndex, Skipped),
     /// Deaths (NIK → YYYYMMDD).
     Death(KeyMap<u32>, Skipped),
     /// Deciles by NIK and by KK.
@@ -289,7 +292,7 @@ impl PartBuilder {
     /// provenance list, used to attribute employment rows to BKN or TNI/Polri.
     pub fn new(table: Table, datasets: &[Provenance]) -> Option<PartBuilder> {
         Some(match table {
-            Table::Person => PartBuilder::Person(Vec::new(), 0),
+            Table::Person => PartBuilder::Person(Vec::new(), Vec::new(), 0),
             Table::Death => PartBuilder::Death(Vec::new(), 0),
             Table::Decile => PartBuilder::Decile(Vec::new(), Vec::new(), 0),
             Table::HealthMembership => PartBuilder::Health(Vec::new(), 0),
@@ -302,7 +305,10 @@ impl PartBuilder {
     /// Reserves room for `n` more rows.
     pub fn reserve(&mut self, n: usize) {
         match self {
-            PartBuilder::Person(v, _) => v.reserve(n),
+            PartBuilder::Person(v, p, _) => {
+                v.reserve(n);
+                p.reserve(n);
+            }
             PartBuilder::Death(v, _) => v.reserve(n),
             PartBuilder::Decile(v, k, _) => {
                 v.reserve(n);
@@ -318,7 +324,7 @@ impl PartBuilder {
     pub fn add(&mut self, r: &Record) {
         let nik = text(r, "nik").and_then(id16);
         match self {
-            PartBuilder::Person(v, skipped) => {
+            PartBuilder::Person(v, persons, skipped) => {
                 let (Some(nik), Some(kk)) = (nik, text(r, "kk").and_then(id16)) else {
                     *skipped += 1;
                     return;
@@ -334,6 +340,21 @@ impl PartBuilder {
                     flags |= occupation_flags(occ);
                 }
                 v.push((nik, PersonFacts::new(kk, village, flags)));
+                let sex = match text(r, "sex") {
+                    Some("P") | Some("p") | Some("2") => Sex::P,
+                    _ => Sex::L,
+                };
+                let birth_date = text(r, "birth_date")
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .unwrap_or(NaiveDate::MIN);
+                persons.push(RegistryPerson {
+                    nik,
+                    name_norm: text(r, "name").unwrap_or("").to_string(),
+                    sex,
+                    birth_date,
+                    region: village,
+                    kk,
+                });
             }
             PartBuilder::Death(v, skipped) => {
                 match (nik, text(r, "death_date").and_then(date_number)) {
@@ -396,7 +417,11 @@ impl PartBuilder {
     /// Sorts and compacts the rows.
     pub fn finish(self) -> Part {
         match self {
-            PartBuilder::Person(v, s) => Part::Person(KeyMap::from_unique(v, |_, _| {}), s),
+            PartBuilder::Person(v, persons, s) => Part::Person(
+                KeyMap::from_unique(v, |_, _| {}),
+                RegistryIndex::build(persons),
+                s,
+            ),
             PartBuilder::Death(v, s) => {
                 Part::Death(KeyMap::from_unique(v, |a, b| *a = (*a).max(b)), s)
             }
@@ -449,8 +474,10 @@ fn employment_dataset(datasets: &[Provenance], kind: EmploymentKind) -> u8 {
 }
 
 /// Compact registries in memory, with provenance.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registries {
+    /// The linkage index of the population registry (names, birth dates, NIK neighbours).
+    pub index: RegistryIndex,
     /// NIK → population facts.
     pub persons: KeyMap<PersonFacts>,
     /// KK → NIKs of its members (in registry order).
@@ -477,12 +504,22 @@ impl Registries {
     /// Assembles finished parts. Tables without a part stay empty (and have no provenance).
     pub fn assemble(parts: Vec<Part>, provenance: BTreeMap<Table, Vec<Provenance>>) -> Registries {
         let mut r = Registries {
+            index: RegistryIndex::build(Vec::new()),
+            persons: KeyMap::default(),
+            members: KeyMap::default(),
+            deaths: KeyMap::default(),
+            employment: KeyMap::default(),
+            wages: KeyMap::default(),
+            health: KeyMap::default(),
+            decile_by_nik: KeyMap::default(),
+            decile_by_kk: KeyMap::default(),
             provenance,
-            ..Registries::default()
+            skipped: BTreeMap::new(),
         };
         for p in parts {
             match p {
-                Part::Person(m, s) => {
+                Part::Person(m, index, s) => {
+                    r.index = index;
                     let mut by_kk = Vec::with_capacity(m.len());
                     for i in 0..m.len() {
                         let (nik, f) = m.at(i);
@@ -571,9 +608,10 @@ impl Registries {
             .find(|nik| self.persons.get(*nik).is_some_and(PersonFacts::is_head))
     }
 
-    /// Bytes held by the compact maps (not counting the linkage index).
+    /// Bytes held by the compact maps and the linkage index.
     pub fn heap_bytes(&self) -> usize {
-        self.persons.heap_bytes()
+        self.index.stats().heap_bytes
+            + self.persons.heap_bytes()
             + self.members.heap_bytes()
             + self.deaths.heap_bytes()
             + self.employment.heap_bytes()

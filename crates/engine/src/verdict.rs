@@ -76,6 +76,10 @@ pub struct ReasonOut {
     pub next_step_id: String,
     /// Next step in English.
     pub next_step_en: String,
+    /// Short technical detail for officers (`desil 7 > batas 4`).
+    pub detail: String,
+    /// The exception that cancels this reason ("" when it counts).
+    pub overridden_by: String,
 }
 
 /// The result for one roster row.

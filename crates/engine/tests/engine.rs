@@ -1,0 +1,531 @@
+//! End-to-end validation runs on a small hand-made world: a real SQLite store, a real XLSX
+//! roster read through the roster mapping, the real programme rules.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sinergi_engine::eval::eval;
+use sinergi_engine::facts::RosterRow;
+use sinergi_engine::run::{find_program, load_ledger, load_programs, required_tables};
+use sinergi_engine::{
+    EngineError, OutputFormat, Registries, ValidateRequest, Validator, validate,
+};
+use sinergi_model::standard::{Record, Table, Value};
+use sinergi_store::{DatasetMeta, LoadMode, LoadStats, Store};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn rec(table: Table, pairs: &[(&str, Value)]) -> Record {
+    let mut values = vec![Value::Null; table.fields().len()];
+    for (k, v) in pairs {
+        values[table.field_index(k).unwrap_or_else(|| panic!("{k}"))] = v.clone();
+    }
+    Record { table, values }
+}
+
+fn t(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+const KK1: &str = "3201010101100001";
+const VILLAGE: &str = "3201012001";
+
+/// nik, kk, name, sex, birth, relationship, occupation, village
+const PEOPLE: &[(&str, &str, &str, &str, &str, &str, &str, &str)] = &[
+    ("3201011203800001", KK1, "BUDI SANTOSO", "L", "1980-03-12", "KEPALA KELUARGA", "PETANI/PEKEBUN", VILLAGE),
+    ("3201015505850002", KK1, "SITI AMINAH", "P", "1985-05-15", "ISTRI", "MENGURUS RUMAH TANGGA", VILLAGE),
+    ("3201012007700003", "3201010101100002", "AHMAD DAHLAN", "L", "1970-07-20", "KEPALA KELUARGA", "WIRASWASTA", VILLAGE),
+    ("3201010101750004", "3201010101100003", "JOKO PRASETYO", "L", "1975-01-01", "KEPALA KELUARGA", "WIRASWASTA", VILLAGE),
+    ("3201014402900005", "3201010101100003", "DEWI LESTARI", "P", "1990-02-04", "ISTRI", "MENGURUS RUMAH TANGGA", VILLAGE),
+    ("3201011111880006", "3201010101100004", "RUDI HARTONO", "L", "1988-11-11", "KEPALA KELUARGA", "KARYAWAN SWASTA", VILLAGE),
+    ("3201016212920007", "3201010101100005", "ANI SURYANI", "P", "1992-12-22", "KEPALA KELUARGA", "PEDAGANG", "3271011001"),
+    ("3201010303600008", "3201010101100006", "KARTO WIRYO", "L", "1960-03-03", "KEPALA KELUARGA", "BURUH HARIAN LEPAS", VILLAGE),
+    ("3201011506950009", "3201010101100007", "BAMBANG SUTRISNO", "L", "1995-06-15", "KEPALA KELUARGA", "PETANI/PEKEBUN", VILLAGE),
+];
+
+fn registry_records() -> Vec<Record> {
+    let mut v = Vec::new();
+    for (nik, kk, name, sex, birth, rel, occ, village) in PEOPLE {
+        v.push(rec(
+            Table::Person,
+            &[
+                ("nik", t(nik)),
+                ("kk", t(kk)),
+                ("name", t(name)),
+                ("sex", t(sex)),
+                ("birth_date", t(birth)),
+                ("family_relationship", t(rel)),
+                ("occupation", t(occ)),
+                ("region", t(village)),
+            ],
+        ));
+    }
+    v.push(rec(
+        Table::Death,
+        &[("nik", t("3201012007700003")), ("death_date", t("2026-02-01"))],
+    ));
+    for (i, (nik, kk, decile)) in [
+        ("3201011203800001", KK1, 2),
+        ("3201015505850002", KK1, 2),
+        ("3201012007700003", "3201010101100002", 1),
+        ("3201010101750004", "3201010101100003", 3),
+        ("3201014402900005", "3201010101100003", 3),
+        ("3201011111880006", "3201010101100004", 9),
+        ("3201016212920007", "3201010101100005", 2),
+        ("3201011506950009", "3201010101100007", 3),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        v.push(rec(
+            Table::Decile,
+            &[
+                ("family_id", t(&format!("F{i}"))),
+                ("kk", t(kk)),
+                ("nik", t(nik)),
+                ("decile", Value::Integer(decile)),
+            ],
+        ));
+    }
+    v.push(rec(
+        Table::Employment,
+        &[
+            ("employee_id", t("197501012000031001")),
+            ("nik", t("3201010101750004")),
+            ("kind", t("PNS")),
+        ],
+    ));
+    v.push(rec(
+        Table::Wage,
+        &[
+            ("nik", t("3201011111880006")),
+            ("monthly_wage", Value::Integer(10_000_000)),
+            ("employer_id", t("NPP1")),
+        ],
+    ));
+    v.push(rec(
+        Table::HealthMembership,
+        &[
+            ("card_no", t("0001")),
+            ("nik", t("3201011111880006")),
+            ("segment", t("PPU")),
+            ("active", Value::Bool(true)),
+        ],
+    ));
+    v
+}
+
+fn dataset_of(table: Table) -> (&'static str, &'static str) {
+    match table {
+        Table::Person => ("dukcapil-penduduk", "Dukcapil"),
+        Table::Death => ("dukcapil-kematian", "Dukcapil"),
+        Table::Decile => ("dtsen", "BPS"),
+        Table::HealthMembership => ("bpjs-kesehatan", "BPJS Kesehatan"),
+        Table::Employment => ("bkn-asn", "BKN"),
+        Table::Wage => ("bpjs-ketenagakerjaan-upah", "BPJS Ketenagakerjaan"),
+        Table::RosterEntry => ("roster", "Dinas Sosial"),
+    }
+}
+
+async fn load(store: &Store, table: Table, records: &[Record]) {
+    let (name, agency) = dataset_of(table);
+    let meta = DatasetMeta {
+        name: name.into(),
+        table,
+        owner_agency: agency.into(),
+        description: String::new(),
+        reference_codes: Vec::new(),
+        update_cadence: String::new(),
+    };
+    let mut l = store.begin_load(&meta, LoadMode::Snapshot).await.unwrap();
+    l.insert(records).await.unwrap();
+    l.commit(LoadStats {
+        read: records.len() as u64,
+        loaded: records.len() as u64,
+        version_label: Some("2026-10".into()),
+        ..LoadStats::default()
+    })
+    .await
+    .unwrap();
+}
+
+/// A store with every registry loaded except `skip`.
+async fn store_with(dir: &Path, skip: &[Table]) -> Store {
+    let store = Store::open(Some(&dir.join("s.db").display().to_string()))
+        .await
+        .unwrap();
+    let all = registry_records();
+    for table in [
+        Table::Person,
+        Table::Death,
+        Table::Decile,
+        Table::HealthMembership,
+        Table::Employment,
+        Table::Wage,
+    ] {
+        if skip.contains(&table) {
+            continue;
+        }
+        let rs: Vec<Record> = all.iter().filter(|r| r.table == table).cloned().collect();
+        load(&store, table, &rs).await;
+    }
+    store
+}
+
+type Row<'a> = (u64, &'a str, &'a str, &'a str, &'a str, &'a str, i64);
+
+/// No, NIK, No KK, Nama KPM, Tanggal Lahir, Kode Desa, Nominal
+fn write_roster(path: &Path, program: &str, period: &str, rows: &[Row<'_>], with_nik: bool) {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let mut header = vec!["No"];
+    if with_nik {
+        header.push("NIK");
+    }
+    header.extend([
+        "No KK",
+        "Nama KPM",
+        "Tanggal Lahir",
+        "Alamat",
+        "Kode Desa",
+        "Program",
+        "Nominal",
+        "Periode",
+    ]);
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (i, (no, nik, kk, name, birth, village, amount)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        let mut cells: Vec<String> = vec![no.to_string()];
+        if with_nik {
+            cells.push(nik.to_string());
+        }
+        cells.extend([
+            kk.to_string(),
+            name.to_string(),
+            birth.to_string(),
+            "JL. MAWAR".into(),
+            village.to_string(),
+            program.into(),
+            amount.to_string(),
+            period.into(),
+        ]);
+        for (c, v) in cells.iter().enumerate() {
+            ws.write_string(r, c as u16, v).unwrap();
+        }
+    }
+    wb.save(path).unwrap();
+}
+
+const PKH_ROWS: &[Row<'static>] = &[
+    (1, "3201011203800001", KK1, "Budi Santoso", "1980-03-12", VILLAGE, 750_000),
+    (2, "3201012007700003", "", "AHMAD DAHLAN", "1970-07-20", VILLAGE, 750_000),
+    (3, "3201014402900005", "", "DEWI LESTARI", "1990-02-04", VILLAGE, 750_000),
+    (4, "3201011111880006", "", "RUDI HARTONO", "1988-11-11", VILLAGE, 750_000),
+    (5, "3201016212920007", "", "ANI SURYANI", "1992-12-22", VILLAGE, 750_000),
+    (6, "3201010303600008", "", "KARTO WIRYO", "1960-03-03", VILLAGE, 750_000),
+    (7, "3201011203800001", "", "BUDI SANTOSO", "1980-03-12", VILLAGE, 750_000),
+    (8, "3201015505850092", "", "SITI AMINAH", "1985-05-15", VILLAGE, 750_000),
+    (9, "3201010101990099", "", "SUPARMAN", "1999-01-01", VILLAGE, 750_000),
+    (10, "", "", "TONO", "", VILLAGE, 750_000),
+    (11, "3201011506950009", "3201010101100099", "BAMBANG SUTRISNO", "1995-06-15", VILLAGE, 750_000),
+];
+
+fn request(dir: &Path, roster: &Path, program: &str) -> ValidateRequest {
+    let mut req = ValidateRequest::new(roster, program, dir.join("out"));
+    req.programs_dir = root().join("config/programs");
+    req.mapping = root().join("config/mappings/roster.toml");
+    req
+}
+
+fn codes_by_row(out: &Path) -> Vec<(u64, String, String)> {
+    let mut rd = csv::Reader::from_path(out.join("verdicts.csv")).unwrap();
+    rd.records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].parse().unwrap(), r[5].to_string(), r[6].to_string())
+        })
+        .collect()
+}
+
+fn has(rows: &[(u64, String, String)], row: u64, code: &str) -> bool {
+    rows.iter()
+        .find(|r| r.0 == row)
+        .is_some_and(|r| r.2.split(';').any(|c| c == code))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pkh_list_gets_every_reason_it_deserves() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("pkh.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", PKH_ROWS, true);
+    let req = request(dir.path(), &roster, "pkh");
+    let out = validate(&store, &req, &mut |_| {}).await.unwrap();
+    let rows = codes_by_row(&out.out_dir);
+    assert_eq!(rows.len(), PKH_ROWS.len());
+    assert_eq!(rows[0].1, "LAYAK", "{:?}", rows[0]);
+    assert!(has(&rows, 2, "DECEASED"));
+    assert!(has(&rows, 3, "CIVIL_SERVANT"), "head of KK is PNS: {:?}", rows[2]);
+    assert!(has(&rows, 4, "WAGE_ABOVE_MINIMUM"));
+    assert!(has(&rows, 4, "DECILE_ABOVE_CUT"));
+    assert!(has(&rows, 5, "OUT_OF_REGION"));
+    assert!(has(&rows, 6, "NOT_IN_DTSEN"));
+    assert!(has(&rows, 7, "DUPLICATE_IN_LIST"));
+    assert!(has(&rows, 8, "NIK_NOT_FOUND"));
+    assert!(has(&rows, 9, "NIK_NOT_FOUND"));
+    assert!(has(&rows, 10, "NIK_INVALID"));
+    assert!(has(&rows, 11, "KK_MISMATCH"));
+    // The typo'd NIK gets the right one proposed.
+    let mut rd = csv::Reader::from_path(out.out_dir.join("verdicts.csv")).unwrap();
+    let row8 = rd.records().map(Result::unwrap).find(|r| &r[0] == "8").unwrap();
+    assert_eq!(&row8[8], "3201015505850002", "suggested NIK");
+    assert!(!row8[9].is_empty(), "suggestion score");
+    // Reasons long table and sources.
+    let reasons = std::fs::read_to_string(out.out_dir.join("reasons.csv")).unwrap();
+    assert!(reasons.contains("DECEASED,TIDAK LAYAK,Dukcapil,dukcapil-kematian"));
+    // Summary: budget at risk.
+    assert_eq!(out.summary.total.rows, 11);
+    assert!(out.summary.total.amount_tidak_layak >= 750_000 * 3);
+    assert_eq!(out.manifest.inputs[0].name, "pkh.xlsx");
+    assert_eq!(out.manifest.inputs[0].sha256.len(), 64);
+    for f in ["verdicts.json", "verdicts.xlsx", "summary.json", "summary.txt", "manifest.json"] {
+        assert!(out.out_dir.join(f).is_file(), "{f}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.out_dir.join("verdicts.json")).unwrap())
+            .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 11);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_inputs_give_byte_identical_outputs_whatever_the_block_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("pkh.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", PKH_ROWS, true);
+    let mut a = request(dir.path(), &roster, "PKH");
+    a.out_dir = dir.path().join("a");
+    let mut b = a.clone();
+    b.out_dir = dir.path().join("b");
+    // A list larger than a block streams through blocks with the same result.
+    b.block_rows = 2;
+    validate(&store, &a, &mut |_| {}).await.unwrap();
+    validate(&store, &b, &mut |_| {}).await.unwrap();
+    for f in [
+        "verdicts.csv",
+        "reasons.csv",
+        "verdicts.json",
+        "verdicts.xlsx",
+        "summary.json",
+        "summary.txt",
+        "manifest.json",
+        "rejects.csv",
+    ] {
+        let x = std::fs::read(a.out_dir.join(f)).unwrap();
+        let y = std::fs::read(b.out_dir.join(f)).unwrap();
+        assert!(x == y, "{f} differs between identical runs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blt_dana_desa_overlapping_a_stored_pkh_list_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    // A PKH roster for Q4 is already in the store.
+    let pkh = vec![rec(
+        Table::RosterEntry,
+        &[
+            ("program", t("PKH")),
+            ("period", t("2026-Q4")),
+            ("row_no", Value::Integer(1)),
+            ("nik_raw", t("3201011203800001")),
+            ("nik", t("3201011203800001")),
+            ("name", t("BUDI SANTOSO")),
+            ("region", t(VILLAGE)),
+            ("amount", Value::Integer(750_000)),
+        ],
+    )];
+    load(&store, Table::RosterEntry, &pkh).await;
+    let roster = dir.path().join("blt.xlsx");
+    write_roster(
+        &roster,
+        "BLT_DD",
+        "2026-11",
+        &[
+            // The wife of the PKH recipient: same KK.
+            (1, "3201015505850002", KK1, "SITI AMINAH", "1985-05-15", VILLAGE, 300_000),
+            (2, "3201011506950009", "", "BAMBANG SUTRISNO", "1995-06-15", VILLAGE, 300_000),
+        ],
+        true,
+    );
+    let out = validate(&store, &request(dir.path(), &roster, "BLT_DD"), &mut |_| {})
+        .await
+        .unwrap();
+    let rows = codes_by_row(&out.out_dir);
+    assert!(has(&rows, 1, "PROGRAM_OVERLAP"), "{rows:?}");
+    assert!(!has(&rows, 2, "PROGRAM_OVERLAP"));
+    let o = &out.summary.overlaps;
+    assert!(o.iter().any(|l| l.program == "BLT_DD" && l.impact.amount == 300_000), "{o:?}");
+    assert!(o.iter().any(|l| l.program == "PKH" && l.impact.households == 1), "{o:?}");
+}
+
+/// Each registry a programme needs, missing in turn: a clear bilingual message naming the
+/// ingest command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_missing_registry_names_what_to_ingest_first() {
+    let cases = [
+        (Table::Person, "PKH", "Data kependudukan (Dukcapil) belum dimuat", "dukcapil-penduduk"),
+        (Table::Death, "PKH", "Data kematian (Dukcapil) belum dimuat", "dukcapil-kematian"),
+        (Table::Decile, "PKH", "Data desil DTSEN (BPS) belum dimuat", "--source dtsen"),
+        (Table::Employment, "PKH", "belum dimuat", "bkn-asn"),
+        (Table::Wage, "PKH", "Data upah BPJS Ketenagakerjaan belum dimuat", "bpjs-ketenagakerjaan"),
+        (Table::HealthMembership, "PBI_JK", "Data kepesertaan BPJS Kesehatan belum dimuat", "bpjs-kesehatan"),
+    ];
+    for (table, program, id_text, source) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with(dir.path(), &[table]).await;
+        let roster = dir.path().join("r.xlsx");
+        write_roster(&roster, program, "2026-Q4", &PKH_ROWS[..1], true);
+        let err = validate(&store, &request(dir.path(), &roster, program), &mut |_| {})
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, EngineError::MissingDataset { table: t, .. } if t == table), "{msg}");
+        assert!(msg.contains(id_text), "{table:?}: {msg}");
+        assert!(msg.contains("has not been loaded"), "{msg}");
+        assert!(msg.contains(&format!("sinergi ingest --source {}", source.trim_start_matches("--source "))), "{msg}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_programme_lists_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("r.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", &PKH_ROWS[..1], true);
+    let err = validate(&store, &request(dir.path(), &roster, "BANSOS_X"), &mut |_| {})
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("tidak dikenal") && msg.contains("Unknown programme"), "{msg}");
+    for p in ["BLT_DD", "BPNT", "PBI_JK", "PKH"] {
+        assert!(msg.contains(p), "{msg}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_without_a_nik_column_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("r.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", &PKH_ROWS[..3], false);
+    let res = validate(&store, &request(dir.path(), &roster, "PKH"), &mut |_| {}).await;
+    match res {
+        // The roster mapping requires the NIK column: the read stops naming it.
+        Err(e) => assert!(e.to_string().contains("NIK"), "{e}"),
+        // Or, if the mapping lets it through, every row is validated by name + birth date.
+        Ok(out) => {
+            let rows = codes_by_row(&out.out_dir);
+            assert_eq!(rows.len(), 3);
+            assert!(rows.iter().all(|r| r.2.contains("NIK_INVALID")), "{rows:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_niks_empty_still_links_by_name_and_birth_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("r.xlsx");
+    let rows: Vec<Row<'_>> = PKH_ROWS[..4]
+        .iter()
+        .map(|r| (r.0, "", r.2, r.3, r.4, r.5, r.6))
+        .collect();
+    write_roster(&roster, "PKH", "2026-Q4", &rows, true);
+    let out = validate(&store, &request(dir.path(), &roster, "PKH"), &mut |_| {})
+        .await
+        .unwrap();
+    let got = codes_by_row(&out.out_dir);
+    assert_eq!(got.len(), 4);
+    assert!(got.iter().all(|r| r.2.contains("NIK_INVALID")));
+    // Linked by name and birth date: the registry facts are still found.
+    assert!(has(&got, 2, "DECEASED"), "{got:?}");
+    let mut rd = csv::Reader::from_path(out.out_dir.join("verdicts.csv")).unwrap();
+    let first = rd.records().next().unwrap().unwrap();
+    assert_eq!(&first[8], "3201011203800001", "suggested NIK from name + birth date");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_only_rows_are_validated_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("r.xlsx");
+    let rows: Vec<Row<'_>> = PKH_ROWS[..3]
+        .iter()
+        .map(|r| (r.0, "", "", r.3, "", "", 0))
+        .collect();
+    write_roster(&roster, "PKH", "2026-Q4", &rows, true);
+    let out = validate(&store, &request(dir.path(), &roster, "PKH"), &mut |_| {})
+        .await
+        .unwrap();
+    let got = codes_by_row(&out.out_dir);
+    assert_eq!(got.len() as u64 + out.summary.rejected_rows, 3);
+    assert!(got.iter().all(|r| r.1 != "LAYAK"), "{got:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_person_at_a_time_gives_the_same_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let programs = load_programs(&root().join("config/programs")).unwrap();
+    let pkh = find_program(&programs, "PKH").unwrap().clone();
+    let (reg, _) = Registries::load(&store, &required_tables(&pkh)).await.unwrap();
+    let ledger = load_ledger(&store, &reg, &programs, None).await.unwrap();
+    let reg = Arc::new(reg);
+    let v = Validator::new(reg, programs.clone(), Arc::new(ledger.finish(Default::default())));
+    let row = RosterRow {
+        row_no: 1,
+        program: "PKH".into(),
+        period: "2026-Q4".into(),
+        nik_raw: "3201012007700003".into(),
+        nik: Some(3_201_012_007_700_003),
+        name: "AHMAD DAHLAN".into(),
+        birth_date: Some("1970-07-20".into()),
+        village: Some(3_201_012_001),
+        amount: Some(750_000),
+        ..RosterRow::default()
+    };
+    let out = v.validate_one(&pkh, &row);
+    assert_eq!(out.verdict, sinergi_engine::Decision::TidakLayak);
+    assert_eq!(out.codes(), "DECEASED");
+    assert_eq!(out.reasons[0].dataset_version, "2026-10 (snapshot 2)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_scores_codes_and_suggestions_against_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("pkh.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", &PKH_ROWS[..3], true);
+    let mut req = request(dir.path(), &roster, "PKH");
+    req.formats = vec![OutputFormat::Csv];
+    let out = validate(&store, &req, &mut |_| {}).await.unwrap();
+    let truth = dir.path().join("truth");
+    std::fs::create_dir_all(&truth).unwrap();
+    std::fs::write(
+        truth.join("PKH.csv"),
+        "row_no,true_nik,codes\n1,3201011203800001,\n2,3201012007700003,DECEASED\n3,3201014402900005,CIVIL_SERVANT;KK_MISMATCH\n",
+    )
+    .unwrap();
+    let r = eval(&truth, &out.out_dir).unwrap();
+    assert_eq!(r.rows, 3);
+    assert_eq!(r.by_code["DECEASED"].f1, 1.0);
+    assert_eq!(r.by_code["CIVIL_SERVANT"].recall, 1.0);
+    assert_eq!(r.by_code["KK_MISMATCH"].fn_, 1);
+    assert_eq!(r.by_code["KK_MISMATCH"].recall, 0.0);
+    assert_eq!(r.linked_nik.precision, 1.0);
+}

@@ -1,0 +1,533 @@
+//! One row at a time: linking, gathering facts from the registries and evaluating the
+//! programme's rules. Shared by bulk runs ([`crate::run`]) and the server (one person at a
+//! counter). No I/O.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use rayon::prelude::*;
+use sinergi_linkage::{Link as LinkResult, LinkConfig, LinkOutcome, Linker, Params, Query, RegistryIndex};
+use sinergi_model::standard::Table;
+use sinergi_model::{Level, RegionCode};
+use sinergi_rules::{
+    BpjsMembership, BpjsSegment, CivilServant as RCivilServant, CivilServantKind, Death, Decision,
+    Dtsen, Facts, Link, Lookup, NikStatus, Observed, Program, ReasonCode, Source, Unit, Wage,
+};
+
+use crate::facts::{CivilServantSource, RosterRow, Targeting};
+use crate::keymap::fmt16;
+use crate::ledger::Ledger;
+use crate::provenance::citizen_agency;
+use crate::registries::{EmploymentKind, Registries, Segment, fmt_date};
+use crate::verdict::{Decision as OutDecision, ReasonOut, VerdictRow, round4};
+
+/// Source of each registry, built once per validator.
+#[derive(Debug, Clone, Default)]
+struct Sources {
+    by_table: BTreeMap<Table, Vec<Source>>,
+}
+
+impl Sources {
+    fn new(reg: &Registries) -> Sources {
+        let mut by_table = BTreeMap::new();
+        for (t, list) in &reg.provenance {
+            by_table.insert(
+                *t,
+                list.iter()
+                    .map(|p| {
+                        Source::new(
+                            citizen_agency(*t, &p.dataset),
+                            &p.dataset,
+                            &p.snapshot,
+                            p.as_of(),
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        Sources { by_table }
+    }
+
+    fn get(&self, t: Table) -> Option<&Source> {
+        self.by_table.get(&t).and_then(|v| v.first())
+    }
+
+    fn nth(&self, t: Table, i: usize) -> Option<&Source> {
+        self.by_table.get(&t).and_then(|v| v.get(i).or(v.first()))
+    }
+}
+
+/// What linking concluded about a row, reduced to what the rules and outputs need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// NIK status for the rules.
+    pub nik_status: NikStatus,
+    /// The person whose registry records are asked about (the linked person).
+    pub person: Option<u64>,
+    /// Suggested NIK and its probability, when linkage proposes a different NIK.
+    pub suggestion: Option<(u64, f64)>,
+}
+
+/// Validates rows against loaded registries and programme rules.
+pub struct Validator {
+    registries: Arc<Registries>,
+    programs: BTreeMap<String, Program>,
+    ledger: Arc<Ledger>,
+    link_config: LinkConfig,
+    params: Option<Params>,
+    sources: Sources,
+    roster_source: Option<Source>,
+}
+
+/// The verdict of a programme's facts, before output shaping: for callers that want the
+/// rules' own types (server, simulations).
+pub type RulesVerdict = sinergi_rules::Verdict;
+
+impl Validator {
+    /// A validator over loaded registries, the programmes' rules and the household ledger.
+    pub fn new(registries: Arc<Registries>, programs: Vec<Program>, ledger: Arc<Ledger>) -> Validator {
+        let sources = Sources::new(&registries);
+        let roster_source = sources.get(Table::RosterEntry).cloned();
+        Validator {
+            registries,
+            programs: programs
+                .into_iter()
+                .map(|p| (p.code().to_string(), p))
+                .collect(),
+            ledger,
+            link_config: LinkConfig::default(),
+            params: None,
+            sources,
+            roster_source,
+        }
+    }
+
+    /// The registries.
+    pub fn registries(&self) -> &Registries {
+        &self.registries
+    }
+
+    /// The programmes, by code.
+    pub fn programs(&self) -> &BTreeMap<String, Program> {
+        &self.programs
+    }
+
+    /// A programme by code.
+    pub fn program(&self, code: &str) -> Option<&Program> {
+        self.programs.get(code)
+    }
+
+    /// Replaces the linkage parameters (e.g. trained on a roster).
+    pub fn set_link_params(&mut self, params: Params) {
+        self.params = Some(params);
+    }
+
+    /// Trains the linkage model on a sample of rows and keeps the parameters.
+    pub fn train(&mut self, rows: &[RosterRow]) {
+        let queries: Vec<Query> = rows.iter().map(query).collect();
+        let mut linker = Linker::new(&self.registries.index, self.link_config.clone());
+        if let Some(p) = &self.params {
+            linker.set_params(p.clone());
+        }
+        linker.train(&queries);
+        self.params = Some(linker.params().clone());
+    }
+
+    fn linker(&self) -> Linker<'_> {
+        let mut l = Linker::new(&self.registries.index, self.link_config.clone());
+        if let Some(p) = &self.params {
+            l.set_params(p.clone());
+        }
+        l
+    }
+
+    /// Validates one row on its own (no duplicate detection: that needs the list).
+    pub fn validate_one(&self, program: &Program, row: &RosterRow) -> VerdictRow {
+        let linker = self.linker();
+        let resolved = resolve(&self.registries.index, row, &linker.link(&query(row)));
+        self.verdict(program, row, &resolved, None)
+    }
+
+    /// Validates a block of rows in parallel; `seen` carries the first row of each person
+    /// across blocks (DUPLICATE_IN_LIST). Output in input order.
+    pub fn validate_block(
+        &self,
+        program: &Program,
+        rows: &[RosterRow],
+        seen: &mut HashMap<u64, u64>,
+    ) -> Vec<VerdictRow> {
+        let linker = self.linker();
+        let resolved: Vec<Resolved> = rows
+            .par_iter()
+            .map(|r| resolve(&self.registries.index, r, &linker.link(&query(r))))
+            .collect();
+        // Sequential, in list order: the first row of a person keeps it, later rows are
+        // duplicates.
+        let dups: Vec<Option<u64>> = rows
+            .iter()
+            .zip(&resolved)
+            .map(|(row, res)| {
+                let key = res.person.or(row.nik)?;
+                match seen.get(&key) {
+                    Some(first) => Some(*first),
+                    None => {
+                        seen.insert(key, row.row_no);
+                        None
+                    }
+                }
+            })
+            .collect();
+        rows.par_iter()
+            .zip(&resolved)
+            .zip(&dups)
+            .map(|((row, res), dup)| self.verdict(program, row, res, *dup))
+            .collect()
+    }
+
+    /// The rules' facts for a resolved row.
+    pub fn facts(&self, program: &Program, row: &RosterRow, res: &Resolved, dup: Option<u64>) -> Facts {
+        let reg = &*self.registries;
+        let list_source = self.roster_source.clone().map_or_else(
+            || Source::new("Daftar (list itself)", &format!("roster {}", row.program), "", &row.period),
+            |mut s| {
+                s.agency = "Daftar (list itself)".into();
+                s.dataset = format!("roster {}", program.code());
+                s.as_of = row.period.clone();
+                s
+            },
+        );
+        let mut f = Facts::new(row.row_no, list_source);
+        f.row.duplicate_of_row = dup;
+        f.row.list_region = row.region_code();
+        let person_src = self.sources.get(Table::Person).cloned().unwrap_or_default();
+        f.identity.nik_status = res.nik_status.clone();
+        f.identity.source = person_src.clone();
+        f.identity.link = res.suggestion.map(|(nik, p)| Link {
+            suggested_nik: fmt16(nik),
+            score: round4(p),
+        });
+        let family = program.unit() == Unit::Family;
+        let Some(nik) = res.person else {
+            return f;
+        };
+        let Some(p) = reg.persons.get(nik) else {
+            return f;
+        };
+        let t = Targeting {
+            family,
+            region_level: match program.region_scope() {
+                sinergi_rules::RegionScope::Regency => Level::Regency,
+                sinergi_rules::RegionScope::Village => Level::Village,
+            },
+        };
+        let found = reg.findings(nik, row, t);
+        f.identity.kk_stated_matches = row.kk.map(|k| k == p.kk);
+        f.person.is_family_head = Some(p.is_head());
+        if let Some(i) = reg.index.lookup_nik(nik).first() {
+            f.person.sex = Some(reg.index.sex(*i));
+            let born = reg.index.birth_date(*i);
+            if born != NaiveDate::MIN {
+                if let Some(start) = period_start(&row.period) {
+                    let mut age = start.year() - born.year();
+                    if (start.month(), start.day()) < (born.month(), born.day()) {
+                        age -= 1;
+                    }
+                    f.person.age = u32::try_from(age).ok();
+                }
+            }
+        }
+        f.person.domicile = match found
+            .domicile
+            .and_then(|v| RegionCode::parse(&format!("{v:010}")).ok())
+        {
+            Some(c) => Lookup::Found {
+                value: c,
+                source: person_src.clone(),
+            },
+            None => Lookup::Absent {
+                source: person_src.clone(),
+            },
+        };
+        if let Some(src) = self.sources.get(Table::Death) {
+            f.person.death = match found.deceased {
+                Some(d) => Lookup::Found {
+                    value: Death {
+                        date: if d == 0 { String::new() } else { fmt_date(d) },
+                    },
+                    source: src.clone(),
+                },
+                None => Lookup::Absent { source: src.clone() },
+            };
+        }
+        f.person.civil_servant = self.civil_servant_lookup(nik);
+        let wage_src = self.sources.get(Table::Wage);
+        f.person.wage = wage_lookup(reg, wage_src, nik);
+        if let Some(umk) = found.umk {
+            f.person.umk = Some(Observed {
+                value: umk,
+                source: Source::new(
+                    "Kemnaker",
+                    "UMP/UMK",
+                    &sinergi_model::minwage::YEAR.to_string(),
+                    "",
+                ),
+            });
+        } else if let Some(dom) = found.domicile {
+            f.person.umk = RegionCode::parse(&format!("{:04}", dom / 1_000_000))
+                .ok()
+                .and_then(sinergi_model::minwage::umk)
+                .map(|v| Observed {
+                    value: v,
+                    source: Source::new(
+                        "Kemnaker",
+                        "UMP/UMK",
+                        &sinergi_model::minwage::YEAR.to_string(),
+                        "",
+                    ),
+                });
+        }
+        if let Some(src) = self.sources.get(Table::HealthMembership) {
+            f.person.bpjs = match reg.health.get(nik) {
+                Some(h) => Lookup::Found {
+                    value: BpjsMembership {
+                        segment: segment(h.segment),
+                        active: h.active,
+                        catastrophic: h.catastrophic,
+                    },
+                    source: src.clone(),
+                },
+                None => Lookup::Absent { source: src.clone() },
+            };
+        }
+        // Family.
+        f.family.kk = Some(fmt16(p.kk));
+        f.family.size = Some(reg.members.range(p.kk).len() as u32);
+        if let Some(src) = self.sources.get(Table::Decile) {
+            let d = reg
+                .decile_by_kk
+                .get(p.kk)
+                .or_else(|| reg.decile_by_nik.get(nik))
+                .copied();
+            f.family.dtsen = match d {
+                Some(decile) => Lookup::Found {
+                    value: Dtsen { decile },
+                    source: src.clone(),
+                },
+                None => Lookup::Absent { source: src.clone() },
+            };
+        }
+        if family {
+            match reg.head_of(p.kk) {
+                Some(head) => {
+                    f.family.head_civil_servant = self.civil_servant_lookup(head);
+                    f.family.head_wage = wage_lookup(reg, wage_src, head);
+                }
+                None => {
+                    // No head recorded: the checks are about the head, so nobody was asked.
+                }
+            }
+        }
+        if let Some(src) = &self.roster_source {
+            let others = self.ledger.programs_of(p.kk, program.code(), &row.period);
+            let mut s = src.clone();
+            s.agency = "Daftar (list itself)".into();
+            s.dataset = "rosters".into();
+            f.family.other_programs = Some(Observed {
+                value: others,
+                source: s,
+            });
+        }
+        f
+    }
+
+    fn civil_servant_lookup(&self, nik: u64) -> Lookup<RCivilServant> {
+        let reg = &*self.registries;
+        let emp_loaded = reg.has(Table::Employment);
+        match reg.civil_servant_of(nik) {
+            Some((kind, CivilServantSource::Employment(d))) => Lookup::Found {
+                value: RCivilServant {
+                    kind: match kind {
+                        EmploymentKind::Pns => CivilServantKind::Pns,
+                        EmploymentKind::Pppk => CivilServantKind::Pppk,
+                        EmploymentKind::Tni => CivilServantKind::Tni,
+                        EmploymentKind::Polri => CivilServantKind::Polri,
+                    },
+                },
+                source: self
+                    .sources
+                    .nth(Table::Employment, d as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+            Some((kind, CivilServantSource::Occupation)) => Lookup::Found {
+                value: RCivilServant {
+                    kind: CivilServantKind::Occupation(
+                        match kind {
+                            EmploymentKind::Tni => "TENTARA NASIONAL INDONESIA",
+                            EmploymentKind::Polri => "KEPOLISIAN RI",
+                            _ => "PEGAWAI NEGERI SIPIL",
+                        }
+                        .to_string(),
+                    ),
+                },
+                source: self.sources.get(Table::Person).cloned().unwrap_or_default(),
+            },
+            None if emp_loaded => Lookup::Absent {
+                source: self.sources.get(Table::Employment).cloned().unwrap_or_default(),
+            },
+            None => Lookup::Absent {
+                // Only the occupation text could be asked.
+                source: self.sources.get(Table::Person).cloned().unwrap_or_default(),
+            },
+        }
+    }
+
+    /// Evaluates and shapes the output row.
+    pub fn verdict(&self, program: &Program, row: &RosterRow, res: &Resolved, dup: Option<u64>) -> VerdictRow {
+        let facts = self.facts(program, row, res, dup);
+        let v = sinergi_rules::evaluate(program, &facts);
+        VerdictRow {
+            row_no: row.row_no,
+            program: program.code().to_string(),
+            period: row.period.clone(),
+            nik_listed: row.nik_raw.clone(),
+            name: row.name.clone(),
+            verdict: decision(v.verdict),
+            reasons: v
+                .reasons
+                .into_iter()
+                .map(|r| ReasonOut {
+                    code: r.code,
+                    severity: decision(r.severity),
+                    agency: r.source.agency,
+                    dataset: r.source.dataset,
+                    dataset_version: r.source.version,
+                    dataset_date: r.source.as_of,
+                    message_id: r.message.id,
+                    message_en: r.message.en,
+                    next_step_id: r.next_step.id,
+                    next_step_en: r.next_step.en,
+                    detail: r.detail,
+                    overridden_by: r.overridden_by.unwrap_or_default(),
+                })
+                .collect(),
+            linked_nik: res.person.map(fmt16),
+            suggested_nik: res.suggestion.map(|(n, _)| fmt16(n)),
+            suggested_score: res.suggestion.map(|(_, p)| round4(p)),
+            amount: row.amount,
+            region: row.village.map(|v| format!("{v:010}")),
+        }
+    }
+}
+
+fn wage_lookup(reg: &Registries, src: Option<&Source>, nik: u64) -> Lookup<Wage> {
+    match src {
+        None => Lookup::NotChecked,
+        Some(src) => match reg.wages.get(nik) {
+            Some(w) => Lookup::Found {
+                value: Wage { monthly: w.total },
+                source: src.clone(),
+            },
+            None => Lookup::Absent { source: src.clone() },
+        },
+    }
+}
+
+fn segment(s: Segment) -> BpjsSegment {
+    match s {
+        Segment::PbiApbn => BpjsSegment::PbiApbn,
+        Segment::PbiApbd => BpjsSegment::PbiApbd,
+        Segment::Ppu => BpjsSegment::Ppu,
+        Segment::Pbpu => BpjsSegment::Pbpu,
+        Segment::Bp => BpjsSegment::Bp,
+    }
+}
+
+fn decision(d: Decision) -> OutDecision {
+    match d {
+        Decision::Layak => OutDecision::Layak,
+        Decision::Tinjau => OutDecision::Tinjau,
+        Decision::TidakLayak => OutDecision::TidakLayak,
+    }
+}
+
+/// First day of a period (`2026-Q4` → 2026-10-01, `2026-11` → 2026-11-01, `2026` → 2026-01-01).
+pub fn period_start(period: &str) -> Option<NaiveDate> {
+    match crate::ledger::Period::parse(period) {
+        crate::ledger::Period::Months(start, _) => {
+            NaiveDate::from_ymd_opt((start / 12) as i32, start % 12 + 1, 1)
+        }
+        crate::ledger::Period::Label(_) => None,
+    }
+}
+
+/// The linkage query of a row.
+pub fn query(row: &RosterRow) -> Query {
+    Query {
+        nik_raw: (!row.nik_raw.is_empty()).then(|| row.nik_raw.clone()),
+        nik: row.nik,
+        name: row.name.clone(),
+        birth_date: row
+            .birth_date
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        sex: None,
+        region: row.village,
+    }
+}
+
+/// Reduces a link to the NIK status, the person to ask the registries about, and a suggestion.
+pub fn resolve(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Resolved {
+    let index_nik = |c: &sinergi_linkage::Candidate| c.nik;
+    let listed_status = || -> NikStatus {
+        if row.nik.is_some() {
+            NikStatus::NotFound
+        } else if row.nik_raw.trim().is_empty() {
+            NikStatus::Missing
+        } else {
+            NikStatus::Invalid {
+                problems: Vec::new(),
+            }
+        }
+    };
+    match link.outcome {
+        LinkOutcome::ExactNik => Resolved {
+            nik_status: NikStatus::Valid,
+            person: row.nik,
+            suggestion: None,
+        },
+        LinkOutcome::ExactNikMismatch => {
+            let sugg = link
+                .suggestion
+                .as_ref()
+                .filter(|s| s.probable)
+                .map(|s| (index_nik(&s.candidate), s.candidate.probability));
+            Resolved {
+                nik_status: NikStatus::ExactMismatch,
+                person: sugg.map(|s| s.0),
+                suggestion: sugg,
+            }
+        }
+        LinkOutcome::Probable { .. } => {
+            let person_nik = link.person.map(|i| index.nik(i));
+            Resolved {
+                nik_status: listed_status(),
+                person: person_nik,
+                suggestion: person_nik
+                    .filter(|n| Some(*n) != row.nik)
+                    .map(|n| (n, link.probability)),
+            }
+        }
+        LinkOutcome::Possible | LinkOutcome::NotFound => Resolved {
+            nik_status: listed_status(),
+            person: None,
+            suggestion: None,
+        },
+    }
+}
+
+/// Whether a programme enables a check.
+pub fn enabled(program: &Program, code: ReasonCode) -> bool {
+    program.severity(code).is_some()
+}
