@@ -16,6 +16,9 @@ use crate::program::Program;
 pub(crate) struct ProgramCel {
     pub(crate) env: Arc<cel::Env>,
     program: cel::Value,
+    /// Which of `row`, `person`, `family` any custom condition references: only those are
+    /// built for a row (building them dominates the cost of a condition).
+    needs: [bool; 3],
 }
 
 impl std::fmt::Debug for ProgramCel {
@@ -132,7 +135,19 @@ impl ProgramCel {
         };
         // Plain strings, ints and lists: serialisation cannot fail.
         let program = cel::to_value(view).unwrap_or(cel::Value::Null);
-        ProgramCel { env, program }
+        let mut needs = [false; 3];
+        for rule in &p.custom {
+            for v in rule.compiled.references().variables() {
+                for (i, name) in ["row", "person", "family"].into_iter().enumerate() {
+                    needs[i] |= v == name;
+                }
+            }
+        }
+        ProgramCel {
+            env,
+            program,
+            needs,
+        }
     }
 
     /// Rebuilds the `program` variable after an override, keeping the environment.
@@ -149,12 +164,35 @@ impl ProgramCel {
         let mut ctx = cel::Context::with_env(self.env.clone());
         ctx.add_variable_from_value("program", self.program.clone());
         let f = facts;
+        let [need_row, need_person, need_family] = self.needs;
+        if need_row {
+            self.add_row(&mut ctx, f)?;
+        }
+        if need_person {
+            self.add_person(&mut ctx, f)?;
+        }
+        if need_family {
+            self.add_family(&mut ctx, f)?;
+        }
+        Ok(ctx)
+    }
+
+    fn add_row(&self, ctx: &mut cel::Context<'static, 'static>, f: &Facts) -> Result<(), String> {
         let row = CelRow {
             number: int(f.row.number),
             duplicate_of_row: f.row.duplicate_of_row.map(int),
             list_region: f.row.list_region.map(|r| r.to_string()),
             list: &f.row.source.dataset,
         };
+        ctx.add_variable_from_value("row", cel::to_value(row).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    fn add_person(
+        &self,
+        ctx: &mut cel::Context<'static, 'static>,
+        f: &Facts,
+    ) -> Result<(), String> {
         let (cs_kind, occupation) = match f.person.civil_servant.value().map(|c| &c.kind) {
             Some(CivilServantKind::Occupation(t)) => (Some("OCCUPATION"), Some(t.as_str())),
             Some(k) => (Some(k.as_str()), None),
@@ -194,6 +232,15 @@ impl ProgramCel {
             bpjs_active: bpjs.map(|b| b.active),
             catastrophic: bpjs.map(|b| b.catastrophic),
         };
+        ctx.add_variable_from_value("person", cel::to_value(person).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    fn add_family(
+        &self,
+        ctx: &mut cel::Context<'static, 'static>,
+        f: &Facts,
+    ) -> Result<(), String> {
         let family = CelFamily {
             kk: f.family.kk.as_deref(),
             size: f.family.size.map(i64::from),
@@ -207,13 +254,7 @@ impl ProgramCel {
             },
             other_programs: f.family.other_programs.as_ref().map(|o| o.value.as_slice()),
         };
-        for (name, value) in [
-            ("row", cel::to_value(row)),
-            ("person", cel::to_value(person)),
-            ("family", cel::to_value(family)),
-        ] {
-            ctx.add_variable_from_value(name, value.map_err(|e| e.to_string())?);
-        }
-        Ok(ctx)
+        ctx.add_variable_from_value("family", cel::to_value(family).map_err(|e| e.to_string())?);
+        Ok(())
     }
 }

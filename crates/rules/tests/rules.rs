@@ -695,6 +695,46 @@ next_step_en = "x"
 }
 
 #[test]
+fn documented_cel_examples_work() {
+    let rule = |code: &str, when: &str| {
+        format!(
+            "[[custom]]\ncode = \"{code}\"\nseverity = \"TINJAU\"\nwhen = '{when}'\nmessage_id = \"x\"\nmessage_en = \"x\"\nnext_step_id = \"x\"\nnext_step_en = \"x\"\n"
+        )
+    };
+    let p = with_custom(&format!(
+        "{}{}{}",
+        rule(
+            "ALSO_BLT",
+            r#"family.other_programs.exists(p, p == "BLT_DD")"#
+        ),
+        rule(
+            "SELF_PAYING_POOR",
+            r#"person.bpjs_segment in ["PBPU", "BP"] && has(family.decile) && family.decile <= 3"#
+        ),
+        rule("UNKNOWN_VAR", "nobody.knows"),
+    ));
+    let mut f = clean();
+    f.family.other_programs.as_mut().unwrap().value = vec!["BLT_DD".into()];
+    f.person.bpjs = found(
+        BpjsMembership {
+            segment: BpjsSegment::Bp,
+            active: true,
+            catastrophic: false,
+        },
+        "BPJS Kesehatan",
+    );
+    check(
+        &f,
+        &p,
+        Decision::Tinjau,
+        &["ALSO_BLT", "SELF_PAYING_POOR", "RULE_ERROR"],
+    );
+    f.family.other_programs.as_mut().unwrap().value = vec![];
+    f.family.dtsen = found(Dtsen { decile: 4 }, "DTSEN (BPS)");
+    check(&f, &p, Decision::Tinjau, &["RULE_ERROR"]);
+}
+
+#[test]
 fn custom_condition_errors_become_rule_error_not_a_crash() {
     let p = with_custom(
         r#"
