@@ -27,6 +27,15 @@ fn status(key: &str) -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
+/// User + system CPU seconds of this process (clock ticks of 1/100 s, the Linux default).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 fn env_u64(key: &str, default: u64) -> u64 {
     std::env::var(key)
         .ok()
@@ -86,6 +95,7 @@ fn write_dukcapil(path: &Path, rows: u64) -> std::io::Result<u64> {
 
 fn parse(mapping: &Mapping, path: PathBuf, opts: &ReadOptions, label: &str) {
     let t = Instant::now();
+    let cpu0 = cpu_secs();
     let mut records = 0usize;
     let mut next_mark = 1_000_000u64;
     let mut rss_marks = Vec::new();
@@ -108,8 +118,9 @@ fn parse(mapping: &Mapping, path: PathBuf, opts: &ReadOptions, label: &str) {
     )
     .expect("read");
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
     println!(
-        "{label}: {} rows read, {} loaded, {} rejected in {secs:.2} s = {:.0} rows/s; VmHWM {}",
+        "{label}: {} rows read, {} loaded, {} rejected in {secs:.2} s wall ({cpu:.2} s CPU) = {:.0} rows/s; VmHWM {}",
         report.rows_read,
         report.loaded,
         report.rejected,

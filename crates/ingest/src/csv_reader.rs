@@ -71,6 +71,8 @@ struct Cursor {
     prev_end_line: u64,
     /// Spreadsheet row of the last record read.
     row: u64,
+    /// Bytes consumed (of the decoded stream).
+    consumed: u64,
 }
 
 impl Cursor {
@@ -90,6 +92,7 @@ impl Cursor {
             newlines: 0,
             prev_end_line: 0,
             row: 0,
+            consumed: 0,
         }
     }
 
@@ -122,6 +125,7 @@ impl Cursor {
             }
             post += consumed[i..].iter().filter(|&&b| b == b'\n').count() as u64;
             self.input.consume(nin);
+            self.consumed += nin as u64;
             outlen += nout;
             endlen += nend;
             match res {
@@ -290,8 +294,18 @@ pub(crate) fn read(
         slots,
     };
     let n_slots = st.slots.index.len();
+    let header_bytes = cur.consumed;
+    let mut estimated = false;
     while let Some((blank, start, span)) = cur.next(file)? {
         st.report.blank_rows += blank;
+        if !estimated && st.report.rows_read == 10_000 {
+            // Estimate the file's row count from the first 10,000 rows to size the
+            // duplicate index once.
+            estimated = true;
+            let per_row = (cur.consumed - header_bytes).max(1) as f64 / 10_000.0;
+            let total = size as f64 / per_row;
+            engine.expect_rows((total * 1.05) as u64);
+        }
         let row = cur.row;
         let line = Some(start);
         let rec = &cur.record;

@@ -45,7 +45,7 @@ impl CellRef<'_> {
             CellRef::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
             CellRef::Date(v) => Cow::Owned(
                 normalize::from_excel_serial(*v)
-                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .map(normalize::iso_date)
                     .unwrap_or_else(|_| normalize::number_text(*v)),
             ),
         }
@@ -175,7 +175,10 @@ pub(crate) struct Engine<'s> {
     warning_codes: BTreeMap<&'static str, u64>,
     first_rejects: Vec<Problem>,
     first_warnings: Vec<Problem>,
-    seen: HashMap<u128, u64>,
+    /// Keys of up to 18 digits, exactly (NIK, card numbers): 16 bytes per entry.
+    seen_exact: HashMap<u64, u64, KeyHasher>,
+    /// Other keys, as 128 bits of SHA-256.
+    seen_hashed: HashMap<u128, u64, KeyHasher>,
     duplicate_keys: u64,
     nik_field: Option<usize>,
     nik_present: u64,
@@ -183,9 +186,17 @@ pub(crate) struct Engine<'s> {
     key_fields: Vec<usize>,
     /// For each mapped field, the slots it reads (one per column, template order).
     field_slots: Vec<Vec<usize>>,
+    /// Region codes already checked (at most the ~84,000 villages; cleared past 200,000).
+    regions: HashMap<String, normalize::Checked>,
     // Per-row scratch.
     row_problems: Vec<Problem>,
     row_warnings: Vec<Problem>,
+}
+
+/// A row's key in the duplicate index.
+enum Key {
+    Exact(u64),
+    Hashed(u128),
 }
 
 enum FieldOutcome {
@@ -249,15 +260,36 @@ impl<'s> Engine<'s> {
             warning_codes: BTreeMap::new(),
             first_rejects: Vec::new(),
             first_warnings: Vec::new(),
-            seen: HashMap::new(),
+            seen_exact: HashMap::with_hasher(KeyHasher),
+            seen_hashed: HashMap::with_hasher(KeyHasher),
             duplicate_keys: 0,
             nik_field,
             nik_present: 0,
             nik_valid: 0,
             key_fields,
             field_slots,
+            regions: HashMap::new(),
             row_problems: Vec::new(),
             row_warnings: Vec::new(),
+        }
+    }
+
+    /// Sizes the duplicate index for `rows` more rows, so that it is allocated once instead
+    /// of doubling (which briefly holds old and new tables) while a large file is read.
+    pub(crate) fn expect_rows(&mut self, rows: u64) {
+        if self.opts.check_duplicates {
+            let want = rows.min(500_000_000) as usize;
+            let exact = self.key_fields.len() == 1
+                && matches!(
+                    self.table.fields()[self.key_fields[0]].ty,
+                    FieldType::Nik | FieldType::Kk
+                );
+            if exact {
+                let free = self.seen_exact.capacity() - self.seen_exact.len();
+                if want > free {
+                    self.seen_exact.reserve(want);
+                }
+            }
         }
     }
 
@@ -426,37 +458,48 @@ impl<'s> Engine<'s> {
         if self.row_problems.is_empty() && self.opts.check_duplicates {
             if let Some(key) = self.key_of(&values) {
                 let here = pack(st.index, row);
-                match self.seen.get(&key) {
-                    Some(&first) => {
-                        let (ffile, frow) = unpack(first);
-                        let where_ = if ffile == st.index {
-                            format!("row {frow}")
-                        } else {
-                            format!("row {frow} of {}", self.file_paths[ffile])
-                        };
-                        let key_text: Vec<String> = self
-                            .key_fields
-                            .iter()
-                            .map(|&i| value_text(&values[i]))
-                            .collect();
-                        let names = table.key().join("+");
-                        self.duplicate_keys += 1;
-                        self.row_problems.push(Problem {
-                            file: st.path.clone(),
-                            row,
-                            line,
-                            field: names.clone(),
-                            raw_value: cut(&key_text.join("+")),
-                            code: "DUPLICATE_KEY",
-                            message: format!(
-                                "{names} {} already appeared in {where_}; the first row is kept",
-                                key_text.join("+")
-                            ),
-                        });
-                    }
-                    None => {
-                        self.seen.insert(key, here);
-                    }
+                let first = match key {
+                    Key::Exact(k) => match self.seen_exact.entry(k) {
+                        std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(here);
+                            None
+                        }
+                    },
+                    Key::Hashed(k) => match self.seen_hashed.entry(k) {
+                        std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(here);
+                            None
+                        }
+                    },
+                };
+                if let Some(first) = first {
+                    let (ffile, frow) = unpack(first);
+                    let where_ = if ffile == st.index {
+                        format!("row {frow}")
+                    } else {
+                        format!("row {frow} of {}", self.file_paths[ffile])
+                    };
+                    let key_text: Vec<String> = self
+                        .key_fields
+                        .iter()
+                        .map(|&i| value_text(&values[i]))
+                        .collect();
+                    let names = table.key().join("+");
+                    self.duplicate_keys += 1;
+                    self.row_problems.push(Problem {
+                        file: st.path.clone(),
+                        row,
+                        line,
+                        field: names.clone(),
+                        raw_value: cut(&key_text.join("+")),
+                        code: "DUPLICATE_KEY",
+                        message: format!(
+                            "{names} {} already appeared in {where_}; the first row is kept",
+                            key_text.join("+")
+                        ),
+                    });
                 }
             }
         }
@@ -487,17 +530,17 @@ impl<'s> Engine<'s> {
         self.after_row(st)
     }
 
-    fn key_of(&self, values: &[Value]) -> Option<u128> {
+    fn key_of(&self, values: &[Value]) -> Option<Key> {
         if self.key_fields.len() == 1 {
             let v = &values[self.key_fields[0]];
             if let Value::Text(s) = v {
-                if s.len() <= 37 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                if s.len() <= 18 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
                     // Exact: a leading 1 keeps leading zeros apart.
-                    let mut k: u128 = 1;
+                    let mut k: u64 = 1;
                     for b in s.bytes() {
-                        k = k * 10 + (b - b'0') as u128;
+                        k = k * 10 + (b - b'0') as u64;
                     }
-                    return Some(k);
+                    return Some(Key::Exact(k));
                 }
             }
         }
@@ -512,8 +555,7 @@ impl<'s> Engine<'s> {
         let d = h.finalize();
         let mut b = [0u8; 16];
         b.copy_from_slice(&d[..16]);
-        // The top bit marks hashed keys so they never equal an exact numeric key.
-        Some(u128::from_be_bytes(b) | (1u128 << 127))
+        Some(Key::Hashed(u128::from_be_bytes(b)))
     }
 
     fn eval_field(
@@ -537,9 +579,7 @@ impl<'s> Engine<'s> {
                 match (cell, ty) {
                     (CellRef::Date(v), FieldType::Date) | (CellRef::Number(v), FieldType::Date) => {
                         return match normalize::from_excel_serial(*v) {
-                            Ok(d) => {
-                                FieldOutcome::Value(Value::Text(d.format("%Y-%m-%d").to_string()))
-                            }
+                            Ok(d) => FieldOutcome::Value(Value::Text(normalize::iso_date(d))),
                             Err(e) => FieldOutcome::Problem(normalize::number_text(*v), e),
                         };
                     }
@@ -632,8 +672,13 @@ impl<'s> Engine<'s> {
             );
         }
         if let Some(c) = raw
-            .chars()
-            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            .bytes()
+            .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+            .then(|| {
+                raw.chars()
+                    .find(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r'))
+            })
+            .flatten()
         {
             return FieldOutcome::Problem(
                 raw.into_owned(),
@@ -703,11 +748,21 @@ impl<'s> Engine<'s> {
             }
             FieldType::Region => {
                 text_trim(&mut v);
-                let checked = normalize::check_region(&v);
+                let checked = match self.regions.get(v.as_ref()) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = normalize::check_region(&v);
+                        if self.regions.len() >= 200_000 {
+                            self.regions.clear();
+                        }
+                        self.regions.insert(v.to_string(), c.clone());
+                        c
+                    }
+                };
                 self.checked(fm, st, row, line, raw.as_ref(), checked)
             }
             FieldType::Date => match normalize::parse_date(&v, fm.date_format) {
-                Ok(d) => FieldOutcome::Value(Value::Text(d.format("%Y-%m-%d").to_string())),
+                Ok(d) => FieldOutcome::Value(Value::Text(normalize::iso_date(d))),
                 Err(e) => FieldOutcome::Problem(raw.into_owned(), e),
             },
             FieldType::Integer => match normalize::parse_integer(&v) {
@@ -857,6 +912,43 @@ impl<'s> Engine<'s> {
     }
 }
 
+/// Keys are exact digits or already SHA-256 output: a multiply-xorshift mix is enough and
+/// much cheaper than SipHash on the 10-million-row path.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct KeyHasher;
+
+pub(crate) struct KeyHash(u64);
+
+impl std::hash::BuildHasher for KeyHasher {
+    type Hasher = KeyHash;
+    fn build_hasher(&self) -> KeyHash {
+        KeyHash(0)
+    }
+}
+
+impl std::hash::Hasher for KeyHash {
+    fn finish(&self) -> u64 {
+        let mut z = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(29) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.write_u64(v as u64);
+        self.write_u64((v >> 64) as u64);
+    }
+}
+
 fn value_text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
@@ -880,7 +972,13 @@ fn apply<'a>(t: &Transform, v: Cow<'a, str>) -> Result<Cow<'a, str>, Issue> {
             }
         },
         Transform::Upper => {
-            if v.chars().any(|c| c.is_lowercase()) {
+            if v.is_ascii() {
+                if v.bytes().any(|b| b.is_ascii_lowercase()) {
+                    Cow::Owned(v.to_ascii_uppercase())
+                } else {
+                    v
+                }
+            } else if v.chars().any(|c| c.is_lowercase()) {
                 Cow::Owned(v.to_uppercase())
             } else {
                 v

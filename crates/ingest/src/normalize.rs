@@ -493,6 +493,28 @@ pub fn parse_bool(input: &str) -> Result<bool, Issue> {
     }
 }
 
+/// `YYYY-MM-DD` without going through a formatter (this is on the per-row path).
+pub fn iso_date(d: NaiveDate) -> String {
+    let (y, m, dd) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    let y = y as u32;
+    let b = [
+        b'0' + (y / 1000) as u8,
+        b'0' + (y / 100 % 10) as u8,
+        b'0' + (y / 10 % 10) as u8,
+        b'0' + (y % 10) as u8,
+        b'-',
+        b'0' + (m / 10) as u8,
+        b'0' + (m % 10) as u8,
+        b'-',
+        b'0' + (dd / 10) as u8,
+        b'0' + (dd % 10) as u8,
+    ];
+    String::from_utf8(b.to_vec()).expect("ASCII")
+}
+
 /// Renders a spreadsheet number as text: integers without a decimal point or exponent.
 pub fn number_text(v: f64) -> String {
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e19 {
@@ -561,6 +583,7 @@ mod tests {
             "DATE_UNRECOGNISED"
         );
         assert_eq!(from_excel_serial(61.0), Ok(d(1900, 3, 1)));
+        assert_eq!(iso_date(d(987, 3, 9)), "0987-03-09");
     }
 
     #[test]
