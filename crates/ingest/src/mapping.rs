@@ -727,7 +727,7 @@ fn build_field(
         Some(f) => DateFormat::from_name(f).ok_or_else(|| {
             bad(format!(
                 "date_format {f:?} is not one of {}",
-                DateFormat::NAMES.join(", ")
+                DateFormat::ALL.map(|f| f.name()).join(", ")
             ))
         })?,
     };

@@ -27,7 +27,7 @@ pub struct Problem {
     pub field: String,
     /// The raw value as read, cut to [`RAW_VALUE_MAX_CHARS`].
     pub raw_value: String,
-    /// Stable code, e.g. `ROW_RAGGED`, `FIELD_REQUIRED_MISSING`, `NIK_LENGTH`.
+    /// Stable code, e.g. `ROW_RAGGED`, `FIELD_REQUIRED_MISSING`, `NIK_WRONG_LENGTH`.
     pub code: &'static str,
     /// What is wrong, in English.
     pub message: String,

@@ -202,7 +202,7 @@ fn quoted_delimiters_and_newlines_keep_row_and_line_numbers_right() {
     assert_eq!(r.rows, vec![2, 3, 4]);
     assert_eq!(r.rejects.len(), 1);
     assert_eq!((r.rejects[0].row, r.rejects[0].line), (5, Some(7)));
-    assert_eq!(r.rejects[0].code, "DATE_INVALID");
+    assert_eq!(r.rejects[0].code, "DATE_IMPOSSIBLE");
     assert_eq!(r.rejects[0].field, "birth_date");
     assert_eq!(r.rejects[0].raw_value, "31-02-1980");
 }
@@ -357,7 +357,7 @@ fn hostile_values_are_rejected_per_row() {
         vec![
             (2, "FIELD_TOO_LONG"),
             (3, "VALUE_CONTROL_CHAR"),
-            (5, "NIK_NOT_DIGITS")
+            (5, "NIK_NON_DIGIT")
         ]
     );
     assert!(r.rejects[0].raw_value.chars().count() <= 201);

@@ -171,7 +171,7 @@ fn check_roster(r: &sinergi_ingest::ReadAll, first_data_row: u64) {
     assert_eq!(text(&r.records[3], "program"), Some("BPNT"));
     assert_eq!(
         codes(&r.warnings),
-        vec![(f + 1, "NIK_STORED_AS_NUMBER"), (f + 2, "NIK_LENGTH")]
+        vec![(f + 1, "NIK_STORED_AS_NUMBER"), (f + 2, "NIK_WRONG_LENGTH")]
     );
     assert_eq!(r.rows, vec![f, f + 1, f + 2, f + 3]);
     let nik = r.report.nik_validity.as_ref().unwrap();
