@@ -129,7 +129,7 @@ impl RegionCode {
             level,
             value: digits.parse().expect("digits only"),
         };
-        if code.components().iter().any(|&c| c == 0) {
+        if code.components().contains(&0) {
             return Err(RegionCodeError::ZeroComponent);
         }
         Ok(code)
@@ -219,13 +219,13 @@ impl RegionCode {
     /// For a regency code: true for a kota (71–99), false for a kabupaten (01–69).
     /// `None` at other levels.
     pub fn is_kota(&self) -> Option<bool> {
-        (self.level == Level::Regency).then(|| self.value % 100 >= 71)
+        (self.level == Level::Regency).then_some(self.value % 100 >= 71)
     }
 
     /// For a village code: true for a kelurahan (serial starting with 1), false for a desa
     /// (starting with 2). `None` at other levels.
     pub fn is_kelurahan(&self) -> Option<bool> {
-        (self.level == Level::Village).then(|| (self.value % 10_000) / 1000 == 1)
+        (self.level == Level::Village).then_some((self.value % 10_000) / 1000 == 1)
     }
 }
 

@@ -313,7 +313,12 @@ const ROSTER_ENTRY_FIELDS: &[FieldSpec] = &[
         false,
         "NIK when it parses; empty when missing or invalid",
     ),
-    f("kk", Kk, false, "Family card number as stated in the list (No KK), when it parses"),
+    f(
+        "kk",
+        Kk,
+        false,
+        "Family card number as stated in the list (No KK), when it parses",
+    ),
     f("name", Text, true, "Recipient name as written (Nama KPM)"),
     f("birth_date", Date, false, "Date of birth when it parses"),
     f("address", Text, false, "Address as written"),
