@@ -1,0 +1,265 @@
+//! Admin API (admin API token): agreements (create, list, suspend, reinstate, revoke), audit
+//! verification and checkpoints, "who looked at NIK X", index reload.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use sinergi_exchange::token::hash_presented;
+use sinergi_exchange::{Agreement, AgreementStatus};
+use subtle_free::ct_eq;
+
+use crate::refusal::{ServerCode, refuse, wants_english};
+use crate::state::{AppState, load_agreements};
+
+mod subtle_free {
+    /// Constant-time equality of two 32-byte hashes.
+    pub fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+        let mut d = 0u8;
+        for i in 0..32 {
+            d |= a[i] ^ b[i];
+        }
+        d == 0
+    }
+}
+
+fn check_admin(st: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let en = wants_english(headers);
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let Ok(h) = hash_presented(auth) else {
+        return Err(refuse(ServerCode::AdminTokenInvalid, en, None));
+    };
+    if st.admin_tokens.iter().any(|t| ct_eq(&t.0, &h.0)) {
+        Ok(())
+    } else {
+        Err(refuse(ServerCode::AdminTokenInvalid, en, None))
+    }
+}
+
+fn internal(en: bool, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "admin request failed");
+    refuse(ServerCode::InternalError, en, None)
+}
+
+async fn refresh(st: &AppState) -> Result<(), crate::audit_sql::AuditDbError> {
+    let a = load_agreements(&st.db).await?;
+    *st.agreements.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(a);
+    Ok(())
+}
+
+/// `GET /admin/pks`.
+pub async fn list_agreements(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = check_admin(&st, &headers) {
+        return r;
+    }
+    Json(json!({ "agreements": &*st.agreements() })).into_response()
+}
+
+/// `POST /admin/pks` with an agreement (docs/EXCHANGE.md section 4). 201, or 409 when the id
+/// exists, 400 when invalid or when its provider is not hosted here.
+pub async fn create_agreement(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = check_admin(&st, &headers) {
+        return r;
+    }
+    let en = wants_english(&headers);
+    let Ok(a) = serde_json::from_slice::<Agreement>(&body) else {
+        return refuse(ServerCode::RequestInvalid, en, None);
+    };
+    if a.validate().is_err() || !st.hosted.contains_key(&a.provider) {
+        return refuse(ServerCode::RequestInvalid, en, None);
+    }
+    let _guard = st.agreements_write.lock().await;
+    let text = match serde_json::to_string(&a) {
+        Ok(t) => t,
+        Err(e) => return internal(en, e),
+    };
+    match st
+        .db
+        .put_agreement(
+            &a.id,
+            &a.provider.to_string(),
+            &a.consumer.to_string(),
+            &text,
+            crate::now().0,
+            true,
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return refuse(ServerCode::AgreementExists, en, None),
+        Err(e) => return internal(en, e),
+    }
+    if let Err(e) = refresh(&st).await {
+        return internal(en, e);
+    }
+    (axum::http::StatusCode::CREATED, Json(a)).into_response()
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct StatusBody {
+    #[serde(default)]
+    by: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /admin/pks/{id}/{suspend|reinstate|revoke}` with `{by, reason}`.
+pub async fn change_status(
+    State(st): State<Arc<AppState>>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = check_admin(&st, &headers) {
+        return r;
+    }
+    let en = wants_english(&headers);
+    let status = match action.as_str() {
+        "suspend" => AgreementStatus::Suspended,
+        "reinstate" => AgreementStatus::Active,
+        "revoke" => AgreementStatus::Revoked,
+        _ => return refuse(ServerCode::RequestInvalid, en, None),
+    };
+    let b: StatusBody = if body.is_empty() {
+        StatusBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(_) => return refuse(ServerCode::RequestInvalid, en, None),
+        }
+    };
+    let _guard = st.agreements_write.lock().await;
+    let Some(mut a) = st.agreements().iter().find(|a| a.id == id).cloned() else {
+        return refuse(ServerCode::AgreementNotFound, en, None);
+    };
+    if a.set_status(status, &b.by, crate::now(), &b.reason)
+        .is_err()
+    {
+        return refuse(ServerCode::RequestInvalid, en, None);
+    }
+    let text = match serde_json::to_string(&a) {
+        Ok(t) => t,
+        Err(e) => return internal(en, e),
+    };
+    if let Err(e) = st
+        .db
+        .put_agreement(
+            &a.id,
+            &a.provider.to_string(),
+            &a.consumer.to_string(),
+            &text,
+            crate::now().0,
+            false,
+        )
+        .await
+    {
+        return internal(en, e);
+    }
+    if let Err(e) = refresh(&st).await {
+        return internal(en, e);
+    }
+    Json(a).into_response()
+}
+
+/// `GET /admin/audit/verify`: walks the whole log (in pages) against the checkpoints.
+pub async fn audit_verify(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = check_admin(&st, &headers) {
+        return r;
+    }
+    let en = wants_english(&headers);
+    let cps = match st.db.checkpoints().await {
+        Ok(c) => c,
+        Err(e) => return internal(en, e),
+    };
+    // Entries are read page by page into memory here; the verifier itself is streaming.
+    let mut all = Vec::new();
+    let mut from = 1;
+    loop {
+        match st.db.read_range(from, 10_000).await {
+            Ok(page) if page.is_empty() => break,
+            Ok(page) => {
+                from = page.last().map(|e| e.seq + 1).unwrap_or(from);
+                all.extend(page);
+            }
+            Err(e) => return internal(en, e),
+        }
+    }
+    let key = st.node_key.verifying_key();
+    let report = tokio::task::spawn_blocking(move || {
+        sinergi_exchange::audit::verify(all.iter(), &cps, &key)
+    })
+    .await;
+    match report {
+        Ok(r) => Json(json!({
+            "ok": r.ok,
+            "entries": r.entries,
+            "last_seq": r.last_seq,
+            "head_hash": r.head_hash,
+            "checkpoints_verified": r.checkpoints_verified,
+            "problems": r.problems.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => internal(en, e),
+    }
+}
+
+/// `GET /admin/audit/checkpoints`.
+pub async fn audit_checkpoints(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = check_admin(&st, &headers) {
+        return r;
+    }
+    match st.db.checkpoints().await {
+        Ok(c) => Json(json!({
+            "node_public_key": crate::config::public_key_b64(&st.node_key),
+            "checkpoints": c,
+        }))
+        .into_response(),
+        Err(e) => internal(wants_english(&headers), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SubjectBody {
+    nik: String,
+}
+
+/// `POST /admin/audit/subject` `{nik}`: every entry about that person (UU PDP art. 32).
+pub async fn audit_subject(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = check_admin(&st, &headers) {
+        return r;
+    }
+    let en = wants_english(&headers);
+    let Ok(b) = serde_json::from_slice::<SubjectBody>(&body) else {
+        return refuse(ServerCode::RequestInvalid, en, None);
+    };
+    let h = sinergi_exchange::who_accessed(&b.nik, &st.secret);
+    match st.db.by_subject(&h).await {
+        Ok(entries) => Json(json!({ "entries": entries })).into_response(),
+        Err(e) => internal(en, e),
+    }
+}
+
+/// `POST /admin/snapshot/reload`: rebuilds the index from the store now.
+pub async fn reload(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = check_admin(&st, &headers) {
+        return r;
+    }
+    match st.reload_index(true).await {
+        Ok(_) => {
+            Json(json!({"reloaded": true, "persons": st.index().persons.len()})).into_response()
+        }
+        Err(e) => internal(wants_english(&headers), e),
+    }
+}

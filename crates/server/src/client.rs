@@ -1,0 +1,159 @@
+//! Node-to-node calls: signed with the calling member's Ed25519 key (RFC 9421, Sinergi
+//! profile), over plain HTTP/1.1 (hyper-util's client; TLS is terminated by a proxy in front
+//! of each node, see docs/API.md).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use sinergi_exchange::httpsig::{SignOptions, new_nonce, sign_request};
+use sinergi_exchange::{ClientId, ServiceId};
+
+use crate::state::{AppState, Hosted};
+
+/// The HTTP client type.
+pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+pub fn new_client() -> HttpClient {
+    let mut c = HttpConnector::new();
+    c.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(64)
+        .build(c)
+}
+
+/// Why a call to another node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("no node provides service {0}")]
+    NoRoute(String),
+    #[error("calling member {0} is not hosted here")]
+    NotHosted(String),
+    #[error("signing: {0}")]
+    Sign(String),
+    #[error("http: {0}")]
+    Http(String),
+    #[error("provider refused with {status}: {code}")]
+    Refused { status: u16, code: String },
+    #[error("answer is not JSON: {0}")]
+    BadAnswer(String),
+}
+
+/// What a call says about the request, for the X-Road headers.
+#[derive(Debug, Clone, Default)]
+pub struct CallMeta<'a> {
+    pub request_id: &'a str,
+    pub user_id: &'a str,
+    pub issue: &'a str,
+    pub purpose: &'a str,
+    pub pks: Option<&'a str>,
+}
+
+/// Signs and sends `body` (JSON) from a hosted member to whichever node provides
+/// `service_code`; returns the JSON answer of a 2xx response.
+pub async fn call(
+    st: &AppState,
+    from: &ClientId,
+    service_code: &str,
+    body: &serde_json::Value,
+    meta: &CallMeta<'_>,
+) -> Result<serde_json::Value, CallError> {
+    let route = st
+        .routes
+        .get(service_code)
+        .ok_or_else(|| CallError::NoRoute(service_code.into()))?;
+    let hosted = st
+        .hosted
+        .get(from)
+        .ok_or_else(|| CallError::NotHosted(from.to_string()))?;
+    let base = match &route.base_url {
+        Some(b) => b.clone(),
+        None => match st.local_addr.get() {
+            Some(a) => format!("http://{a}"),
+            None => return Err(CallError::NoRoute(service_code.into())),
+        },
+    };
+    let service = ServiceId::new(route.provider.clone(), service_code)
+        .map_err(|e| CallError::NoRoute(e.to_string()))?;
+    let url = format!("{base}{}", service.to_path());
+    let bytes = serde_json::to_vec(body).map_err(|e| CallError::Sign(e.to_string()))?;
+    let (status, answer) = send_signed(&st.client, hosted, "POST", &url, bytes, meta).await?;
+    if !(200..300).contains(&status) {
+        let code = serde_json::from_slice::<serde_json::Value>(&answer)
+            .ok()
+            .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+            .unwrap_or_default();
+        return Err(CallError::Refused { status, code });
+    }
+    serde_json::from_slice(&answer).map_err(|e| CallError::BadAnswer(e.to_string()))
+}
+
+/// Sends a signed request; returns status and body.
+pub async fn send_signed(
+    client: &HttpClient,
+    from: &Hosted,
+    method: &str,
+    url: &str,
+    body: Vec<u8>,
+    meta: &CallMeta<'_>,
+) -> Result<(u16, Bytes), CallError> {
+    let mut headers: Vec<(&str, String)> = vec![
+        ("x-road-client", from.id.to_string()),
+        ("x-road-id", meta.request_id.to_owned()),
+        ("x-sinergi-purpose", meta.purpose.to_owned()),
+    ];
+    if !meta.user_id.is_empty() {
+        headers.push(("x-road-userid", meta.user_id.to_owned()));
+    }
+    if !meta.issue.is_empty() {
+        headers.push(("x-road-issue", meta.issue.to_owned()));
+    }
+    if let Some(p) = meta.pks {
+        headers.push(("x-sinergi-pks", p.to_owned()));
+    }
+    let covered: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
+    let now = crate::now().as_secs();
+    let nonce = new_nonce().map_err(|e| CallError::Sign(e.to_string()))?;
+    let signed = sign_request(
+        &from.key,
+        method,
+        url,
+        headers.as_slice(),
+        &body,
+        &SignOptions {
+            label: "sig1",
+            key_id: &from.key_id,
+            created: now,
+            expires: now + 60,
+            nonce: &nonce,
+            extra_components: &covered,
+        },
+    )
+    .map_err(|e| CallError::Sign(e.to_string()))?;
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json")
+        .header("content-digest", signed.content_digest)
+        .header("signature-input", signed.signature_input)
+        .header("signature", signed.signature);
+    for (k, v) in &headers {
+        req = req.header(*k, v);
+    }
+    let req = req
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| CallError::Http(e.to_string()))?;
+    let resp = client
+        .request(req)
+        .await
+        .map_err(|e| CallError::Http(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| CallError::Http(e.to_string()))?
+        .to_bytes();
+    Ok((status, bytes))
+}

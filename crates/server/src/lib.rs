@@ -1,0 +1,138 @@
+//! Sinergi exchange node: the HTTP server around the trust core of `sinergi-exchange`.
+//!
+//! - [`NodeConfig`]: the node's TOML configuration (hosted members, keys, peers, databases,
+//!   tokens); [`NodeConfig::embedded_default`] runs every demo agency in one process.
+//! - [`app`]: the axum [`Router`] (X-Road / GovStack IM compatible `/r1/...` gateway,
+//!   metaservices, admin API for agreements, `/metrics`, `/openapi.json`, `/healthz`).
+//! - [`serve`]: binds, serves, and on shutdown drains in-flight requests and the audit writer
+//!   so no audit entry is lost.
+//!
+//! Every request to a service is authenticated (RFC 9421 signature between nodes, or an API
+//! token from a system inside the provider's own agency), decided under the agreements (deny
+//! by default), answered from an in-memory index of the node's store, and audited in the
+//! hash-chained log (`audit_sql`) before the answer leaves.
+
+pub mod admin;
+pub mod audit_sql;
+pub mod client;
+pub mod config;
+pub mod gateway;
+pub mod index;
+pub mod metrics;
+pub mod openapi;
+pub mod refusal;
+pub mod services;
+pub mod state;
+pub mod validasi;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
+use sinergi_exchange::Timestamp;
+
+pub use config::{ConfigError, NodeConfig};
+pub use state::{AppState, StartError};
+
+/// The current time as an exchange [`Timestamp`].
+pub fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(d.as_micros() as i64)
+}
+
+/// The node's routes over a started state.
+pub fn app(state: Arc<AppState>) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/r1/{*rest}", any(gateway::r1))
+        .route("/listClients", get(gateway::list_clients))
+        .route("/healthz", get(gateway::healthz))
+        .route("/metrics", get(metrics::handler))
+        .route("/openapi.json", get(openapi::handler))
+        .route(
+            "/admin/pks",
+            get(admin::list_agreements).post(admin::create_agreement),
+        )
+        .route("/admin/pks/{id}/{action}", post(admin::change_status))
+        .route("/admin/audit/verify", get(admin::audit_verify))
+        .route("/admin/audit/checkpoints", get(admin::audit_checkpoints))
+        .route("/admin/audit/subject", post(admin::audit_subject))
+        .route("/admin/snapshot/reload", post(admin::reload))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// A running node (for tests and embedding): its address, and a handle to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), StartError>>,
+}
+
+impl Running {
+    /// Stops the node gracefully and waits until every audit entry is written.
+    pub async fn stop(self) -> Result<(), StartError> {
+        let _ = self.stop.send(true);
+        self.task
+            .await
+            .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?
+    }
+}
+
+/// Starts a node in the background (binds first, so the address is known).
+pub async fn spawn(config: NodeConfig) -> Result<Running, StartError> {
+    let state = AppState::start(config).await?;
+    let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
+    let addr = listener.local_addr()?;
+    let _ = state.local_addr.set(addr);
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let st = state.clone();
+    let task = tokio::spawn(async move {
+        run(listener, st, async move {
+            let _ = rx.wait_for(|v| *v).await;
+        })
+        .await
+    });
+    Ok(Running {
+        addr,
+        state,
+        stop,
+        task,
+    })
+}
+
+/// Runs a node until `shutdown` completes, then drains: in-flight requests finish (each
+/// waits for its audit entry), the audit writer writes everything queued, signs a final
+/// checkpoint and stops.
+pub async fn serve(
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let state = AppState::start(config).await?;
+    let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
+    let addr = listener.local_addr()?;
+    let _ = state.local_addr.set(addr);
+    tracing::info!(%addr, node = %state.config.node_name, "sinergi node listening");
+    run(listener, state, shutdown).await
+}
+
+async fn run(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let reload = state::spawn_reloader(state.clone());
+    let router = app(state.clone());
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    reload.abort();
+    state.finish().await;
+    served.map_err(StartError::Io)
+}

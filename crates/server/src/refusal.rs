@@ -1,0 +1,188 @@
+//! Refusals as JSON `{message, code, type, link}` (meilisearch style), with the HTTP status
+//! of the code. A refusal never carries personal data.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sinergi_exchange::ErrorCode;
+
+/// Refusal codes of the server itself, beside the exchange table ([`ErrorCode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerCode {
+    /// The provider or service is not served by this node.
+    ServiceNotFound,
+    /// The body is not the JSON (or NDJSON) the service expects.
+    RequestInvalid,
+    /// Admin endpoints: no or wrong admin token.
+    AdminTokenInvalid,
+    /// Admin endpoints: the agreement does not exist.
+    AgreementNotFound,
+    /// Admin endpoints: an agreement with this id exists already.
+    AgreementExists,
+    /// A provider this node called did not answer usably.
+    UpstreamUnavailable,
+    /// The registry index or database failed.
+    InternalError,
+}
+
+impl ServerCode {
+    pub const ALL: [ServerCode; 7] = [
+        ServerCode::ServiceNotFound,
+        ServerCode::RequestInvalid,
+        ServerCode::AdminTokenInvalid,
+        ServerCode::AgreementNotFound,
+        ServerCode::AgreementExists,
+        ServerCode::UpstreamUnavailable,
+        ServerCode::InternalError,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ServerCode::ServiceNotFound => "SERVICE_NOT_FOUND",
+            ServerCode::RequestInvalid => "REQUEST_INVALID",
+            ServerCode::AdminTokenInvalid => "ADMIN_TOKEN_INVALID",
+            ServerCode::AgreementNotFound => "AGREEMENT_NOT_FOUND",
+            ServerCode::AgreementExists => "AGREEMENT_EXISTS",
+            ServerCode::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
+            ServerCode::InternalError => "INTERNAL_ERROR",
+        }
+    }
+
+    pub fn http_status(self) -> u16 {
+        match self {
+            ServerCode::ServiceNotFound | ServerCode::AgreementNotFound => 404,
+            ServerCode::RequestInvalid => 400,
+            ServerCode::AdminTokenInvalid => 401,
+            ServerCode::AgreementExists => 409,
+            ServerCode::UpstreamUnavailable => 502,
+            ServerCode::InternalError => 500,
+        }
+    }
+
+    pub fn message(self, en: bool) -> &'static str {
+        match (self, en) {
+            (ServerCode::ServiceNotFound, false) => {
+                "Layanan tidak disediakan oleh node ini. Periksa alamat /r1/INSTANCE/KELAS/KODE/SUBSISTEM/LAYANAN (listMethods)."
+            }
+            (ServerCode::ServiceNotFound, true) => {
+                "This node does not provide the service. Check /r1/INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICE (listMethods)."
+            }
+            (ServerCode::RequestInvalid, false) => {
+                "Isi permintaan tidak sesuai format layanan (JSON, atau NDJSON untuk layanan -batch). Lihat /openapi.json."
+            }
+            (ServerCode::RequestInvalid, true) => {
+                "The request body is not in the service's format (JSON, or NDJSON for -batch services). See /openapi.json."
+            }
+            (ServerCode::AdminTokenInvalid, false) => "Token admin tidak ada atau tidak dikenal.",
+            (ServerCode::AdminTokenInvalid, true) => "The admin token is missing or unknown.",
+            (ServerCode::AgreementNotFound, false) => "PKS dengan nomor ini tidak ada di node ini.",
+            (ServerCode::AgreementNotFound, true) => {
+                "No agreement (PKS) with this id on this node."
+            }
+            (ServerCode::AgreementExists, false) => "PKS dengan nomor ini sudah ada.",
+            (ServerCode::AgreementExists, true) => {
+                "An agreement (PKS) with this id already exists."
+            }
+            (ServerCode::UpstreamUnavailable, false) => {
+                "Node instansi penyedia data tidak dapat dihubungi atau menolak permintaan."
+            }
+            (ServerCode::UpstreamUnavailable, true) => {
+                "The data provider's node could not be reached or refused the request."
+            }
+            (ServerCode::InternalError, false) => {
+                "Terjadi kesalahan di server. Coba lagi; jika berulang hubungi admin node."
+            }
+            (ServerCode::InternalError, true) => {
+                "The server failed. Retry; if it persists contact the node administrator."
+            }
+        }
+    }
+}
+
+/// Either table's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Exchange(ErrorCode),
+    Server(ServerCode),
+}
+
+impl From<ErrorCode> for Code {
+    fn from(c: ErrorCode) -> Code {
+        Code::Exchange(c)
+    }
+}
+
+impl From<ServerCode> for Code {
+    fn from(c: ServerCode) -> Code {
+        Code::Server(c)
+    }
+}
+
+impl Code {
+    pub fn code(self) -> &'static str {
+        match self {
+            Code::Exchange(c) => c.code(),
+            Code::Server(c) => c.code(),
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Code::Exchange(c) => c.http_status(),
+            Code::Server(c) => c.http_status(),
+        }
+    }
+
+    fn message(self, en: bool) -> &'static str {
+        match self {
+            Code::Exchange(c) => c.message(if en { "en" } else { "id" }),
+            Code::Server(c) => c.message(en),
+        }
+    }
+
+    fn kind(self) -> &'static str {
+        match self.status() {
+            400 | 404 | 409 => "invalid_request",
+            401 => "auth",
+            403 => "agreement",
+            429 => "quota",
+            _ => "system",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    message: &'a str,
+    code: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    link: String,
+}
+
+/// Whether the caller asked for English (`Accept-Language: en...`).
+pub fn wants_english(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"))
+}
+
+/// The refusal response.
+pub fn refuse(code: impl Into<Code>, en: bool, retry_after: Option<u64>) -> Response {
+    let code = code.into();
+    let body = Body {
+        message: code.message(en),
+        code: code.code(),
+        kind: code.kind(),
+        link: format!("docs/API.md#{}", code.code().to_ascii_lowercase()),
+    };
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, axum::Json(body)).into_response();
+    if let Some(s) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&s.to_string())
+    {
+        resp.headers_mut().insert("retry-after", v);
+    }
+    resp
+}

@@ -1,0 +1,342 @@
+//! The node's shared state: configuration, keys, agreements, index, audit writer, metrics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use sinergi_exchange::audit::NodeSecret;
+use sinergi_exchange::httpsig::MemberKey;
+use sinergi_exchange::token::{ApiTokenRecord, TokenHash};
+use sinergi_exchange::{
+    Agreement, ClientId, QuotaTracker, SigningKey, Timestamp, Verifier, VerifyConfig,
+};
+use sinergi_rules::Program;
+use sinergi_store::Store;
+
+use crate::audit_sql::{AuditDbError, AuditWriter, Db};
+use crate::config::{self, ConfigError, NodeConfig};
+use crate::index::Index;
+use crate::metrics::Metrics;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("store: {0}")]
+    Store(String),
+    #[error(transparent)]
+    Audit(#[from] AuditDbError),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A member subsystem hosted on this node.
+#[derive(Debug)]
+pub struct Hosted {
+    pub id: ClientId,
+    pub name: String,
+    pub key: SigningKey,
+    pub key_id: String,
+    pub services: Vec<String>,
+}
+
+/// Where a service is provided: by which member, at which node (`None`: this node).
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub provider: ClientId,
+    pub base_url: Option<String>,
+}
+
+/// Everything handlers share.
+pub struct AppState {
+    pub config: NodeConfig,
+    pub hosted: BTreeMap<ClientId, Hosted>,
+    /// Peers' members (listClients) with their display names.
+    pub peer_members: Vec<(ClientId, String)>,
+    pub keys: HashMap<String, MemberKey>,
+    pub tokens: HashMap<[u8; 32], ApiTokenRecord>,
+    pub admin_tokens: Vec<TokenHash>,
+    pub verifier: Verifier,
+    pub agreements: RwLock<Arc<Vec<Agreement>>>,
+    /// Serialises agreement changes (read-modify-write of one agreement).
+    pub agreements_write: tokio::sync::Mutex<()>,
+    pub quotas: QuotaTracker,
+    pub index: RwLock<Arc<Index>>,
+    pub store: Option<Store>,
+    pub audit: AuditWriter,
+    audit_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pub db: Db,
+    pub secret: NodeSecret,
+    pub node_key: SigningKey,
+    pub metrics: Metrics,
+    pub local_addr: OnceLock<std::net::SocketAddr>,
+    pub client: crate::client::HttpClient,
+    pub programs: BTreeMap<String, Program>,
+    /// Service code → provider, for calls this node makes.
+    pub routes: BTreeMap<String, Route>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("node", &self.config.node_name)
+            .finish_non_exhaustive()
+    }
+}
+
+const PROGRAMS: [(&str, &str); 4] = [
+    ("PKH", include_str!("../../../config/programs/PKH.toml")),
+    ("BPNT", include_str!("../../../config/programs/BPNT.toml")),
+    (
+        "PBI_JK",
+        include_str!("../../../config/programs/PBI_JK.toml"),
+    ),
+    (
+        "BLT_DD",
+        include_str!("../../../config/programs/BLT_DD.toml"),
+    ),
+];
+
+impl AppState {
+    /// Loads keys, opens the store and the audit database, loads agreements and the index,
+    /// and starts the audit writer.
+    pub async fn start(config: NodeConfig) -> Result<Arc<AppState>, StartError> {
+        let mut hosted = BTreeMap::new();
+        let mut keys = HashMap::new();
+        let mut routes = BTreeMap::new();
+        for m in &config.members {
+            let key = config::load_signing_key(&config.member_key_path(m))?;
+            let key_id = m.key_id();
+            keys.insert(
+                key_id.clone(),
+                MemberKey {
+                    client: m.id.clone(),
+                    key: key.verifying_key(),
+                },
+            );
+            for s in &m.services {
+                routes.insert(
+                    s.clone(),
+                    Route {
+                        provider: m.id.clone(),
+                        base_url: None,
+                    },
+                );
+            }
+            hosted.insert(
+                m.id.clone(),
+                Hosted {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                    key,
+                    key_id,
+                    services: m.services.clone(),
+                },
+            );
+        }
+        let mut peer_members = Vec::new();
+        for p in &config.peers {
+            for m in &p.members {
+                keys.insert(
+                    m.key_id.clone(),
+                    MemberKey {
+                        client: m.id.clone(),
+                        key: config::decode_public_key(&m.public_key)?,
+                    },
+                );
+                for s in &m.services {
+                    routes.entry(s.clone()).or_insert(Route {
+                        provider: m.id.clone(),
+                        base_url: Some(p.base_url.trim_end_matches('/').to_owned()),
+                    });
+                }
+                peer_members.push((m.id.clone(), m.name.clone()));
+            }
+        }
+        let mut tokens = HashMap::new();
+        for t in &config.tokens {
+            let hash = config::parse_hash(&t.hash)?;
+            tokens.insert(
+                hash.0,
+                ApiTokenRecord {
+                    hash,
+                    client: t.client.clone(),
+                    label: t.label.clone(),
+                    created_at: Timestamp(0),
+                    expires_at: t.expires_at.map(Timestamp),
+                    revoked_at: t.revoked_at.map(Timestamp),
+                },
+            );
+        }
+        let admin_tokens = config
+            .admin_token_hashes
+            .iter()
+            .map(|h| config::parse_hash(h))
+            .collect::<Result<Vec<_>, _>>()?;
+        let secret_path = config
+            .audit_secret_file
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("audit-secret.key"));
+        let secret = config::load_secret(&secret_path)?;
+        let node_key_path = config
+            .node_key_file
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("node.key"));
+        let node_key = config::load_signing_key(&node_key_path)?;
+
+        let store = if hosted.values().any(|h| {
+            h.services
+                .iter()
+                .any(|s| crate::services::Kind::parse(s).is_some())
+        }) {
+            Some(
+                Store::open(Some(&config.store_url()))
+                    .await
+                    .map_err(|e| StartError::Store(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let index = match &store {
+            Some(s) => Index::load(s).await.map_err(StartError::Store)?,
+            None => Index::default(),
+        };
+
+        let audit_url = config.audit_url();
+        let db = Db::open(&audit_url, false).await?;
+        // Bootstrap agreements from the configuration when absent from the database.
+        let at = crate::now();
+        for a in &config.agreements {
+            let body = serde_json::to_string(a).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            db.put_agreement(
+                &a.id,
+                &a.provider.to_string(),
+                &a.consumer.to_string(),
+                &body,
+                at.0,
+                true,
+            )
+            .await?;
+        }
+        let agreements = load_agreements(&db).await?;
+
+        let (audit, thread) = {
+            let url = audit_url.clone();
+            let node = config.node_name.clone();
+            let key = node_key.clone();
+            let (every, secs) = (config.checkpoint_every, config.checkpoint_secs);
+            tokio::task::spawn_blocking(move || AuditWriter::start(&url, &node, key, every, secs))
+                .await
+                .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))??
+        };
+
+        let mut programs = BTreeMap::new();
+        for (code, text) in PROGRAMS {
+            match Program::parse(&format!("config/programs/{code}.toml"), text) {
+                Ok(p) => {
+                    programs.insert(code.to_owned(), p);
+                }
+                Err(e) => tracing::warn!(program = code, error = %e, "programme rules not loaded"),
+            }
+        }
+
+        Ok(Arc::new(AppState {
+            config,
+            hosted,
+            peer_members,
+            keys,
+            tokens,
+            admin_tokens,
+            verifier: Verifier::new(VerifyConfig::default()),
+            agreements: RwLock::new(Arc::new(agreements)),
+            agreements_write: tokio::sync::Mutex::new(()),
+            quotas: QuotaTracker::default(),
+            index: RwLock::new(Arc::new(index)),
+            store,
+            audit,
+            audit_thread: Mutex::new(Some(thread)),
+            db,
+            secret,
+            node_key,
+            metrics: Metrics::default(),
+            local_addr: OnceLock::new(),
+            client: crate::client::new_client(),
+            programs,
+            routes,
+        }))
+    }
+
+    pub fn agreements(&self) -> Arc<Vec<Agreement>> {
+        self.agreements
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn index(&self) -> Arc<Index> {
+        self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Rebuilds the index when the store's current snapshots changed. Returns whether it did.
+    pub async fn reload_index(&self, force: bool) -> Result<bool, String> {
+        let Some(store) = &self.store else {
+            return Ok(false);
+        };
+        let current = Index::current_snapshots(store).await?;
+        if !force && current == self.index().snapshots {
+            return Ok(false);
+        }
+        let ix = Index::load(store).await?;
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ix);
+        Ok(true)
+    }
+
+    /// Stops the audit writer after everything queued is written; closes the databases.
+    pub async fn finish(&self) {
+        self.audit.shutdown();
+        let thread = self
+            .audit_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(t) = thread {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+        self.db.close().await;
+        if let Some(s) = &self.store {
+            s.close().await;
+        }
+    }
+}
+
+pub(crate) async fn load_agreements(db: &Db) -> Result<Vec<Agreement>, AuditDbError> {
+    let mut out = Vec::new();
+    for body in db.agreements().await? {
+        match serde_json::from_str::<Agreement>(&body) {
+            Ok(a) => out.push(a),
+            Err(e) => tracing::error!(error = %e, "stored agreement does not parse; ignored"),
+        }
+    }
+    Ok(out)
+}
+
+/// Checks the store for a new snapshot every `reload_secs`.
+pub fn spawn_reloader(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let secs = state.config.reload_secs;
+        if secs == 0 || state.store.is_none() {
+            return;
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(secs));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match state.reload_index(false).await {
+                Ok(true) => tracing::info!("new snapshot loaded into the index"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "index reload failed"),
+            }
+        }
+    })
+}
