@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod nik_cmd;
 mod wilayah_cmd;
 
 /// Sinergi: pertukaran data antarinstansi dan validasi penerima bantuan sosial.
@@ -15,6 +16,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Periksa NIK dan cetak satu objek JSON per masukan (check NIKs).
+    Nik(nik_cmd::Args),
     /// Cari wilayah Kemendagri menurut kode atau nama (look a region up by code or name).
     Wilayah(wilayah_cmd::Args),
 }
@@ -22,6 +25,12 @@ enum Command {
 fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Nik(args) => nik_cmd::run(args),
         Command::Wilayah(args) => wilayah_cmd::run(args),
     }
+}
+
+/// Today's date in local time: the default reference date for ages and NIK centuries.
+pub(crate) fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
 }
