@@ -18,7 +18,8 @@ use crate::util::{
     Domain, IntMap, IntSet, civil_from_days, push_dmy, push_field, push_json_str, push_padded,
     push_u64, push_ymd, stream,
 };
-use crate::{Progress, SynthError};
+use crate::{FileSummary, Progress, SynthError};
+use sha2::{Digest, Sha256};
 
 /// What roster generation needs to know about the world written in pass 1.
 pub struct WorldIndex {
@@ -68,6 +69,8 @@ pub struct Out {
     file: File,
     pub buf: Vec<u8>,
     pub rows: u64,
+    bytes: u64,
+    hasher: Sha256,
 }
 
 impl Out {
@@ -83,6 +86,8 @@ impl Out {
             file,
             buf: Vec::with_capacity(1 << 20),
             rows: 0,
+            bytes: 0,
+            hasher: Sha256::new(),
         })
     }
 
@@ -100,6 +105,8 @@ impl Out {
     }
 
     pub fn flush(&mut self) -> Result<(), SynthError> {
+        self.hasher.update(&self.buf);
+        self.bytes += self.buf.len() as u64;
         self.file
             .write_all(&self.buf)
             .map_err(|e| SynthError::io(&self.path, e))?;
@@ -107,13 +114,43 @@ impl Out {
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<(String, u64), SynthError> {
+    pub fn finish(mut self) -> Result<FileSummary, SynthError> {
         self.flush()?;
-        self.file
-            .sync_all()
-            .map_err(|e| SynthError::io(&self.path, e))?;
-        Ok((self.rel, self.rows))
+        Ok(FileSummary {
+            path: self.rel,
+            rows: self.rows,
+            bytes: self.bytes,
+            sha256: hex(&self.hasher.finalize()),
+        })
     }
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Size and SHA-256 of a written file (XLSX files are written by rust_xlsxwriter).
+pub fn summarise_file(out: &Path, rel: &str, rows: u64) -> Result<FileSummary, SynthError> {
+    use std::io::Read;
+    let path = out.join(rel);
+    let mut f = File::open(&path).map_err(|e| SynthError::io(&path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| SynthError::io(&path, e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok(FileSummary {
+        path: rel.to_string(),
+        rows,
+        bytes: total,
+        sha256: hex(&h.finalize()),
+    })
 }
 
 /// Fixed creation date so XLSX files are byte-identical across runs.
@@ -187,7 +224,7 @@ struct Writers {
 
 pub struct Pass1Result {
     pub index: WorldIndex,
-    pub files: Vec<(String, u64)>,
+    pub files: Vec<FileSummary>,
 }
 
 fn asn_sheet(wb: &mut Workbook) -> &mut Worksheet {
@@ -351,8 +388,7 @@ pub fn write_agencies(
         std::fs::create_dir_all(parent).map_err(|e| SynthError::io(parent, e))?;
     }
     w.asn_book.save(&w.asn_path).map_err(xerr(&w.asn_path))?;
-    files.push(("bkn/asn.xlsx".to_string(), asn_rows));
-    files.sort();
+    files.push(summarise_file(out, "bkn/asn.xlsx", asn_rows)?);
     Ok(Pass1Result { index, files })
 }
 

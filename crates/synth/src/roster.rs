@@ -10,13 +10,13 @@ use std::path::Path;
 use fastrand::Rng;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign};
 
-use crate::agency::{Out, WorldIndex, new_workbook, xerr};
+use crate::agency::{Out, WorldIndex, new_workbook, summarise_file, xerr};
 use crate::family::{Family, Segment, gen_core};
 use crate::ids;
 use crate::names::{gen_address, gen_names, variant};
 use crate::refdata::Ref;
-use crate::util::{Domain, IntSet, civil_from_days, push_u64, stream};
-use crate::{Phase, Progress, Rates, SynthError};
+use crate::util::{Domain, IntSet, civil_from_days, push_padded, push_u64, stream};
+use crate::{FileSummary, Phase, Progress, Rates, SynthError};
 
 /// The demo programmes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -560,7 +560,10 @@ fn plan_row(ctx: &Ctx, g: &mut Gen, i: u64, fam: &mut Family, reps: &mut Vec<usi
                 for _ in 0..16 {
                     let swap = rng.bool();
                     let t = mistype(&mut rng, earlier.true_nik, swap);
-                    if t != earlier.true_nik && !g.listed.contains(&t) {
+                    if t != earlier.true_nik
+                        && !g.listed.contains(&t)
+                        && !g.used_people.contains(&t)
+                    {
                         p.nik = NikCell::Text(t);
                         ok = true;
                         break;
@@ -617,7 +620,7 @@ fn plan_row(ctx: &Ctx, g: &mut Gen, i: u64, fam: &mut Family, reps: &mut Vec<usi
                 0 | 1 => {
                     for _ in 0..16 {
                         let t = mistype(&mut rng, p.nik, kind == 1);
-                        if t != p.nik && !g.listed.contains(&t) {
+                        if t != p.nik && !g.listed.contains(&t) && !g.used_people.contains(&t) {
                             plan.nik = NikCell::Text(t);
                             plan.injected |= if kind == 1 { inj::SWAP } else { inj::TYPO };
                             break;
@@ -691,7 +694,7 @@ fn plan_row(ctx: &Ctx, g: &mut Gen, i: u64, fam: &mut Family, reps: &mut Vec<usi
     g.rows.push(plan);
 }
 
-fn generate_plans(ctx: &Ctx, prog: Program, progress: &mut dyn FnMut(Progress)) -> Gen {
+fn generate_plans(ctx: &Ctx, prog: Program) -> Gen {
     let n = prog.rows(ctx.index.families, ctx.index.people);
     let mut g = Gen {
         prog,
@@ -705,13 +708,6 @@ fn generate_plans(ctx: &Ctx, prog: Program, progress: &mut dyn FnMut(Progress)) 
     let mut reps = Vec::with_capacity(10);
     for i in 0..n {
         plan_row(ctx, &mut g, i, &mut fam, &mut reps);
-        if i % 65_536 == 0 {
-            progress(Progress {
-                phase: Phase::Rosters,
-                people_done: ctx.index.people,
-                people_total: ctx.index.people,
-            });
-        }
     }
     if prog == Program::BltDd {
         // Lists are per village: group rows by Kode Desa.
@@ -770,7 +766,7 @@ fn final_codes(ctx: &Ctx, g: &Gen, overlap_kks: &IntSet) -> Vec<u16> {
 }
 
 pub struct RosterOutput {
-    pub files: Vec<(String, u64)>,
+    pub files: Vec<FileSummary>,
     /// Rows per programme and per code, for the summary.
     pub code_counts: Vec<(String, Vec<(String, u64)>)>,
 }
@@ -790,6 +786,83 @@ const MONTHS: [&str; 12] = [
     "Desember",
 ];
 
+/// Everything written for one programme.
+struct Emitted {
+    truth: FileSummary,
+    xlsx: FileSummary,
+    counts: [u64; 14],
+    injected: Vec<u8>,
+    injected_rows: u64,
+}
+
+fn emit(
+    ctx: &Ctx,
+    g: &Gen,
+    overlap: &IntSet,
+    period: &str,
+    out: &Path,
+) -> Result<Emitted, SynthError> {
+    let codes = final_codes(ctx, g, overlap);
+    let mut counts = [0u64; 14];
+    let mut truth = Out::create(out, &format!("truth/{}.csv", g.prog.code()))?;
+    truth.buf.extend_from_slice(b"row_no,true_nik,codes\n");
+    let mut injected = Vec::new();
+    let mut injected_rows = 0;
+    for (i, (p, &c)) in g.rows.iter().zip(&codes).enumerate() {
+        push_u64(&mut truth.buf, i as u64 + 1);
+        truth.buf.push(b',');
+        if !p.ghost {
+            push_padded(&mut truth.buf, p.true_nik, 16);
+        }
+        truth.buf.push(b',');
+        let mut first = true;
+        for (b, name) in CODE_NAMES.iter().enumerate() {
+            if c & (1 << b) != 0 {
+                counts[b] += 1;
+                if !first {
+                    truth.buf.push(b';');
+                }
+                truth.buf.extend_from_slice(name.as_bytes());
+                first = false;
+            }
+        }
+        truth.end_row(false)?;
+        if p.injected != 0 {
+            let b = &mut injected;
+            b.extend_from_slice(g.prog.code().as_bytes());
+            b.push(b',');
+            push_u64(b, i as u64 + 1);
+            b.push(b',');
+            if !p.ghost {
+                push_padded(b, p.true_nik, 16);
+            }
+            b.push(b',');
+            let mut first = true;
+            for (k, name) in inj::NAMES.iter().enumerate() {
+                if p.injected & (1 << k) != 0 {
+                    if !first {
+                        b.push(b';');
+                    }
+                    b.extend_from_slice(name.as_bytes());
+                    first = false;
+                }
+            }
+            b.push(b'\n');
+            injected_rows += 1;
+        }
+    }
+    let rows = write_xlsx(ctx, g, period, out)?;
+    Ok(Emitted {
+        truth: truth.finish()?,
+        xlsx: summarise_file(out, &format!("rosters/{}.xlsx", g.prog.code()), rows)?,
+        counts,
+        injected,
+        injected_rows,
+    })
+}
+
+/// Plans, truth and XLSX of the four rosters. Independent work runs on scoped threads; the
+/// output does not depend on scheduling (each roster has its own streams and files).
 #[allow(clippy::too_many_arguments)]
 pub fn write_rosters(
     r: &Ref,
@@ -810,100 +883,83 @@ pub fn write_rosters(
         pkh_bpnt_kks: IntSet::default(),
         pkh_bpnt_families: Vec::new(),
     };
-    let pkh = generate_plans(&ctx, Program::Pkh, progress);
-    let bpnt = generate_plans(&ctx, Program::Bpnt, progress);
+    let report = |progress: &mut dyn FnMut(Progress)| {
+        progress(Progress {
+            phase: Phase::Rosters,
+            people_done: index.people,
+            people_total: index.people,
+        })
+    };
+    report(progress);
+    let (pkh, bpnt, pbi) = std::thread::scope(|s| {
+        let c = &ctx;
+        let a = s.spawn(move || generate_plans(c, Program::Pkh));
+        let b = s.spawn(move || generate_plans(c, Program::Bpnt));
+        let pbi = generate_plans(c, Program::PbiJk);
+        (
+            a.join().expect("PKH planning thread"),
+            b.join().expect("BPNT planning thread"),
+            pbi,
+        )
+    });
     for p in pkh.rows.iter().chain(&bpnt.rows).filter(|p| !p.ghost) {
         if ctx.pkh_bpnt_kks.insert(p.true_kk) {
             ctx.pkh_bpnt_families.push(p.fam);
         }
     }
-    let pbi = generate_plans(&ctx, Program::PbiJk, progress);
-    let blt = generate_plans(&ctx, Program::BltDd, progress);
+    report(progress);
+    let blt = generate_plans(&ctx, Program::BltDd);
     let blt_kks: IntSet = blt
         .rows
         .iter()
         .filter(|p| !p.ghost)
         .map(|p| p.true_kk)
         .collect();
-
+    report(progress);
+    let none = IntSet::default();
+    let emitted: Vec<Result<Emitted, SynthError>> = std::thread::scope(|s| {
+        let c = &ctx;
+        let jobs = [(&pkh, &blt_kks), (&bpnt, &blt_kks), (&blt, &c.pkh_bpnt_kks)];
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(g, ov)| s.spawn(move || emit(c, g, ov, period, out)))
+            .collect();
+        let pbi_done = emit(c, &pbi, &none, period, out);
+        let mut res: Vec<_> = handles
+            .into_iter()
+            .map(|h| h.join().expect("roster writing thread"))
+            .collect();
+        res.insert(2, pbi_done);
+        res
+    });
     let mut files = Vec::new();
     let mut code_counts = Vec::new();
     let mut injected = Out::create(out, "truth/injected.csv")?;
     injected
         .buf
         .extend_from_slice(b"program,row_no,true_nik,injected\n");
-    for g in [&pkh, &bpnt, &pbi, &blt] {
-        let overlap = match g.prog {
-            Program::Pkh | Program::Bpnt => &blt_kks,
-            Program::BltDd => &ctx.pkh_bpnt_kks,
-            Program::PbiJk => &IntSet::default(),
-        };
-        let codes = final_codes(&ctx, g, overlap);
-        let mut counts = [0u64; 14];
-        let mut truth = Out::create(out, &format!("truth/{}.csv", g.prog.code()))?;
-        truth.buf.extend_from_slice(b"row_no,true_nik,codes\n");
-        for (i, (p, &c)) in g.rows.iter().zip(&codes).enumerate() {
-            push_u64(&mut truth.buf, i as u64 + 1);
-            truth.buf.push(b',');
-            if !p.ghost {
-                truth
-                    .buf
-                    .extend_from_slice(format!("{:016}", p.true_nik).as_bytes());
-            }
-            truth.buf.push(b',');
-            let mut first = true;
-            for (b, name) in CODE_NAMES.iter().enumerate() {
-                if c & (1 << b) != 0 {
-                    counts[b] += 1;
-                    if !first {
-                        truth.buf.push(b';');
-                    }
-                    truth.buf.extend_from_slice(name.as_bytes());
-                    first = false;
-                }
-            }
-            truth.end_row(false)?;
-            if p.injected != 0 {
-                let b = &mut injected.buf;
-                b.extend_from_slice(g.prog.code().as_bytes());
-                b.push(b',');
-                push_u64(b, i as u64 + 1);
-                b.push(b',');
-                if !p.ghost {
-                    b.extend_from_slice(format!("{:016}", p.true_nik).as_bytes());
-                }
-                b.push(b',');
-                let mut first = true;
-                for (k, name) in inj::NAMES.iter().enumerate() {
-                    if p.injected & (1 << k) != 0 {
-                        if !first {
-                            b.push(b';');
-                        }
-                        b.extend_from_slice(name.as_bytes());
-                        first = false;
-                    }
-                }
-                injected.end_row(false)?;
-            }
-        }
-        files.push(truth.finish()?);
+    for (e, prog) in
+        emitted
+            .into_iter()
+            .zip([Program::Pkh, Program::Bpnt, Program::PbiJk, Program::BltDd])
+    {
+        let e = e?;
+        files.push(e.truth);
+        files.push(e.xlsx);
         code_counts.push((
-            g.prog.code().to_string(),
+            prog.code().to_string(),
             CODE_NAMES
                 .iter()
-                .zip(counts)
+                .zip(e.counts)
                 .map(|(n, c)| (n.to_string(), c))
                 .collect(),
         ));
-        let rows = write_xlsx(&ctx, g, period, out)?;
-        files.push((format!("rosters/{}.xlsx", g.prog.code()), rows));
-        progress(Progress {
-            phase: Phase::Rosters,
-            people_done: index.people,
-            people_total: index.people,
-        });
+        injected.buf.extend_from_slice(&e.injected);
+        injected.rows += e.injected_rows;
+        injected.flush()?;
     }
     files.push(injected.finish()?);
+    report(progress);
     Ok(RosterOutput { files, code_counts })
 }
 
