@@ -31,7 +31,9 @@ pub enum NikInput {
 /// Cleans a raw NIK cell: strips spaces, quotes, apostrophes (Excel text prefix), dots and
 /// dashes; reads scientific notation (`3.20101E+15`) as a truncated number.
 pub fn parse_nik(raw: &str) -> NikInput {
-    let s = raw.trim().trim_matches(|c| c == '\'' || c == '"' || c == '`');
+    let s = raw
+        .trim()
+        .trim_matches(|c| c == '\'' || c == '"' || c == '`');
     if s.is_empty() || s.chars().all(|c| c == '-' || c == '0' || c.is_whitespace()) {
         return NikInput::Missing;
     }

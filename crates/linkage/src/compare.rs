@@ -235,12 +235,10 @@ pub fn nik_neighbours(nik: u64) -> impl Iterator<Item = (u64, NikLevel)> {
     let d = digits16(nik);
     let pow = |i: usize| 10u64.pow((15 - i) as u32);
     let subs = (0..16).flat_map(move |i| {
-        (0..10u64)
-            .filter(move |&v| v != d[i] as u64)
-            .map(move |v| {
-                let n = nik - d[i] as u64 * pow(i) + v * pow(i);
-                (n, NikLevel::OneSubstitution)
-            })
+        (0..10u64).filter(move |&v| v != d[i] as u64).map(move |v| {
+            let n = nik - d[i] as u64 * pow(i) + v * pow(i);
+            (n, NikLevel::OneSubstitution)
+        })
     });
     let trans = (0..15).filter(move |&i| d[i] != d[i + 1]).map(move |i| {
         let n = nik - d[i] as u64 * pow(i) - d[i + 1] as u64 * pow(i + 1)
@@ -289,7 +287,10 @@ mod tests {
             RegionLevel::SameRegency
         );
         assert_eq!(compare_regions(3201010001, 3301010001), RegionLevel::Other);
-        assert_eq!(compare_regions(3201010001, 320101), RegionLevel::SameDistrict);
+        assert_eq!(
+            compare_regions(3201010001, 320101),
+            RegionLevel::SameDistrict
+        );
     }
 
     #[test]
@@ -298,10 +299,7 @@ mod tests {
             nik: 3201012301800012,
             maybe_truncated: false,
         };
-        assert_eq!(
-            compare_nik(l, 3201012301800012),
-            Some((NikLevel::Exact, 0))
-        );
+        assert_eq!(compare_nik(l, 3201012301800012), Some((NikLevel::Exact, 0)));
         assert_eq!(
             compare_nik(l, 3201012301800013),
             Some((NikLevel::OneSubstitution, seg::SERIAL))
@@ -310,7 +308,10 @@ mod tests {
             compare_nik(l, 3201013201800012),
             Some((NikLevel::AdjacentTransposition, seg::DAY))
         );
-        assert_eq!(compare_nik(l, 3101012301800012).unwrap().0, NikLevel::OneSubstitution);
+        assert_eq!(
+            compare_nik(l, 3101012301800012).unwrap().0,
+            NikLevel::OneSubstitution
+        );
         assert_eq!(compare_nik(l, 9999999999999999).unwrap().0, NikLevel::Other);
         let t = Listed::Full {
             nik: 3201012301800010,

@@ -86,6 +86,9 @@ impl Params {
     }
 }
 
+/// EM stops when no m, u or λ moves by more than this between iterations.
+pub const EM_TOLERANCE: f64 = 1e-4;
+
 /// Result of an EM run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EmReport {
@@ -161,7 +164,7 @@ pub fn em(pairs: &[Gamma], init: &Params, max_iter: usize) -> EmReport {
         m = sm;
         u = su;
         lambda = new_lambda;
-        if delta < 1e-6 {
+        if delta < EM_TOLERANCE {
             converged = true;
             break;
         }

@@ -147,7 +147,9 @@ fn default_max_block() -> usize {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// A blocking rule names a field not in `fields`.
-    #[error("blocking rule uses field `{0}`, which is not among the compared fields; add it to `fields` or fix the name")]
+    #[error(
+        "blocking rule uses field `{0}`, which is not among the compared fields; add it to `fields` or fix the name"
+    )]
     UnknownField(String),
     /// m or u has the wrong number of levels.
     #[error("field `{0}`: m and u need {1} values, one per level")]
@@ -337,7 +339,10 @@ impl GenericLinker {
                     (Prepared::Date(d), KeyTransform::Year) => vec![d.year().to_string()],
                     (Prepared::Date(d), _) => vec![d.to_string()],
                     (Prepared::Region(v), KeyTransform::District) => {
-                        vec![format!("{}", if *v >= 1_000_000_000 { v / 10_000 } else { *v })]
+                        vec![format!(
+                            "{}",
+                            if *v >= 1_000_000_000 { v / 10_000 } else { *v }
+                        )]
                     }
                     (Prepared::Region(v), _) => vec![v.to_string()],
                     (Prepared::Text(s), KeyTransform::Phonetic) => {
@@ -447,7 +452,7 @@ impl GenericLinker {
             .par_iter()
             .filter_map(|&(i, j)| {
                 let (score, evidence, names_agree) = self.score(&lp[i as usize], &rp[j as usize]);
-                (score >= self.config.possible_threshold).then(|| ScoredPair {
+                (score >= self.config.possible_threshold).then_some(ScoredPair {
                     left: i,
                     right: j,
                     score,

@@ -71,18 +71,13 @@ impl Postings {
 /// [`RegistryIndex::build`].
 #[derive(Debug)]
 pub struct RegistryIndex {
-    nik: Vec<u64>,
-    kk: Vec<u64>,
-    birth: Vec<i32>,
-    sex: Vec<u8>,
-    village: Vec<u32>,
+    /// One 40-byte record per person: everything a comparison reads sits in one cache line.
+    recs: Vec<Rec>,
     villages: Vec<u64>,
-    name_off: Vec<u32>,
     names: String,
-    sig: Vec<u64>,
-    /// NIKs sorted, with the person index beside each.
-    nik_sorted: Vec<u64>,
-    nik_idx: Vec<u32>,
+    /// Open-addressing hash table NIK → person index + 1 (0 = empty), load ≤ 0.6.
+    nik_table: Vec<u32>,
+    nik_mask: usize,
     /// (birth day number × 2 + sex) → persons.
     by_date_sex: Postings,
     /// (phonetic hash of a token << 16 | birth year) → persons.
@@ -101,6 +96,24 @@ pub struct IndexStats {
     pub villages: usize,
     /// Approximate heap bytes held by the index.
     pub heap_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Rec {
+    nik: u64,
+    kk: u64,
+    sig: u64,
+    birth: i32,
+    name_off: u32,
+    village: u32,
+    name_len: u8,
+    sex: u8,
+}
+
+fn nik_hash(nik: u64) -> usize {
+    let mut z = nik.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z ^= z >> 29;
+    z.wrapping_mul(0xbf58_476d_1ce4_e5b9) as usize
 }
 
 pub(crate) fn sex_code(s: Sex) -> u8 {
@@ -154,40 +167,47 @@ impl RegistryIndex {
         villages.dedup();
         villages.shrink_to_fit();
 
+        let slots = (n * 5 / 3).max(16).next_power_of_two();
         let mut idx = RegistryIndex {
-            nik: Vec::with_capacity(n),
-            kk: Vec::with_capacity(n),
-            birth: Vec::with_capacity(n),
-            sex: Vec::with_capacity(n),
-            village: Vec::with_capacity(n),
+            recs: Vec::with_capacity(n),
             villages,
-            name_off: Vec::with_capacity(n + 1),
             names: String::with_capacity(n * 18),
-            sig: Vec::with_capacity(n),
-            nik_sorted: Vec::new(),
-            nik_idx: Vec::new(),
+            nik_table: vec![0; slots],
+            nik_mask: slots - 1,
             by_date_sex: Postings::default(),
             by_token_year: Postings::default(),
             by_village: Postings::default(),
             token_freq: HashMap::new(),
         };
         let mut token_pairs: Vec<(u64, u32)> = Vec::with_capacity(n * 5 / 2);
-        idx.name_off.push(0);
         const CHUNK: usize = 1 << 16;
         for (c, chunk) in persons.chunks(CHUNK).enumerate() {
-            let prepared: Vec<Prepared> =
-                chunk.par_iter().map(|p| prepare(&p.name_norm)).collect();
+            let prepared: Vec<Prepared> = chunk.par_iter().map(|p| prepare(&p.name_norm)).collect();
             for (k, (p, prep)) in chunk.iter().zip(prepared).enumerate() {
                 let i = (c * CHUNK + k) as u32;
-                idx.nik.push(p.nik);
-                idx.kk.push(p.kk);
-                idx.birth.push(p.birth_date.num_days_from_ce());
-                idx.sex.push(sex_code(p.sex));
                 let v = idx.villages.binary_search(&p.region).unwrap_or(0) as u32;
-                idx.village.push(v);
-                idx.names.push_str(&prep.canonical);
-                idx.name_off.push(idx.names.len() as u32);
-                idx.sig.push(prep.sig);
+                // Names longer than 255 bytes are cut at a token boundary.
+                let mut name = prep.canonical.as_str();
+                while name.len() > 255 {
+                    name = name.rsplit_once(' ').map_or(&name[..0], |(a, _)| a);
+                }
+                let name_off = idx.names.len() as u32;
+                idx.names.push_str(name);
+                idx.recs.push(Rec {
+                    nik: p.nik,
+                    kk: p.kk,
+                    sig: prep.sig,
+                    birth: p.birth_date.num_days_from_ce(),
+                    name_off,
+                    village: v,
+                    name_len: name.len() as u8,
+                    sex: sex_code(p.sex),
+                });
+                let mut slot = nik_hash(p.nik) & idx.nik_mask;
+                while idx.nik_table[slot] != 0 {
+                    slot = (slot + 1) & idx.nik_mask;
+                }
+                idx.nik_table[slot] = i + 1;
                 let year = p.birth_date.year();
                 for h in prep.hashes {
                     token_pairs.push((token_year_key(h, year), i));
@@ -198,25 +218,14 @@ impl RegistryIndex {
         drop(persons);
         idx.names.shrink_to_fit();
 
-        let mut nik_pairs: Vec<(u64, u32)> = idx
-            .nik
-            .iter()
-            .enumerate()
-            .map(|(i, &k)| (k, i as u32))
-            .collect();
-        nik_pairs.par_sort_unstable();
-        idx.nik_sorted = nik_pairs.iter().map(|p| p.0).collect();
-        idx.nik_idx = nik_pairs.iter().map(|p| p.1).collect();
-        drop(nik_pairs);
-
         idx.by_date_sex = Postings::from_pairs(
             (0..n)
-                .map(|i| (date_sex_key(idx.birth[i], idx.sex[i]), i as u32))
+                .map(|i| (date_sex_key(idx.recs[i].birth, idx.recs[i].sex), i as u32))
                 .collect(),
         );
         idx.by_village = Postings::from_pairs(
             (0..n)
-                .map(|i| (idx.village[i] as u64, i as u32))
+                .map(|i| (idx.recs[i].village as u64, i as u32))
                 .collect(),
         );
         idx.by_token_year = Postings::from_pairs(token_pairs);
@@ -225,27 +234,20 @@ impl RegistryIndex {
 
     /// Number of persons.
     pub fn len(&self) -> usize {
-        self.nik.len()
+        self.recs.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.nik.is_empty()
+        self.recs.is_empty()
     }
 
     /// Size figures.
     pub fn stats(&self) -> IndexStats {
-        let heap = self.nik.capacity() * 8
-            + self.kk.capacity() * 8
-            + self.birth.capacity() * 4
-            + self.sex.capacity()
-            + self.village.capacity() * 4
+        let heap = self.recs.capacity() * std::mem::size_of::<Rec>()
             + self.villages.capacity() * 8
-            + self.name_off.capacity() * 4
             + self.names.capacity()
-            + self.sig.capacity() * 8
-            + self.nik_sorted.capacity() * 8
-            + self.nik_idx.capacity() * 4
+            + self.nik_table.capacity() * 4
             + self.by_date_sex.bytes()
             + self.by_token_year.bytes()
             + self.by_village.bytes()
@@ -259,27 +261,30 @@ impl RegistryIndex {
 
     /// NIK of person `i`.
     pub fn nik(&self, i: u32) -> u64 {
-        self.nik[i as usize]
+        self.recs[i as usize].nik
     }
     /// KK of person `i`.
     pub fn kk(&self, i: u32) -> u64 {
-        self.kk[i as usize]
+        self.recs[i as usize].kk
     }
     /// Canonical (normalised and spelling-folded) name of person `i`.
     pub fn name(&self, i: u32) -> &str {
-        let i = i as usize;
-        &self.names[self.name_off[i] as usize..self.name_off[i + 1] as usize]
+        let r = &self.recs[i as usize];
+        let start = r.name_off as usize;
+        self.names
+            .get(start..start + r.name_len as usize)
+            .unwrap_or_default()
     }
     /// Birth date of person `i`.
     pub fn birth_date(&self, i: u32) -> NaiveDate {
-        NaiveDate::from_num_days_from_ce_opt(self.birth[i as usize]).unwrap_or(NaiveDate::MIN)
+        NaiveDate::from_num_days_from_ce_opt(self.recs[i as usize].birth).unwrap_or(NaiveDate::MIN)
     }
     pub(crate) fn birth_days(&self, i: u32) -> i32 {
-        self.birth[i as usize]
+        self.recs[i as usize].birth
     }
     /// Sex of person `i`.
     pub fn sex(&self, i: u32) -> Sex {
-        if self.sex[i as usize] == 0 {
+        if self.recs[i as usize].sex == 0 {
             Sex::L
         } else {
             Sex::P
@@ -287,27 +292,44 @@ impl RegistryIndex {
     }
     /// Village code of person `i`.
     pub fn region(&self, i: u32) -> u64 {
-        self.villages[self.village[i as usize] as usize]
+        self.villages[self.recs[i as usize].village as usize]
     }
     pub(crate) fn sig(&self, i: u32) -> u64 {
-        self.sig[i as usize]
+        self.recs[i as usize].sig
+    }
+
+    /// Calls `f` with every person holding exactly this NIK (in table order).
+    pub(crate) fn for_each_nik(&self, nik: u64, mut f: impl FnMut(u32)) {
+        let mut slot = nik_hash(nik) & self.nik_mask;
+        loop {
+            let v = self.nik_table[slot];
+            if v == 0 {
+                return;
+            }
+            if self.recs[(v - 1) as usize].nik == nik {
+                f(v - 1);
+            }
+            slot = (slot + 1) & self.nik_mask;
+        }
     }
 
     /// Persons holding exactly this NIK (several when the registry has duplicates), in index
     /// order.
-    pub fn lookup_nik(&self, nik: u64) -> &[u32] {
-        let lo = self.nik_sorted.partition_point(|&x| x < nik);
-        let hi = self.nik_sorted[lo..].partition_point(|&x| x == nik) + lo;
-        &self.nik_idx[lo..hi]
+    pub fn lookup_nik(&self, nik: u64) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.for_each_nik(nik, |i| out.push(i));
+        out.sort_unstable();
+        out
     }
 
-    /// Persons whose NIK's first 15 digits are `prefix`.
-    pub(crate) fn lookup_prefix15(&self, prefix: u64) -> &[u32] {
-        let start = prefix.saturating_mul(10);
-        let end = start.saturating_add(10);
-        let lo = self.nik_sorted.partition_point(|&x| x < start);
-        let hi = self.nik_sorted[lo..].partition_point(|&x| x < end) + lo;
-        &self.nik_idx[lo..hi]
+    /// Persons whose NIK's first 15 digits are `prefix`, in index order.
+    pub(crate) fn lookup_prefix15(&self, prefix: u64) -> Vec<u32> {
+        let mut out = Vec::new();
+        for d in 0..10 {
+            self.for_each_nik(prefix.saturating_mul(10).saturating_add(d), |i| out.push(i));
+        }
+        out.sort_unstable();
+        out
     }
 
     pub(crate) fn block_date_sex(&self, days: i32, sex: u8) -> &[u32] {

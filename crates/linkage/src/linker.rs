@@ -268,6 +268,15 @@ fn level_label(f: usize, l: usize) -> &'static str {
     }
 }
 
+/// One sampled row's training data: candidate comparison vectors, NIK-neighbour counts per
+/// level, random-pair comparison vectors, whether the row has a 16-digit NIK.
+type TrainRow = (Vec<Gamma>, [f64; 5], Vec<Gamma>, bool);
+
+/// Candidates per sampled row kept for EM (best first).
+const MAX_TRAIN_CANDIDATES: usize = 30;
+/// Candidate pairs at most in one EM run (a deterministic subsample beyond).
+const MAX_EM_PAIRS: usize = 400_000;
+
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -511,12 +520,10 @@ impl<'a> Linker<'a> {
                         } else {
                             Via::NikTransposition
                         };
-                        for &i in ix.lookup_nik(n) {
-                            out.push((i, via));
-                        }
+                        ix.for_each_nik(n, |i| out.push((i, via)));
                     }
                     if maybe_truncated {
-                        for &i in ix.lookup_prefix15(nik / 10) {
+                        for i in ix.lookup_prefix15(nik / 10) {
                             if ix.nik(i) != nik {
                                 out.push((i, Via::NikTruncated15));
                             }
@@ -524,7 +531,7 @@ impl<'a> Linker<'a> {
                     }
                 }
                 Listed::Prefix15(p) => {
-                    for &i in ix.lookup_prefix15(p) {
+                    for i in ix.lookup_prefix15(p) {
                         out.push((i, Via::NikTruncated15));
                     }
                 }
@@ -636,10 +643,11 @@ impl<'a> Linker<'a> {
     pub fn link(&self, query: &Query) -> Link {
         let q = self.prep(query);
         let ix = self.index;
-        let holders: &[u32] = match q.listed {
+        let holders: Vec<u32> = match q.listed {
             Listed::Full { nik, .. } => ix.lookup_nik(nik),
-            _ => &[],
+            _ => Vec::new(),
         };
+        let holders = holders.as_slice();
         if !holders.is_empty() {
             let mut best: Option<Scored> = None;
             for &i in holders {
@@ -756,30 +764,57 @@ impl<'a> Linker<'a> {
     /// registry. With fewer than 1,000 candidate pairs (or `use_em = false`) the defaults stay.
     pub fn train(&mut self, queries: &[Query]) -> EmReport {
         let n = self.index.len();
-        let step = queries.len().div_ceil(self.config.em_max_queries.max(1)).max(1);
+        let step = queries
+            .len()
+            .div_ceil(self.config.em_max_queries.max(1))
+            .max(1);
         let sample: Vec<&Query> = queries.iter().step_by(step).collect();
-        let per_query: Vec<(Vec<Gamma>, [f64; 5], Vec<Gamma>, bool)> = sample
+        let per_query: Vec<TrainRow> = sample
             .par_iter()
             .enumerate()
             .map(|(k, query)| {
                 let q = self.prep(query);
-                let mut cands = Vec::new();
-                if let Listed::Full { nik, .. } = q.listed {
-                    for &i in self.index.lookup_nik(nik) {
-                        cands.push((i, Via::Nik));
-                    }
-                }
-                self.gather(&q, 1, &mut cands);
-                self.gather(&q, 2, &mut cands);
-                cands.sort_unstable();
-                cands.dedup_by_key(|c| c.0);
+                // The same candidates as linking sees: the NIK holders plus the search.
+                let holders: Vec<u32> = match q.listed {
+                    Listed::Full { nik, .. } => self.index.lookup_nik(nik),
+                    _ => Vec::new(),
+                };
+                let holders = holders.as_slice();
+                let mut cands: Vec<(u32, Via)> = holders.iter().map(|&i| (i, Via::Nik)).collect();
+                let scored = if holders.is_empty() {
+                    self.search(&q, holders).0
+                } else {
+                    // Rows with a NIK holder: stage-1 blocks only (cheap, and enough to see
+                    // non-matches that share birth date or NIK digits).
+                    let mut c = Vec::new();
+                    self.gather(&q, 1, &mut c);
+                    let mut s = self.score_candidates(&q, &mut c, holders);
+                    s.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.person.cmp(&b.person)));
+                    s
+                };
+                cands.extend(
+                    scored
+                        .iter()
+                        .take(MAX_TRAIN_CANDIDATES)
+                        .map(|s| (s.person, s.via)),
+                );
+                // NIK-neighbour density around the listed NIK (for the u of the NIK levels).
                 let mut nik_counts = [0.0; 5];
+                if let Listed::Full { nik, .. } = q.listed {
+                    for (n, level) in compare::nik_neighbours(nik) {
+                        self.index
+                            .for_each_nik(n, |_| nik_counts[nik_level_index(level)] += 1.0);
+                    }
+                    nik_counts[nik_level_index(NikLevel::Truncated15)] +=
+                        self.index
+                            .lookup_prefix15(nik / 10)
+                            .iter()
+                            .filter(|&&i| self.index.nik(i) != nik)
+                            .count() as f64;
+                }
                 let mut gammas = Vec::with_capacity(cands.len());
                 for &(i, _) in &cands {
                     let cmp = self.compare(&q, i);
-                    if let Some((l, _)) = cmp.nik {
-                        nik_counts[nik_level_index(l)] += 1.0;
-                    }
                     gammas.push(self.gamma(&cmp));
                 }
                 // Random pairs for u.
@@ -821,6 +856,10 @@ impl<'a> Linker<'a> {
                 u_candidates: defaults.u,
             };
         }
+        if pairs.len() > MAX_EM_PAIRS {
+            let step = pairs.len().div_ceil(MAX_EM_PAIRS);
+            pairs = pairs.into_iter().step_by(step).collect();
+        }
         let report = fs::em(&pairs, &defaults, self.config.em_max_iterations);
         let mut params = defaults.clone();
         for f in 0..5 {
@@ -839,16 +878,15 @@ impl<'a> Linker<'a> {
                     total += 1.0;
                 }
             }
-            for l in 0..fs::LEVELS[f] {
-                params.u[f][l] =
-                    (counts[l] + prior_pairs * defaults.u[f][l]) / (total + prior_pairs);
+            for (l, c) in counts.iter().enumerate() {
+                params.u[f][l] = (c + prior_pairs * defaults.u[f][l]) / (total + prior_pairs);
             }
         }
         // NIK u: neighbours actually present per listed NIK, over the registry size.
         let nf = n.max(1) as f64;
         let q = with_nik.max(1) as f64;
-        for l in 1..4 {
-            params.u[0][l] = ((nik_sum[l] / q).max(0.5)) / nf;
+        for (l, sum) in nik_sum.iter().enumerate().take(4).skip(1) {
+            params.u[0][l] = ((sum / q).max(0.5)) / nf;
         }
         params.u[0][0] = 1.0 / nf;
         params.u[0][4] = 1.0 - params.u[0][..4].iter().sum::<f64>();

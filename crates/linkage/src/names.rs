@@ -5,18 +5,99 @@
 
 /// Honorifics and religious/aristocratic titles that may precede a name.
 const PREFIX_TITLES: &[&str] = &[
-    "H", "HJ", "HAJI", "HAJJAH", "KH", "DR", "DRS", "DRA", "IR", "PROF", "NY", "NYONYA", "TN",
-    "TUAN", "SDR", "SDRI", "IBU", "BPK", "BAPAK", "ALM", "ALMH", "ALMARHUM", "ALMARHUMAH", "USTADZ",
-    "USTAZ", "USTADZAH",
+    "H",
+    "HJ",
+    "HAJI",
+    "HAJJAH",
+    "KH",
+    "DR",
+    "DRS",
+    "DRA",
+    "IR",
+    "PROF",
+    "NY",
+    "NYONYA",
+    "TN",
+    "TUAN",
+    "SDR",
+    "SDRI",
+    "IBU",
+    "BPK",
+    "BAPAK",
+    "ALM",
+    "ALMH",
+    "ALMARHUM",
+    "ALMARHUMAH",
+    "USTADZ",
+    "USTAZ",
+    "USTADZAH",
 ];
 
 /// Academic degrees written after a name (usually after a comma), dots removed.
 const DEGREES: &[&str] = &[
-    "SPD", "SPDI", "SH", "SE", "MM", "SKOM", "SAG", "SSOS", "ST", "MT", "MPD", "MPDI", "SKM",
-    "SKEP", "AMK", "AMD", "AMDKEB", "AMKEB", "AMDKEP", "SP", "SIP", "MSI", "MH", "MAG", "LC", "SSI",
-    "SS", "SFARM", "APT", "SKED", "SPT", "MKES", "MSC", "PHD", "MBA", "SIKOM", "SHI", "STP", "SPSI",
-    "SST", "SKEB", "SGZ", "SHUT", "SPI", "SAP", "SSTP", "MAP", "MSIE", "BSC", "MA", "SKG", "SPOG",
-    "SPA", "SPB", "SPPD", "SHUM", "MKOM", "MKM", "MSTAT", "SKH", "SPSIKOLOG", "SPDSD", "MTH",
+    "SPD",
+    "SPDI",
+    "SH",
+    "SE",
+    "MM",
+    "SKOM",
+    "SAG",
+    "SSOS",
+    "ST",
+    "MT",
+    "MPD",
+    "MPDI",
+    "SKM",
+    "SKEP",
+    "AMK",
+    "AMD",
+    "AMDKEB",
+    "AMKEB",
+    "AMDKEP",
+    "SP",
+    "SIP",
+    "MSI",
+    "MH",
+    "MAG",
+    "LC",
+    "SSI",
+    "SS",
+    "SFARM",
+    "APT",
+    "SKED",
+    "SPT",
+    "MKES",
+    "MSC",
+    "PHD",
+    "MBA",
+    "SIKOM",
+    "SHI",
+    "STP",
+    "SPSI",
+    "SST",
+    "SKEB",
+    "SGZ",
+    "SHUT",
+    "SPI",
+    "SAP",
+    "SSTP",
+    "MAP",
+    "MSIE",
+    "BSC",
+    "MA",
+    "SKG",
+    "SPOG",
+    "SPA",
+    "SPB",
+    "SPPD",
+    "SHUM",
+    "MKOM",
+    "MKM",
+    "MSTAT",
+    "SKH",
+    "SPSIKOLOG",
+    "SPDSD",
+    "MTH",
 ];
 
 /// Degrees distinctive enough to drop even without a comma or dots (trailing position only).
@@ -299,8 +380,8 @@ fn jaro(a: &[u8], b: &[u8]) -> f64 {
     for (i, &ca) in a.iter().enumerate() {
         let lo = i.saturating_sub(window);
         let hi = (i + window + 1).min(b.len());
-        for j in lo..hi {
-            if b_used & (1 << j) == 0 && b[j] == ca {
+        for (j, &cb) in b.iter().enumerate().take(hi).skip(lo) {
+            if b_used & (1 << j) == 0 && cb == ca {
                 b_used |= 1 << j;
                 a_used |= 1 << i;
                 matches += 1;
@@ -362,49 +443,71 @@ impl NameLevel {
     }
 }
 
-const MAX_TOKENS: usize = 8;
+/// Tokens of a name considered in comparisons.
+pub const MAX_TOKENS: usize = 8;
 
 /// Compares two canonical names (tokens separated by single spaces). `None` when either is
 /// empty.
 pub fn compare_names(a: &str, b: &str) -> Option<NameLevel> {
-    let mut ta: Vec<&str> = a.split(' ').filter(|t| !t.is_empty()).collect();
-    let mut tb: Vec<&str> = b.split(' ').filter(|t| !t.is_empty()).collect();
+    let (ta, na) = split_tokens(a);
+    compare_tokens(&ta[..na], a, b)
+}
+
+/// Splits a canonical name into at most 8 tokens, without allocating.
+pub fn split_tokens(s: &str) -> ([&str; MAX_TOKENS], usize) {
+    let mut out = [""; MAX_TOKENS];
+    let mut n = 0;
+    for t in s.split(' ') {
+        if !t.is_empty() && n < MAX_TOKENS {
+            out[n] = t;
+            n += 1;
+        }
+    }
+    (out, n)
+}
+
+/// Like [`compare_names`] with the first name already split (`ta` are the tokens of `a`).
+pub fn compare_tokens(ta: &[&str], a: &str, b: &str) -> Option<NameLevel> {
+    let (tb_arr, nb) = split_tokens(b);
+    let tb = &tb_arr[..nb];
     if ta.is_empty() || tb.is_empty() {
         return None;
     }
-    ta.truncate(MAX_TOKENS);
-    tb.truncate(MAX_TOKENS);
+    if a == b {
+        return Some(NameLevel::Exact);
+    }
     if ta.len() == tb.len() {
-        let mut sa = ta.clone();
-        let mut sb = tb.clone();
-        sa.sort_unstable();
-        sb.sort_unstable();
+        let mut sa = [""; MAX_TOKENS];
+        let mut sb = [""; MAX_TOKENS];
+        sa[..ta.len()].copy_from_slice(ta);
+        sb[..tb.len()].copy_from_slice(tb);
+        sa[..ta.len()].sort_unstable();
+        sb[..tb.len()].sort_unstable();
         if sa == sb {
             return Some(NameLevel::Exact);
         }
     }
     // Score matrix and greedy one-to-one assignment, best scores first.
-    let mut pairs: Vec<(f64, usize, usize, bool)> = Vec::with_capacity(ta.len() * tb.len());
+    let mut pairs = [(0.0f64, 0u8, 0u8, false); MAX_TOKENS * MAX_TOKENS];
+    let mut np = 0;
     for (i, x) in ta.iter().enumerate() {
         for (j, y) in tb.iter().enumerate() {
             let (s, initial) = token_score(x, y);
             if s >= 0.80 {
-                pairs.push((s, i, j, initial));
+                pairs[np] = (s, i as u8, j as u8, initial);
+                np += 1;
             }
         }
     }
-    pairs.sort_by(|p, q| {
-        q.0.total_cmp(&p.0)
-            .then(p.1.cmp(&q.1))
-            .then(p.2.cmp(&q.2))
-    });
+    let pairs = &mut pairs[..np];
+    pairs.sort_unstable_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)).then(p.2.cmp(&q.2)));
     let mut used_a = 0u32;
     let mut used_b = 0u32;
     let mut sum = 0.0;
     let mut matched = 0usize;
     let mut any_initial = false;
     let mut strong_full = false;
-    for (s, i, j, initial) in pairs {
+    for &(s, i, j, initial) in pairs.iter() {
         if used_a & (1 << i) != 0 || used_b & (1 << j) != 0 {
             continue;
         }
@@ -413,7 +516,7 @@ pub fn compare_names(a: &str, b: &str) -> Option<NameLevel> {
         if s >= 0.85 {
             matched += 1;
             any_initial |= initial;
-            if !initial && s >= 0.92 && ta[i].len() >= 3 && tb[j].len() >= 3 {
+            if !initial && s >= 0.92 && ta[i as usize].len() >= 3 && tb[j as usize].len() >= 3 {
                 strong_full = true;
             }
         }
@@ -508,7 +611,10 @@ mod tests {
         assert_eq!(c("SOLEH MUHAMMAD", "MUHAMMAD SOLEH"), Some(Exact));
         assert_eq!(c("M. SOLEH", "MUHAMMAD SOLEH"), Some(Partial));
         assert_eq!(c("SITI AMINAH", "SITI AMINA"), Some(Strong));
-        assert_eq!(c("RUTH SIMANJUNTAK", "RUTH MARIA SIMANJUNTAK"), Some(Partial));
+        assert_eq!(
+            c("RUTH SIMANJUNTAK", "RUTH MARIA SIMANJUNTAK"),
+            Some(Partial)
+        );
         assert_eq!(c("SUPARMAN", "SUPARMAN"), Some(Exact));
         assert_eq!(c("BUDI SANTOSO", "SITI AMINAH"), Some(Other));
         assert_eq!(c("", "SITI"), None);

@@ -54,8 +54,17 @@ fn registry() -> Vec<RegistryPerson> {
         ));
     }
     // Filler: dense neighbourhoods around person 0's NIK.
-    let firsts = ["ANDI", "RINA", "YUSUF", "WAHYU", "LINA", "HENDRA", "FITRI", "JOKO"];
-    let lasts = ["PRATAMA", "KURNIAWAN", "SARI", "WIJAYA", "NASUTION", "HARAHAP"];
+    let firsts = [
+        "ANDI", "RINA", "YUSUF", "WAHYU", "LINA", "HENDRA", "FITRI", "JOKO",
+    ];
+    let lasts = [
+        "PRATAMA",
+        "KURNIAWAN",
+        "SARI",
+        "WIJAYA",
+        "NASUTION",
+        "HARAHAP",
+    ];
     for s in 3..40u64 {
         let name = format!(
             "{} {}",
@@ -70,7 +79,11 @@ fn registry() -> Vec<RegistryPerson> {
             firsts[(k / 6) as usize % firsts.len()],
             lasts[k as usize % lasts.len()]
         );
-        let d = date(1950 + (k % 50) as i32, 1 + (k % 12) as u32, 1 + (k % 28) as u32);
+        let d = date(
+            1950 + (k % 50) as i32,
+            1 + (k % 12) as u32,
+            1 + (k % 28) as u32,
+        );
         let sex = if k % 2 == 0 { Sex::L } else { Sex::P };
         v.push(person(&name, sex, d, [V1, V2, V3][k as usize % 3], 100 + k));
     }
@@ -125,10 +138,7 @@ fn check(w: &World, case: &str, q: &Query, expected: Expect) -> Link {
         Expect::Probable(p) => {
             matches!(link.outcome, LinkOutcome::Probable { .. }) && link.person == Some(p)
         }
-        Expect::NotLinked => matches!(
-            link.outcome,
-            LinkOutcome::NotFound | LinkOutcome::Possible
-        ),
+        Expect::NotLinked => matches!(link.outcome, LinkOutcome::NotFound | LinkOutcome::Possible),
     };
     assert!(ok, "{case}: expected {expected:?}, got {link:#?}");
     link
@@ -161,7 +171,7 @@ fn registry_linking_table() {
     siti_swap.swap(14, 15);
     let siti_swap: String = siti_swap.into_iter().collect();
     let suparman = nik_str(&w, 2);
-    let truncated = format!("{}", &suparman[..15]);
+    let truncated = suparman[..15].to_string();
     let cases: Vec<(&str, Query, Expect)> = vec![
         (
             "exact NIK",
@@ -170,7 +180,12 @@ fn registry_linking_table() {
         ),
         (
             "exact NIK, title and spelling variant",
-            query(Some(&soleh), "H. Mochamad Soleh, S.Pd.", d_soleh, Some(Sex::L)),
+            query(
+                Some(&soleh),
+                "H. Mochamad Soleh, S.Pd.",
+                d_soleh,
+                Some(Sex::L),
+            ),
             Expect::Exact(0),
         ),
         (
@@ -180,7 +195,12 @@ fn registry_linking_table() {
         ),
         (
             "one wrong day digit, stated birth date right",
-            query(Some(&soleh_day_typo), "MUHAMMAD SOLEH", d_soleh, Some(Sex::L)),
+            query(
+                Some(&soleh_day_typo),
+                "MUHAMMAD SOLEH",
+                d_soleh,
+                Some(Sex::L),
+            ),
             Expect::Probable(0),
         ),
         (
@@ -233,12 +253,22 @@ fn registry_linking_table() {
         ),
         (
             "dropped middle name",
-            query(None, "RUTH SIMANJUNTAK", Some(date(1990, 12, 5)), Some(Sex::P)),
+            query(
+                None,
+                "RUTH SIMANJUNTAK",
+                Some(date(1990, 12, 5)),
+                Some(Sex::P),
+            ),
             Expect::Probable(3),
         ),
         (
             "year off by one, old spelling",
-            query(None, "BAMBANG HERMAWAN", Some(date(1974, 6, 30)), Some(Sex::L)),
+            query(
+                None,
+                "BAMBANG HERMAWAN",
+                Some(date(1974, 6, 30)),
+                Some(Sex::L),
+            ),
             Expect::Probable(6),
         ),
         (
@@ -373,7 +403,8 @@ fn em_converges_and_m_exceeds_u_for_every_field() {
     let w = world();
     let mut linker = Linker::new(&w.index, LinkConfig::default());
     let qs = roster(&w);
-    let report = linker.train(&qs);
+    // The roster twice (a list may hold a person twice): enough pairs for EM.
+    let report = linker.train(&[qs.clone(), qs.clone()].concat());
     assert!(report.pairs >= 1000, "pairs {}", report.pairs);
     assert!(report.converged, "{report:?}");
     let p = linker.params();
@@ -437,8 +468,17 @@ fn weight_overrides_apply() {
         ..LinkConfig::default()
     };
     let linker = Linker::new(&w.index, config);
-    let link = linker.link(&query(None, "SUPARMAN", Some(date(1970, 3, 7)), Some(Sex::L)));
-    let sex = link.evidence.iter().find(|e| e.field == Field::Sex).unwrap();
+    let link = linker.link(&query(
+        None,
+        "SUPARMAN",
+        Some(date(1970, 3, 7)),
+        Some(Sex::L),
+    ));
+    let sex = link
+        .evidence
+        .iter()
+        .find(|e| e.field == Field::Sex)
+        .unwrap();
     assert_eq!(sex.weight, 5.0);
 }
 
