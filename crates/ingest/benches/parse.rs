@@ -53,6 +53,16 @@ fn nik_for(i: u64) -> String {
     format!("320101{day:02}{month:02}{year:02}{serial:04}")
 }
 
+/// A valid KK for family `f` (four people per family in the generated file).
+fn kk_for(f: u64) -> String {
+    let serial = f % 9999 + 1;
+    let rest = f / 9999;
+    let day = rest % 28 + 1;
+    let month = (rest / 28) % 12 + 1;
+    let year = (rest / 336) % 100;
+    format!("320101{day:02}{month:02}{year:02}{serial:04}")
+}
+
 const NAMES: &[&str] = &[
     "SITI AMINAH",
     "BUDI SANTOSO",
@@ -78,9 +88,9 @@ fn write_dukcapil(path: &Path, rows: u64) -> std::io::Result<u64> {
         };
         writeln!(
             w,
-            "{}|32010101{:08}|{}|{}|BOGOR|{date}|KEPALA KELUARGA|ISLAM|KAWIN|WIRASWASTA|32|01|01|{}|JL. RAYA BOGOR NO. {}|{:03}|{:03}",
+            "{}|{}|{}|{}|BOGOR|{date}|KEPALA KELUARGA|ISLAM|KAWIN|WIRASWASTA|32|01|01|{}|JL. RAYA BOGOR NO. {}|{:03}|{:03}",
             nik_for(i),
-            i / 4,
+            kk_for(i / 4),
             NAMES[(i % 8) as usize],
             1 + i % 2,
             1001 + (i % 9),
@@ -158,8 +168,7 @@ fn write_roster(path: &Path, rows: u64) {
         let r = 3 + i as u32;
         ws.write_number(r, 0, (i + 1) as f64).unwrap();
         ws.write_string(r, 1, nik_for(i)).unwrap();
-        ws.write_string(r, 2, format!("32010101{:08}", i / 4))
-            .unwrap();
+        ws.write_string(r, 2, kk_for(i / 4)).unwrap();
         ws.write_string(r, 3, NAMES[(i % 8) as usize]).unwrap();
         let d = ExcelDateTime::from_ymd(
             1950 + (i % 50) as u16,

@@ -25,6 +25,90 @@ struct Header {
     next_line: u64,
 }
 
+/// Records per chunk sent from the reader thread.
+const CHUNK_RECORDS: usize = 1024;
+
+/// Where a record sits in the file.
+struct Meta {
+    blank: u64,
+    start: u64,
+    span: u64,
+    row: u64,
+    consumed: u64,
+    /// Where its bytes start in `Chunk::data`.
+    base: usize,
+    /// Index of its first field end in `Chunk::ends`.
+    first_end: usize,
+    fields: usize,
+}
+
+/// Records split by the reader thread, owned.
+#[derive(Default)]
+struct Chunk {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    meta: Vec<Meta>,
+}
+
+impl Chunk {
+    fn push(&mut self, rec: &Rec, blank: u64, start: u64, span: u64, row: u64, consumed: u64) {
+        let base = self.data.len();
+        self.data.extend_from_slice(rec.as_slice());
+        let first_end = self.ends.len();
+        self.ends
+            .extend(rec.ends[..rec.len].iter().map(|e| base + e));
+        self.meta.push(Meta {
+            blank,
+            start,
+            span,
+            row,
+            consumed,
+            base,
+            first_end,
+            fields: rec.len,
+        });
+    }
+
+    fn record(&self, k: usize) -> RecRef<'_> {
+        let m = &self.meta[k];
+        RecRef {
+            data: &self.data,
+            base: m.base,
+            ends: &self.ends[m.first_end..m.first_end + m.fields],
+        }
+    }
+}
+
+/// A record inside a [`Chunk`].
+struct RecRef<'a> {
+    data: &'a [u8],
+    base: usize,
+    ends: &'a [usize],
+}
+
+impl<'a> RecRef<'a> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&'a [u8]> {
+        if i >= self.ends.len() {
+            return None;
+        }
+        let start = if i == 0 { self.base } else { self.ends[i - 1] };
+        Some(&self.data[start..self.ends[i]])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.ends.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+
+    fn as_slice(&self) -> &'a [u8] {
+        let end = self.ends.last().copied().unwrap_or(self.base);
+        &self.data[self.base..end]
+    }
+}
+
 /// A parsed record: fields are `out[ends[i-1]..ends[i]]`.
 #[derive(Default)]
 struct Rec {
@@ -34,10 +118,6 @@ struct Rec {
 }
 
 impl Rec {
-    fn len(&self) -> usize {
-        self.len
-    }
-
     fn get(&self, i: usize) -> Option<&[u8]> {
         if i >= self.len {
             return None;
@@ -62,7 +142,7 @@ impl Rec {
 /// Reads records with csv-core directly so that every consumed byte is seen: line numbers
 /// stay exact across CRLF, blank lines and quoted line breaks.
 struct Cursor {
-    input: std::io::BufReader<Box<dyn std::io::Read>>,
+    input: std::io::BufReader<Box<dyn std::io::Read + Send>>,
     core: csv_core::Reader,
     record: Rec,
     /// Newlines consumed so far.
@@ -296,112 +376,148 @@ pub(crate) fn read(
     let n_slots = st.slots.index.len();
     let header_bytes = cur.consumed;
     let mut estimated = false;
-    while let Some((blank, start, span)) = cur.next(file)? {
-        st.report.blank_rows += blank;
-        if !estimated && st.report.rows_read == 10_000 {
-            // Estimate the file's row count from the first 10,000 rows to size the
-            // duplicate index once.
-            estimated = true;
-            let per_row = (cur.consumed - header_bytes).max(1) as f64 / 10_000.0;
-            let total = size as f64 / per_row;
-            engine.expect_rows((total * 1.05) as u64);
-        }
-        let row = cur.row;
-        let line = Some(start);
-        let rec = &cur.record;
-        if rec.iter().all(|b| b.iter().all(u8::is_ascii_whitespace)) {
-            st.report.blank_rows += 1;
-            continue;
-        }
-        if span > MAX_RECORD_LINES {
-            engine.reject_row(
-                &mut st,
-                row,
-                line,
-                "",
-                &String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)]),
-                "ROW_QUOTE_UNBALANCED",
-                format!(
-                    "the record starting at line {start} spans {span} lines; a quote ({}) is probably not closed",
-                    f.quote as char
-                ),
-            )?;
-            continue;
-        }
-        let n = rec.len();
-        let extra_empty = n > header.width
-            && (header.width..n).all(|i| {
-                rec.get(i)
-                    .unwrap_or_default()
-                    .iter()
-                    .all(u8::is_ascii_whitespace)
-            });
-        if !(n == header.width || extra_empty) {
-            engine.reject_row(
-                &mut st,
-                row,
-                line,
-                "",
-                &String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)]),
-                "ROW_RAGGED",
-                format!(
-                    "the row has {n} fields but the header has {}; a delimiter ({}) inside an unquoted value, or a value missing?",
-                    header.width, f.delimiter as char
-                ),
-            )?;
-            continue;
-        }
-        let mut cells: Vec<CellRef<'_>> = Vec::with_capacity(n_slots);
-        let mut bad: Option<(String, String, String)> = None;
-        let mut fallbacks: Vec<(String, String)> = Vec::new();
-        for (k, idx) in st.slots.index.iter().enumerate() {
-            let cell = match idx.and_then(|i| rec.get(i)) {
-                None => CellRef::Empty,
-                Some(b) => match std::str::from_utf8(b) {
-                    Ok(s) => CellRef::Text(Cow::Borrowed(s)),
-                    Err(e) => {
-                        let lossy = encoding_rs::WINDOWS_1252.decode(b).0.into_owned();
-                        if fallback && raw_utf8 {
-                            fallbacks.push((st.slots.names[k].clone(), lossy.clone()));
-                            CellRef::Text(Cow::Owned(lossy))
-                        } else {
-                            let pos = e.valid_up_to();
-                            bad = Some((
-                                st.slots.names[k].clone(),
-                                lossy,
-                                format!(
-                                    "byte 0x{:02X} at position {} of column {} is not valid UTF-8; save the file as UTF-8, or set encoding = \"windows-1252\" in the mapping",
-                                    b[pos],
-                                    pos + 1,
-                                    st.slots.names[k]
-                                ),
-                            ));
+    // A reader thread splits records (I/O, transcoding, hashing, CSV parsing) while this
+    // thread maps them: two cores for the 10-million-row files. Chunks go through a bounded
+    // channel, so memory stays bounded.
+    let trailing = std::thread::scope(|scope| -> Result<u64, IngestError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, IngestError>>(4);
+        let reader = scope.spawn(move || -> u64 {
+            loop {
+                let mut chunk = Chunk::default();
+                let mut done = false;
+                while chunk.meta.len() < CHUNK_RECORDS {
+                    match cur.next(file) {
+                        Ok(Some((blank, start, span))) => {
+                            chunk.push(&cur.record, blank, start, span, cur.row, cur.consumed)
+                        }
+                        Ok(None) => {
+                            done = true;
                             break;
                         }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return 0;
+                        }
                     }
-                },
-            };
-            cells.push(cell);
+                }
+                if !chunk.meta.is_empty() && tx.send(Ok(chunk)).is_err() {
+                    return 0;
+                }
+                if done {
+                    return cur.trailing_blank();
+                }
+            }
+        });
+        for msg in rx.iter() {
+            let chunk = msg?;
+            for (k, m) in chunk.meta.iter().enumerate() {
+                let rec = chunk.record(k);
+                let (blank, start, span, row) = (m.blank, m.start, m.span, m.row);
+                st.report.blank_rows += blank;
+                if !estimated && st.report.rows_read == 10_000 {
+                    // Estimate the file's row count from the first 10,000 rows to size the
+                    // duplicate index once.
+                    estimated = true;
+                    let per_row = (m.consumed - header_bytes).max(1) as f64 / 10_000.0;
+                    let total = size as f64 / per_row;
+                    engine.expect_rows((total * 1.05) as u64);
+                }
+                let line = Some(start);
+                if rec.iter().all(|b| b.iter().all(u8::is_ascii_whitespace)) {
+                    st.report.blank_rows += 1;
+                    continue;
+                }
+                if span > MAX_RECORD_LINES {
+                    engine.reject_row(
+                        &mut st,
+                        row,
+                        line,
+                        "",
+                        &String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)]),
+                        "ROW_QUOTE_UNBALANCED",
+                        format!(
+                            "the record starting at line {start} spans {span} lines; a quote ({}) is probably not closed",
+                            f.quote as char
+                        ),
+                    )?;
+                    continue;
+                }
+                let n = rec.len();
+                let extra_empty = n > header.width
+                    && (header.width..n).all(|i| {
+                        rec.get(i)
+                            .unwrap_or_default()
+                            .iter()
+                            .all(u8::is_ascii_whitespace)
+                    });
+                if !(n == header.width || extra_empty) {
+                    engine.reject_row(
+                        &mut st,
+                        row,
+                        line,
+                        "",
+                        &String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)]),
+                        "ROW_RAGGED",
+                        format!(
+                            "the row has {n} fields but the header has {}; a delimiter ({}) inside an unquoted value, or a value missing?",
+                            header.width, f.delimiter as char
+                        ),
+                    )?;
+                    continue;
+                }
+                let mut cells: Vec<CellRef<'_>> = Vec::with_capacity(n_slots);
+                let mut bad: Option<(String, String, String)> = None;
+                let mut fallbacks: Vec<(String, String)> = Vec::new();
+                for (k, idx) in st.slots.index.iter().enumerate() {
+                    let cell = match idx.and_then(|i| rec.get(i)) {
+                        None => CellRef::Empty,
+                        Some(b) => match std::str::from_utf8(b) {
+                            Ok(s) => CellRef::Text(Cow::Borrowed(s)),
+                            Err(e) => {
+                                let lossy = encoding_rs::WINDOWS_1252.decode(b).0.into_owned();
+                                if fallback && raw_utf8 {
+                                    fallbacks.push((st.slots.names[k].clone(), lossy.clone()));
+                                    CellRef::Text(Cow::Owned(lossy))
+                                } else {
+                                    let pos = e.valid_up_to();
+                                    bad = Some((
+                                        st.slots.names[k].clone(),
+                                        lossy,
+                                        format!(
+                                            "byte 0x{:02X} at position {} of column {} is not valid UTF-8; save the file as UTF-8, or set encoding = \"windows-1252\" in the mapping",
+                                            b[pos],
+                                            pos + 1,
+                                            st.slots.names[k]
+                                        ),
+                                    ));
+                                    break;
+                                }
+                            }
+                        },
+                    };
+                    cells.push(cell);
+                }
+                if let Some((col, raw, msg)) = bad {
+                    engine.reject_row(&mut st, row, line, &col, &raw, "ENCODING_INVALID", msg)?;
+                    continue;
+                }
+                for (col, raw) in fallbacks {
+                    engine.warn_current_row(
+                        &st,
+                        row,
+                        line,
+                        &col,
+                        &raw,
+                        "ENCODING_FALLBACK",
+                        format!("column {col} is not valid UTF-8 here; read as Windows-1252"),
+                    );
+                }
+                engine.process_row(&mut st, row, line, &cells)?;
+            }
         }
-        if let Some((col, raw, msg)) = bad {
-            engine.reject_row(&mut st, row, line, &col, &raw, "ENCODING_INVALID", msg)?;
-            continue;
-        }
-        for (col, raw) in fallbacks {
-            engine.warn_current_row(
-                &st,
-                row,
-                line,
-                &col,
-                &raw,
-                "ENCODING_FALLBACK",
-                format!("column {col} is not valid UTF-8 here; read as Windows-1252"),
-            );
-        }
-        engine.process_row(&mut st, row, line, &cells)?;
-    }
-    st.report.blank_rows += cur.trailing_blank();
-    drop(cur);
+        Ok(reader.join().expect("the CSV reader thread does not panic"))
+    })?;
+    st.report.blank_rows += trailing;
     st.report.sha256 = tally.hex();
     st.report.bytes = tally.bytes();
     engine.end_file(st)

@@ -2,7 +2,7 @@
 //! rejected (`JSON_INVALID`) and reading goes on; blank lines are counted, not data.
 
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use serde_json::{Map, Value as Json};
@@ -139,7 +139,7 @@ pub(crate) fn read(
         slots,
     };
     let max = engine.opts.max_line_bytes;
-    let mut r = BufReader::with_capacity(256 * 1024, Box::new(opened.reader) as Box<dyn Read>);
+    let mut r = BufReader::with_capacity(256 * 1024, opened.reader);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     while let Some(too_long) = next_line(&mut r, &mut buf, max).map_err(crate::io_err(file))? {

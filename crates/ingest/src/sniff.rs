@@ -1,11 +1,10 @@
 //! Opening text files: hashing while reading, BOM and encoding detection, binary detection,
 //! and streaming transcoding to UTF-8.
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -14,16 +13,16 @@ use crate::mapping::Encoding;
 
 /// Shared SHA-256 state and byte count of a file being read.
 #[derive(Clone, Default)]
-pub(crate) struct Tally(Rc<RefCell<(Sha256, u64)>>);
+pub(crate) struct Tally(Arc<Mutex<(Sha256, u64)>>);
 
 impl Tally {
     pub(crate) fn hex(&self) -> String {
-        let digest = self.0.borrow().0.clone().finalize();
+        let digest = self.0.lock().expect("tally").0.clone().finalize();
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub(crate) fn bytes(&self) -> u64 {
-        self.0.borrow().1
+        self.0.lock().expect("tally").1
     }
 }
 
@@ -36,7 +35,7 @@ pub(crate) struct HashingReader<R> {
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut t = self.tally.0.borrow_mut();
+        let mut t = self.tally.0.lock().expect("tally");
         t.0.update(&buf[..n]);
         t.1 += n as u64;
         Ok(n)
@@ -112,7 +111,7 @@ impl<R: Read> Read for DecodeReader<R> {
 /// What a text file turned out to be.
 pub(crate) struct Opened {
     /// The stream, positioned after any BOM, UTF-8 unless `fallback` says otherwise.
-    pub reader: Box<dyn Read>,
+    pub reader: Box<dyn Read + Send>,
     /// Name of the encoding used.
     pub encoding: &'static str,
     /// The stream is undecoded bytes that should be UTF-8; a field that is not is read as
@@ -181,7 +180,7 @@ pub(crate) fn open_text(
         }
     };
     let rest = std::io::Cursor::new(head[bom_len..].to_vec()).chain(hr);
-    let (reader, encoding, fallback, raw_utf8): (Box<dyn Read>, &'static str, bool, bool) =
+    let (reader, encoding, fallback, raw_utf8): (Box<dyn Read + Send>, &'static str, bool, bool) =
         match chosen {
             None => (Box::new(rest), "utf-8", true, true),
             Some(e) if e == encoding_rs::UTF_8 => (Box::new(rest), "utf-8", false, true),
