@@ -4,6 +4,8 @@
 use clap::{Parser, Subcommand};
 
 mod nik_cmd;
+mod progress;
+mod synth_cmd;
 mod wilayah_cmd;
 
 /// Sinergi: pertukaran data antarinstansi dan validasi penerima bantuan sosial.
@@ -18,6 +20,8 @@ struct Cli {
 enum Command {
     /// Periksa NIK dan cetak satu objek JSON per masukan (check NIKs).
     Nik(nik_cmd::Args),
+    /// Buat data sintetis Indonesia dalam format asli tiap instansi (synthetic data).
+    Synth(synth_cmd::Args),
     /// Cari wilayah Kemendagri menurut kode atau nama (look a region up by code or name).
     Wilayah(wilayah_cmd::Args),
 }
@@ -26,6 +30,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Nik(args) => nik_cmd::run(args),
+        Command::Synth(args) => synth_cmd::run(args),
         Command::Wilayah(args) => wilayah_cmd::run(args),
     }
 }

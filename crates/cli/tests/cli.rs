@@ -102,7 +102,10 @@ fn nik_survives_hostile_input() {
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 3);
     assert!(lines.iter().all(|l| l["valid"] == false));
-    assert_eq!(lines[2]["errors"][0], "NIK_NON_DIGIT", "Arabic-Indic digits are not NIK digits");
+    assert_eq!(
+        lines[2]["errors"][0], "NIK_NON_DIGIT",
+        "Arabic-Indic digits are not NIK digits"
+    );
 }
 
 #[test]
