@@ -69,6 +69,12 @@ impl Chunk {
         });
     }
 
+    fn clear(&mut self) {
+        self.data.clear();
+        self.ends.clear();
+        self.meta.clear();
+    }
+
     fn record(&self, k: usize) -> RecRef<'_> {
         let m = &self.meta[k];
         RecRef {
@@ -381,9 +387,12 @@ pub(crate) fn read(
     // channel, so memory stays bounded.
     let trailing = std::thread::scope(|scope| -> Result<u64, IngestError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, IngestError>>(4);
+        // Processed chunks go back to the reader to be refilled: buffers are reused, not
+        // freed on one thread and allocated on the other.
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
         let reader = scope.spawn(move || -> u64 {
             loop {
-                let mut chunk = Chunk::default();
+                let mut chunk = back_rx.try_recv().unwrap_or_default();
                 let mut done = false;
                 while chunk.meta.len() < CHUNK_RECORDS {
                     match cur.next(file) {
@@ -409,7 +418,7 @@ pub(crate) fn read(
             }
         });
         for msg in rx.iter() {
-            let chunk = msg?;
+            let mut chunk = msg?;
             for (k, m) in chunk.meta.iter().enumerate() {
                 let rec = chunk.record(k);
                 let (blank, start, span, row) = (m.blank, m.start, m.span, m.row);
@@ -514,6 +523,8 @@ pub(crate) fn read(
                 }
                 engine.process_row(&mut st, row, line, &cells)?;
             }
+            chunk.clear();
+            let _ = back_tx.send(chunk);
         }
         Ok(reader.join().expect("the CSV reader thread does not panic"))
     })?;
