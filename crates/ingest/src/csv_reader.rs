@@ -378,6 +378,7 @@ pub(crate) fn read(
             missing_optional_columns: optional_missing,
         },
         slots,
+        bytes_read: 0,
     };
     let n_slots = st.slots.index.len();
     let header_bytes = cur.consumed;
@@ -432,6 +433,7 @@ pub(crate) fn read(
                     engine.expect_rows((total * 1.05) as u64);
                 }
                 let line = Some(start);
+                st.bytes_read = m.consumed;
                 if rec.iter().all(|b| b.iter().all(u8::is_ascii_whitespace)) {
                     st.report.blank_rows += 1;
                     continue;

@@ -157,6 +157,8 @@ pub(crate) struct FileState {
     pub report: FileReport,
     /// The duplicate index needs the file names of earlier files.
     pub slots: Slots,
+    /// Bytes consumed so far, for progress (decoded bytes for CSV; 0 for XLSX).
+    pub bytes_read: u64,
 }
 
 /// Shared state of one read: the current batch, counters and the duplicate index.
@@ -330,7 +332,7 @@ impl<'s> Engine<'s> {
         (self.progress)(ProgressEvent::Rows {
             file: st.index,
             rows_read: st.report.rows_read,
-            bytes_read: 0,
+            bytes_read: st.bytes_read,
         });
         Ok(())
     }

@@ -137,6 +137,7 @@ pub(crate) fn read(
             missing_optional_columns: Vec::new(),
         },
         slots,
+        bytes_read: 0,
     };
     let max = engine.opts.max_line_bytes;
     let mut r = BufReader::with_capacity(256 * 1024, opened.reader);
@@ -144,6 +145,7 @@ pub(crate) fn read(
     let mut line_no = 0u64;
     while let Some(too_long) = next_line(&mut r, &mut buf, max).map_err(crate::io_err(file))? {
         line_no += 1;
+        st.bytes_read += buf.len() as u64 + 1;
         let line = Some(line_no);
         if too_long {
             engine.reject_row(

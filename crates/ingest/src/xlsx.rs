@@ -408,6 +408,7 @@ pub(crate) fn read(
             missing_optional_columns: optional_missing,
         },
         slots,
+        bytes_read: 0,
     };
     let first_data = p.header.row + p.header.rows;
     let mut last_row = first_data.saturating_sub(1);
