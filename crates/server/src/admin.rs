@@ -27,16 +27,16 @@ mod subtle_free {
     }
 }
 
-fn check_admin(st: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+fn check_admin(st: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let en = wants_english(headers);
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
     let Ok(h) = hash_presented(auth) else {
-        return Err(refuse(ServerCode::AdminTokenInvalid, en, None));
+        return Err(Box::new(refuse(ServerCode::AdminTokenInvalid, en, None)));
     };
     if st.admin_tokens.iter().any(|t| ct_eq(&t.0, &h.0)) {
         Ok(())
     } else {
-        Err(refuse(ServerCode::AdminTokenInvalid, en, None))
+        Err(Box::new(refuse(ServerCode::AdminTokenInvalid, en, None)))
     }
 }
 
@@ -54,7 +54,7 @@ async fn refresh(st: &AppState) -> Result<(), crate::audit_sql::AuditDbError> {
 /// `GET /admin/pks`.
 pub async fn list_agreements(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Err(r) = check_admin(&st, &headers) {
-        return r;
+        return *r;
     }
     Json(json!({ "agreements": &*st.agreements() })).into_response()
 }
@@ -67,7 +67,7 @@ pub async fn create_agreement(
     body: axum::body::Bytes,
 ) -> Response {
     if let Err(r) = check_admin(&st, &headers) {
-        return r;
+        return *r;
     }
     let en = wants_english(&headers);
     let Ok(a) = serde_json::from_slice::<Agreement>(&body) else {
@@ -119,7 +119,7 @@ pub async fn change_status(
     body: axum::body::Bytes,
 ) -> Response {
     if let Err(r) = check_admin(&st, &headers) {
-        return r;
+        return *r;
     }
     let en = wants_english(&headers);
     let status = match action.as_str() {
@@ -172,7 +172,7 @@ pub async fn change_status(
 /// `GET /admin/audit/verify`: walks the whole log (in pages) against the checkpoints.
 pub async fn audit_verify(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Err(r) = check_admin(&st, &headers) {
-        return r;
+        return *r;
     }
     let en = wants_english(&headers);
     let cps = match st.db.checkpoints().await {
@@ -214,7 +214,7 @@ pub async fn audit_verify(State(st): State<Arc<AppState>>, headers: HeaderMap) -
 /// `GET /admin/audit/checkpoints`.
 pub async fn audit_checkpoints(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Err(r) = check_admin(&st, &headers) {
-        return r;
+        return *r;
     }
     match st.db.checkpoints().await {
         Ok(c) => Json(json!({
@@ -223,6 +223,38 @@ pub async fn audit_checkpoints(State(st): State<Arc<AppState>>, headers: HeaderM
         }))
         .into_response(),
         Err(e) => internal(wants_english(&headers), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EntriesParams {
+    #[serde(default)]
+    from: Option<u64>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /admin/audit/entries?from=SEQ&limit=N` (default: the last 100; at most 10,000).
+pub async fn audit_entries(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Query(p): axum::extract::Query<EntriesParams>,
+) -> Response {
+    if let Err(r) = check_admin(&st, &headers) {
+        return *r;
+    }
+    let en = wants_english(&headers);
+    let limit = p.limit.unwrap_or(100).min(10_000);
+    let from = match p.from {
+        Some(f) => f,
+        None => match st.db.head().await {
+            Ok(h) => h.seq.saturating_sub(limit.max(1) as u64 - 1).max(1),
+            Err(e) => return internal(en, e),
+        },
+    };
+    match st.db.read_range(from, limit).await {
+        Ok(entries) => Json(json!({ "entries": entries })).into_response(),
+        Err(e) => internal(en, e),
     }
 }
 
@@ -238,7 +270,7 @@ pub async fn audit_subject(
     body: axum::body::Bytes,
 ) -> Response {
     if let Err(r) = check_admin(&st, &headers) {
-        return r;
+        return *r;
     }
     let en = wants_english(&headers);
     let Ok(b) = serde_json::from_slice::<SubjectBody>(&body) else {
@@ -254,7 +286,7 @@ pub async fn audit_subject(
 /// `POST /admin/snapshot/reload`: rebuilds the index from the store now.
 pub async fn reload(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Err(r) = check_admin(&st, &headers) {
-        return r;
+        return *r;
     }
     match st.reload_index(true).await {
         Ok(_) => {

@@ -348,7 +348,7 @@ impl Db {
     pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, AuditDbError> {
         let sql =
             "SELECT node, seq, head_hash, at_us, signature FROM audit_checkpoint ORDER BY seq";
-        let rows: Vec<(String, i64, Vec<u8>, i64, Vec<u8>)> = match self {
+        let rows: Vec<CheckpointRow> = match self {
             Db::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await?,
             Db::Pg(p) => sqlx::query_as(sql).fetch_all(p).await?,
         };
@@ -426,6 +426,8 @@ impl Db {
         Ok(n > 0)
     }
 }
+
+type CheckpointRow = (String, i64, Vec<u8>, i64, Vec<u8>);
 
 fn insert_sql(rows: usize) -> String {
     let mut s = format!("INSERT INTO audit_entry ({ENTRY_COLS}) VALUES ");

@@ -60,6 +60,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/admin/pks/{id}/{action}", post(admin::change_status))
         .route("/admin/audit/verify", get(admin::audit_verify))
+        .route("/admin/audit/entries", get(admin::audit_entries))
         .route("/admin/audit/checkpoints", get(admin::audit_checkpoints))
         .route("/admin/audit/subject", post(admin::audit_subject))
         .route("/admin/snapshot/reload", post(admin::reload))

@@ -1,0 +1,6 @@
+//! Black-box tests of the exchange node: real servers on 127.0.0.1:0, HTTP in, audit checked
+//! through the admin API.
+
+mod common;
+mod federation;
+mod gateway;
