@@ -26,7 +26,9 @@ pub enum EvalError {
     )]
     NoVerdicts(PathBuf),
     /// No truth file for any programme validated.
-    #[error("tidak ada berkas kebenaran untuk program {programs} di {dir} / no truth file for programme(s) {programs} in {dir}")]
+    #[error(
+        "tidak ada berkas kebenaran untuk program {programs} di {dir} / no truth file for programme(s) {programs} in {dir}"
+    )]
     NoTruth {
         /// Truth directory.
         dir: PathBuf,

@@ -5,7 +5,9 @@ use sinergi_model::standard::{Record, Table, Value};
 use sinergi_model::{Level, RegionCode};
 
 use crate::keymap::id16;
-use crate::registries::{EmploymentKind, OCC_ANY, OCC_PNS, OCC_POLRI, OCC_TNI, Registries, Segment, region_number, text};
+use crate::registries::{
+    EmploymentKind, OCC_ANY, OCC_PNS, OCC_POLRI, OCC_TNI, Registries, Segment, region_number, text,
+};
 
 /// One row of a roster, from a canonical `roster_entry` record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,7 +68,8 @@ impl RosterRow {
 
     /// Village as a region code.
     pub fn region_code(&self) -> Option<RegionCode> {
-        self.village.and_then(|v| RegionCode::parse(&format!("{v:010}")).ok())
+        self.village
+            .and_then(|v| RegionCode::parse(&format!("{v:010}")).ok())
     }
 }
 
@@ -147,15 +150,21 @@ fn occupation_kind(flags: u8) -> Option<EmploymentKind> {
 }
 
 impl Registries {
-    /// Civil-servant status of one NIK from the employment registry, then Dukcapil occupation.
+    /// Civil-servant status of one NIK from the employment registry (BKN, TNI/Polri).
+    /// Dukcapil's occupation text is not used (docs/TRUTH.md: it lags behind retirements and
+    /// deaths, and PPPK staff appear as KARYAWAN HONORER); [`Registries::occupation_of`] gives
+    /// it for display.
     pub fn civil_servant_of(&self, nik: u64) -> Option<(EmploymentKind, CivilServantSource)> {
-        if let Some(e) = self.employment.get(nik) {
-            return Some((e.kind, CivilServantSource::Employment(e.dataset)));
-        }
+        self.employment
+            .get(nik)
+            .map(|e| (e.kind, CivilServantSource::Employment(e.dataset)))
+    }
+
+    /// The civil-servant kind Dukcapil's occupation text suggests (not evidence on its own).
+    pub fn occupation_of(&self, nik: u64) -> Option<EmploymentKind> {
         self.persons
             .get(nik)
             .and_then(|p| occupation_kind(p.flags()))
-            .map(|k| (k, CivilServantSource::Occupation))
     }
 
     /// Gathers the findings about a linked person for a row.
@@ -176,7 +185,10 @@ impl Registries {
                 source,
             });
         if f.civil_servant.is_none() && t.family {
-            if let Some(head) = person.and_then(|p| self.head_of(p.kk)).filter(|h| *h != nik) {
+            if let Some(head) = person
+                .and_then(|p| self.head_of(p.kk))
+                .filter(|h| *h != nik)
+            {
                 f.civil_servant = self
                     .civil_servant_of(head)
                     .map(|(kind, source)| CivilServant {
@@ -197,7 +209,11 @@ impl Registries {
         }
         let by_nik = self.decile_by_nik.get(nik).copied();
         let by_kk = person.and_then(|p| self.decile_by_kk.get(p.kk).copied());
-        f.decile = if t.family { by_kk.or(by_nik) } else { by_nik.or(by_kk) };
+        f.decile = if t.family {
+            by_kk.or(by_nik)
+        } else {
+            by_nik.or(by_kk)
+        };
         if let Some(h) = self.health.get(nik) {
             f.segment = Some(h.segment);
             f.segment_active = h.active;

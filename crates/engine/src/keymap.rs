@@ -163,7 +163,12 @@ mod tests {
     fn small_and_bucketed_maps_answer_the_same() {
         for n in [10usize, 40_000] {
             let entries: Vec<(u64, u32)> = (0..n as u64)
-                .map(|i| (3_201_010_000_000_000 + i * 7_919 % 9_000_000_000_000, i as u32))
+                .map(|i| {
+                    (
+                        3_201_010_000_000_000 + i * 7_919 % 9_000_000_000_000,
+                        i as u32,
+                    )
+                })
                 .collect();
             let map = KeyMap::from_unique(entries.clone(), |_, _| {});
             for (k, v) in &entries {

@@ -394,7 +394,10 @@ mod tests {
             vec!["BPNT", "PKH"]
         );
         assert_eq!(l.overlaps(1, "PKH", "2026-Q4").len(), 1, "symmetric");
-        assert!(l.overlaps(2, "BLT_DD", "2026-11").is_empty(), "Q3 is before November");
+        assert!(
+            l.overlaps(2, "BLT_DD", "2026-11").is_empty(),
+            "Q3 is before November"
+        );
         let impact = l.impact();
         let blt = &impact[&("BLT_DD".into(), "2026-11".into(), "32.01".into())];
         assert_eq!(blt.households, 1);

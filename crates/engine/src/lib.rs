@@ -12,9 +12,9 @@ pub mod keymap;
 pub mod ledger;
 pub mod output;
 pub mod provenance;
+pub mod registries;
 pub mod validator;
 pub mod verdict;
-pub mod registries;
 
 pub use provenance::Provenance;
 pub use registries::Registries;

@@ -186,7 +186,10 @@ impl Summary {
     /// Counts one row.
     pub fn add(&mut self, v: &VerdictRow) {
         self.total.add(v);
-        *self.by_verdict.entry(v.verdict.as_str().to_string()).or_default() += 1;
+        *self
+            .by_verdict
+            .entry(v.verdict.as_str().to_string())
+            .or_default() += 1;
         let mut seen: Vec<&str> = Vec::with_capacity(v.reasons.len());
         for r in &v.reasons {
             if !seen.contains(&r.code.as_str()) {
@@ -237,7 +240,11 @@ impl Summary {
         ));
         let t = &self.total;
         for (label, n, a) in [
-            ("LAYAK", t.layak, t.amount_total - t.amount_tinjau - t.amount_tidak_layak),
+            (
+                "LAYAK",
+                t.layak,
+                t.amount_total - t.amount_tinjau - t.amount_tidak_layak,
+            ),
             ("TINJAU", t.tinjau, t.amount_tinjau),
             ("TIDAK LAYAK", t.tidak_layak, t.amount_tidak_layak),
             ("Jumlah / Total", t.rows, t.amount_total),
@@ -250,7 +257,10 @@ impl Summary {
                 "Ditolak / Rejected rows", self.rejected_rows
             ));
         }
-        s.push_str(&format!("\n{:<28}{:>12}\n", "Alasan / Reason", "Baris/Rows"));
+        s.push_str(&format!(
+            "\n{:<28}{:>12}\n",
+            "Alasan / Reason", "Baris/Rows"
+        ));
         for (code, n) in &self.by_reason {
             s.push_str(&format!("{code:<28}{n:>12}\n"));
         }
@@ -518,14 +528,13 @@ impl XlsxOut {
         let bold = self.bold.clone();
         let ws = self.workbook.add_worksheet_with_constant_memory()?;
         ws.set_name("Ringkasan")?;
-        let mut r = 0u32;
-        for line in summary.render_table().lines() {
+        for (r, line) in summary.render_table().lines().enumerate() {
+            let r = r as u32;
             if r == 0 {
                 ws.write_string_with_format(r, 0, line, &bold)?;
             } else {
                 ws.write_string(r, 0, line)?;
             }
-            r += 1;
         }
         self.workbook.save(&self.path)
     }
@@ -546,7 +555,11 @@ pub struct OutputSink {
 
 impl OutputSink {
     /// Creates the directory and opens the files.
-    pub fn create(dir: &Path, formats: &[OutputFormat], program: &str) -> Result<OutputSink, OutputError> {
+    pub fn create(
+        dir: &Path,
+        formats: &[OutputFormat],
+        program: &str,
+    ) -> Result<OutputSink, OutputError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| OutputError::Io { path, source }
@@ -572,7 +585,10 @@ impl OutputSink {
             let mut r = csv::Writer::from_writer(open("reasons.csv")?);
             let p = dir.join("verdicts.csv");
             v.write_record(VERDICT_HEADER)
-                .map_err(|source| OutputError::Csv { path: p.clone(), source })?;
+                .map_err(|source| OutputError::Csv {
+                    path: p.clone(),
+                    source,
+                })?;
             r.write_record(REASON_HEADER)
                 .map_err(|source| OutputError::Csv { path: p, source })?;
             sink.verdicts_csv = Some(v);
@@ -648,7 +664,8 @@ impl OutputSink {
                     path: path.clone(),
                     source,
                 };
-                w.write_all(if *first { b"\n" } else { b",\n" }).map_err(io)?;
+                w.write_all(if *first { b"\n" } else { b",\n" })
+                    .map_err(io)?;
                 *first = false;
                 serde_json::to_writer(&mut *w, v).map_err(|e| io(e.into()))?;
             }
@@ -691,7 +708,15 @@ impl OutputSink {
                 .map_err(|source| OutputError::Xlsx { path, source })?;
             outputs.push("verdicts.xlsx".to_string());
         }
-        outputs.extend(["summary.json", "summary.txt", "manifest.json", "rejects.csv"].map(String::from));
+        outputs.extend(
+            [
+                "summary.json",
+                "summary.txt",
+                "manifest.json",
+                "rejects.csv",
+            ]
+            .map(String::from),
+        );
         outputs.sort();
         manifest.outputs = outputs;
         let _ = &self.formats;
@@ -705,9 +730,14 @@ impl OutputSink {
 
 /// The names of the files a run writes for these formats, sorted.
 pub fn output_names(formats: &[OutputFormat]) -> Vec<String> {
-    let mut v: Vec<String> = ["summary.json", "summary.txt", "manifest.json", "rejects.csv"]
-        .map(String::from)
-        .to_vec();
+    let mut v: Vec<String> = [
+        "summary.json",
+        "summary.txt",
+        "manifest.json",
+        "rejects.csv",
+    ]
+    .map(String::from)
+    .to_vec();
     for f in formats {
         match f {
             OutputFormat::Csv => v.extend(["verdicts.csv".into(), "reasons.csv".into()]),

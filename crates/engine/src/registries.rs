@@ -273,7 +273,7 @@ pub enum PartBuilder {
 #[derive(Debug)]
 pub enum Part {
     /// Population registry and its linkage index.
-    Person(KeyMap<PersonFacts>, RegistryIndex, Skipped),
+    Person(KeyMap<PersonFacts>, Box<RegistryIndex>, Skipped),
     /// Deaths (NIK → YYYYMMDD).
     Death(KeyMap<u32>, Skipped),
     /// Deciles by NIK and by KK.
@@ -394,7 +394,8 @@ impl PartBuilder {
                 ));
             }
             PartBuilder::Employment(v, skipped, datasets) => {
-                let (Some(nik), Some(kind)) = (nik, text(r, "kind").and_then(EmploymentKind::parse))
+                let (Some(nik), Some(kind)) =
+                    (nik, text(r, "kind").and_then(EmploymentKind::parse))
                 else {
                     *skipped += 1;
                     return;
@@ -419,7 +420,7 @@ impl PartBuilder {
         match self {
             PartBuilder::Person(v, persons, s) => Part::Person(
                 KeyMap::from_unique(v, |_, _| {}),
-                RegistryIndex::build(persons),
+                Box::new(RegistryIndex::build(persons)),
                 s,
             ),
             PartBuilder::Death(v, s) => {
@@ -519,7 +520,7 @@ impl Registries {
         for p in parts {
             match p {
                 Part::Person(m, index, s) => {
-                    r.index = index;
+                    r.index = *index;
                     let mut by_kk = Vec::with_capacity(m.len());
                     for i in 0..m.len() {
                         let (nik, f) = m.at(i);

@@ -15,7 +15,9 @@ use sinergi_store::Store;
 use crate::facts::RosterRow;
 use crate::keymap::id16;
 use crate::ledger::{Exclusions, LedgerBuilder, household};
-use crate::output::{InputFile, Manifest, OutputError, OutputFormat, OverlapLine, OutputSink, Summary, sha256_file};
+use crate::output::{
+    InputFile, Manifest, OutputError, OutputFormat, OutputSink, OverlapLine, Summary, sha256_file,
+};
 use crate::provenance::{Provenance, missing_message};
 use crate::registries::{PartBuilder, Registries};
 use crate::validator::Validator;
@@ -121,7 +123,11 @@ pub fn required_tables(program: &Program) -> Vec<Table> {
     if on(ReasonCode::DecileAboveCut) || on(ReasonCode::NotInDtsen) {
         t.push(Table::Decile);
     }
-    if on(ReasonCode::FormalEmployeeInsured) || program.exceptions().contains(&ReasonCode::ExceptionCatastrophic) {
+    if on(ReasonCode::FormalEmployeeInsured)
+        || program
+            .exceptions()
+            .contains(&ReasonCode::ExceptionCatastrophic)
+    {
         t.push(Table::HealthMembership);
     }
     if on(ReasonCode::CivilServant) {
@@ -134,7 +140,9 @@ pub fn required_tables(program: &Program) -> Vec<Table> {
 }
 
 /// The loaded datasets per table, from the store.
-pub async fn store_provenance(store: &Store) -> Result<BTreeMap<Table, Vec<Provenance>>, EngineError> {
+pub async fn store_provenance(
+    store: &Store,
+) -> Result<BTreeMap<Table, Vec<Provenance>>, EngineError> {
     let mut out: BTreeMap<Table, Vec<Provenance>> = BTreeMap::new();
     for d in store.datasets().await? {
         let Some(cur) = d.current else { continue };
@@ -158,7 +166,10 @@ pub async fn store_provenance(store: &Store) -> Result<BTreeMap<Table, Vec<Prove
 }
 
 /// Checks that every table is loaded; the first missing one is the error.
-pub fn check_loaded(provenance: &BTreeMap<Table, Vec<Provenance>>, needed: &[Table]) -> Result<(), EngineError> {
+pub fn check_loaded(
+    provenance: &BTreeMap<Table, Vec<Provenance>>,
+    needed: &[Table],
+) -> Result<(), EngineError> {
     for t in needed {
         if provenance.get(t).is_none_or(Vec::is_empty) {
             return Err(EngineError::MissingDataset {
@@ -175,7 +186,10 @@ impl Registries {
     /// (in parallel on a multi-threaded runtime). Fails with a bilingual message naming the
     /// ingest command when a table in `needed` is not loaded; other tables are loaded when
     /// present.
-    pub async fn load(store: &Store, needed: &[Table]) -> Result<(Registries, LoadTimings), EngineError> {
+    pub async fn load(
+        store: &Store,
+        needed: &[Table],
+    ) -> Result<(Registries, LoadTimings), EngineError> {
         let t0 = Instant::now();
         let provenance = store_provenance(store).await?;
         check_loaded(&provenance, needed)?;
@@ -310,7 +324,11 @@ pub struct ValidateRequest {
 
 impl ValidateRequest {
     /// A request with the default configuration paths (`config/...`), CSV+JSON+XLSX outputs.
-    pub fn new(roster: impl Into<PathBuf>, program: &str, out_dir: impl Into<PathBuf>) -> ValidateRequest {
+    pub fn new(
+        roster: impl Into<PathBuf>,
+        program: &str,
+        out_dir: impl Into<PathBuf>,
+    ) -> ValidateRequest {
         ValidateRequest {
             roster: vec![roster.into()],
             program: program.to_string(),
@@ -352,7 +370,8 @@ pub async fn validate(
     let t0 = Instant::now();
     let programs = load_programs(&req.programs_dir)?;
     let program = find_program(&programs, &req.program)?.clone();
-    let mapping = Mapping::from_file(&req.mapping).map_err(|e| EngineError::Mapping(e.to_string()))?;
+    let mapping =
+        Mapping::from_file(&req.mapping).map_err(|e| EngineError::Mapping(e.to_string()))?;
     progress(Progress {
         stage: Stage::LoadRegistries,
         done: 0,
@@ -373,7 +392,9 @@ pub async fn validate(
     )
     .await?;
     let registries = Arc::new(registries);
-    let mut out = run_with(registries, ledger, &programs, &program, &mapping, req, load, progress)?;
+    let mut out = run_with(
+        registries, ledger, &programs, &program, &mapping, req, load, progress,
+    )?;
     out.total_s = t0.elapsed().as_secs_f64();
     Ok(out)
 }
@@ -429,7 +450,13 @@ pub fn run_with(
             }
             let nik = v.linked_nik.as_deref().and_then(id16);
             if let Some(kk) = household(&registries, nik, row.kk) {
-                own.add(kk, program.code(), &row.period, row.amount.unwrap_or(0), row.village.unwrap_or(0));
+                own.add(
+                    kk,
+                    program.code(),
+                    &row.period,
+                    row.amount.unwrap_or(0),
+                    row.village.unwrap_or(0),
+                );
             }
         }
         sink.write_block(&verdicts)?;
@@ -448,7 +475,9 @@ pub fn run_with(
         &req.roster,
         &ReadOptions::default(),
         &mut |b: Batch| {
-            rejects.add(&b).map_err(|e| Box::new(e) as sinergi_ingest::SinkError)?;
+            rejects
+                .add(&b)
+                .map_err(|e| Box::new(e) as sinergi_ingest::SinkError)?;
             for (rec, row) in b.records.iter().zip(&b.rows) {
                 rows_total += 1;
                 block.push(RosterRow::from_record(rec, *row));
@@ -469,7 +498,6 @@ pub fn run_with(
         Err(e) => return Err(first_error.unwrap_or(EngineError::Ingest(e))),
     };
     flush(&mut block, &mut validator, &mut sink, progress)?;
-    drop(flush);
     rejects.finish()?;
     if rows_total == 0 {
         return Err(EngineError::NoRows {

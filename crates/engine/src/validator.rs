@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
-use sinergi_linkage::{Link as LinkResult, LinkConfig, LinkOutcome, Linker, Params, Query, RegistryIndex};
+use sinergi_linkage::{
+    Link as LinkResult, LinkConfig, LinkOutcome, Linker, Params, Query, RegistryIndex,
+};
 use sinergi_model::standard::Table;
 use sinergi_model::{Level, RegionCode};
 use sinergi_rules::{
@@ -86,7 +88,11 @@ pub type RulesVerdict = sinergi_rules::Verdict;
 
 impl Validator {
     /// A validator over loaded registries, the programmes' rules and the household ledger.
-    pub fn new(registries: Arc<Registries>, programs: Vec<Program>, ledger: Arc<Ledger>) -> Validator {
+    pub fn new(
+        registries: Arc<Registries>,
+        programs: Vec<Program>,
+        ledger: Arc<Ledger>,
+    ) -> Validator {
         let sources = Sources::new(&registries);
         let roster_source = sources.get(Table::RosterEntry).cloned();
         Validator {
@@ -186,10 +192,23 @@ impl Validator {
     }
 
     /// The rules' facts for a resolved row.
-    pub fn facts(&self, program: &Program, row: &RosterRow, res: &Resolved, dup: Option<u64>) -> Facts {
+    pub fn facts(
+        &self,
+        program: &Program,
+        row: &RosterRow,
+        res: &Resolved,
+        dup: Option<u64>,
+    ) -> Facts {
         let reg = &*self.registries;
         let list_source = self.roster_source.clone().map_or_else(
-            || Source::new("Daftar (list itself)", &format!("roster {}", row.program), "", &row.period),
+            || {
+                Source::new(
+                    "Daftar (list itself)",
+                    &format!("roster {}", row.program),
+                    "",
+                    &row.period,
+                )
+            },
             |mut s| {
                 s.agency = "Daftar (list itself)".into();
                 s.dataset = format!("roster {}", program.code());
@@ -257,7 +276,9 @@ impl Validator {
                     },
                     source: src.clone(),
                 },
-                None => Lookup::Absent { source: src.clone() },
+                None => Lookup::Absent {
+                    source: src.clone(),
+                },
             };
         }
         f.person.civil_servant = self.civil_servant_lookup(nik);
@@ -297,7 +318,9 @@ impl Validator {
                     },
                     source: src.clone(),
                 },
-                None => Lookup::Absent { source: src.clone() },
+                None => Lookup::Absent {
+                    source: src.clone(),
+                },
             };
         }
         // Family.
@@ -314,7 +337,9 @@ impl Validator {
                     value: Dtsen { decile },
                     source: src.clone(),
                 },
-                None => Lookup::Absent { source: src.clone() },
+                None => Lookup::Absent {
+                    source: src.clone(),
+                },
             };
         }
         if family {
@@ -374,7 +399,11 @@ impl Validator {
                 source: self.sources.get(Table::Person).cloned().unwrap_or_default(),
             },
             None if emp_loaded => Lookup::Absent {
-                source: self.sources.get(Table::Employment).cloned().unwrap_or_default(),
+                source: self
+                    .sources
+                    .get(Table::Employment)
+                    .cloned()
+                    .unwrap_or_default(),
             },
             None => Lookup::Absent {
                 // Only the occupation text could be asked.
@@ -384,7 +413,13 @@ impl Validator {
     }
 
     /// Evaluates and shapes the output row.
-    pub fn verdict(&self, program: &Program, row: &RosterRow, res: &Resolved, dup: Option<u64>) -> VerdictRow {
+    pub fn verdict(
+        &self,
+        program: &Program,
+        row: &RosterRow,
+        res: &Resolved,
+        dup: Option<u64>,
+    ) -> VerdictRow {
         let facts = self.facts(program, row, res, dup);
         let v = sinergi_rules::evaluate(program, &facts);
         VerdictRow {
@@ -429,7 +464,9 @@ fn wage_lookup(reg: &Registries, src: Option<&Source>, nik: u64) -> Lookup<Wage>
                 value: Wage { monthly: w.total },
                 source: src.clone(),
             },
-            None => Lookup::Absent { source: src.clone() },
+            None => Lookup::Absent {
+                source: src.clone(),
+            },
         },
     }
 }

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use sinergi_engine::eval::eval;
 use sinergi_engine::facts::RosterRow;
 use sinergi_engine::run::{find_program, load_ledger, load_programs, required_tables};
-use sinergi_engine::{
-    EngineError, OutputFormat, Registries, ValidateRequest, Validator, validate,
-};
+use sinergi_engine::{EngineError, OutputFormat, Registries, ValidateRequest, Validator, validate};
 use sinergi_model::standard::{Record, Table, Value};
 use sinergi_store::{DatasetMeta, LoadMode, LoadStats, Store};
 
@@ -33,16 +31,108 @@ const KK1: &str = "3201010101100001";
 const VILLAGE: &str = "3201012001";
 
 /// nik, kk, name, sex, birth, relationship, occupation, village
-const PEOPLE: &[(&str, &str, &str, &str, &str, &str, &str, &str)] = &[
-    ("3201011203800001", KK1, "BUDI SANTOSO", "L", "1980-03-12", "KEPALA KELUARGA", "PETANI/PEKEBUN", VILLAGE),
-    ("3201015505850002", KK1, "SITI AMINAH", "P", "1985-05-15", "ISTRI", "MENGURUS RUMAH TANGGA", VILLAGE),
-    ("3201012007700003", "3201010101100002", "AHMAD DAHLAN", "L", "1970-07-20", "KEPALA KELUARGA", "WIRASWASTA", VILLAGE),
-    ("3201010101750004", "3201010101100003", "JOKO PRASETYO", "L", "1975-01-01", "KEPALA KELUARGA", "WIRASWASTA", VILLAGE),
-    ("3201014402900005", "3201010101100003", "DEWI LESTARI", "P", "1990-02-04", "ISTRI", "MENGURUS RUMAH TANGGA", VILLAGE),
-    ("3201011111880006", "3201010101100004", "RUDI HARTONO", "L", "1988-11-11", "KEPALA KELUARGA", "KARYAWAN SWASTA", VILLAGE),
-    ("3201016212920007", "3201010101100005", "ANI SURYANI", "P", "1992-12-22", "KEPALA KELUARGA", "PEDAGANG", "3271011001"),
-    ("3201010303600008", "3201010101100006", "KARTO WIRYO", "L", "1960-03-03", "KEPALA KELUARGA", "BURUH HARIAN LEPAS", VILLAGE),
-    ("3201011506950009", "3201010101100007", "BAMBANG SUTRISNO", "L", "1995-06-15", "KEPALA KELUARGA", "PETANI/PEKEBUN", VILLAGE),
+type PersonRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const PEOPLE: &[PersonRow] = &[
+    (
+        "3201011203800001",
+        KK1,
+        "BUDI SANTOSO",
+        "L",
+        "1980-03-12",
+        "KEPALA KELUARGA",
+        "PETANI/PEKEBUN",
+        VILLAGE,
+    ),
+    (
+        "3201015505850002",
+        KK1,
+        "SITI AMINAH",
+        "P",
+        "1985-05-15",
+        "ISTRI",
+        "MENGURUS RUMAH TANGGA",
+        VILLAGE,
+    ),
+    (
+        "3201012007700003",
+        "3201010101100002",
+        "AHMAD DAHLAN",
+        "L",
+        "1970-07-20",
+        "KEPALA KELUARGA",
+        "WIRASWASTA",
+        VILLAGE,
+    ),
+    (
+        "3201010101750004",
+        "3201010101100003",
+        "JOKO PRASETYO",
+        "L",
+        "1975-01-01",
+        "KEPALA KELUARGA",
+        "WIRASWASTA",
+        VILLAGE,
+    ),
+    (
+        "3201014402900005",
+        "3201010101100003",
+        "DEWI LESTARI",
+        "P",
+        "1990-02-04",
+        "ISTRI",
+        "MENGURUS RUMAH TANGGA",
+        VILLAGE,
+    ),
+    (
+        "3201011111880006",
+        "3201010101100004",
+        "RUDI HARTONO",
+        "L",
+        "1988-11-11",
+        "KEPALA KELUARGA",
+        "KARYAWAN SWASTA",
+        VILLAGE,
+    ),
+    (
+        "3201016212920007",
+        "3201010101100005",
+        "ANI SURYANI",
+        "P",
+        "1992-12-22",
+        "KEPALA KELUARGA",
+        "PEDAGANG",
+        "3271011001",
+    ),
+    (
+        "3201010303600008",
+        "3201010101100006",
+        "KARTO WIRYO",
+        "L",
+        "1960-03-03",
+        "KEPALA KELUARGA",
+        "BURUH HARIAN LEPAS",
+        VILLAGE,
+    ),
+    (
+        "3201011506950009",
+        "3201010101100007",
+        "BAMBANG SUTRISNO",
+        "L",
+        "1995-06-15",
+        "KEPALA KELUARGA",
+        "PETANI/PEKEBUN",
+        VILLAGE,
+    ),
 ];
 
 fn registry_records() -> Vec<Record> {
@@ -64,7 +154,10 @@ fn registry_records() -> Vec<Record> {
     }
     v.push(rec(
         Table::Death,
-        &[("nik", t("3201012007700003")), ("death_date", t("2026-02-01"))],
+        &[
+            ("nik", t("3201012007700003")),
+            ("death_date", t("2026-02-01")),
+        ],
     ));
     for (i, (nik, kk, decile)) in [
         ("3201011203800001", KK1, 2),
@@ -221,17 +314,97 @@ fn write_roster(path: &Path, program: &str, period: &str, rows: &[Row<'_>], with
 }
 
 const PKH_ROWS: &[Row<'static>] = &[
-    (1, "3201011203800001", KK1, "Budi Santoso", "1980-03-12", VILLAGE, 750_000),
-    (2, "3201012007700003", "", "AHMAD DAHLAN", "1970-07-20", VILLAGE, 750_000),
-    (3, "3201014402900005", "", "DEWI LESTARI", "1990-02-04", VILLAGE, 750_000),
-    (4, "3201011111880006", "", "RUDI HARTONO", "1988-11-11", VILLAGE, 750_000),
-    (5, "3201016212920007", "", "ANI SURYANI", "1992-12-22", VILLAGE, 750_000),
-    (6, "3201010303600008", "", "KARTO WIRYO", "1960-03-03", VILLAGE, 750_000),
-    (7, "3201011203800001", "", "BUDI SANTOSO", "1980-03-12", VILLAGE, 750_000),
-    (8, "3201015505850092", "", "SITI AMINAH", "1985-05-15", VILLAGE, 750_000),
-    (9, "3201010101990099", "", "SUPARMAN", "1999-01-01", VILLAGE, 750_000),
+    (
+        1,
+        "3201011203800001",
+        KK1,
+        "Budi Santoso",
+        "1980-03-12",
+        VILLAGE,
+        750_000,
+    ),
+    (
+        2,
+        "3201012007700003",
+        "",
+        "AHMAD DAHLAN",
+        "1970-07-20",
+        VILLAGE,
+        750_000,
+    ),
+    (
+        3,
+        "3201014402900005",
+        "",
+        "DEWI LESTARI",
+        "1990-02-04",
+        VILLAGE,
+        750_000,
+    ),
+    (
+        4,
+        "3201011111880006",
+        "",
+        "RUDI HARTONO",
+        "1988-11-11",
+        VILLAGE,
+        750_000,
+    ),
+    (
+        5,
+        "3201016212920007",
+        "",
+        "ANI SURYANI",
+        "1992-12-22",
+        VILLAGE,
+        750_000,
+    ),
+    (
+        6,
+        "3201010303600008",
+        "",
+        "KARTO WIRYO",
+        "1960-03-03",
+        VILLAGE,
+        750_000,
+    ),
+    (
+        7,
+        "3201011203800001",
+        "",
+        "BUDI SANTOSO",
+        "1980-03-12",
+        VILLAGE,
+        750_000,
+    ),
+    (
+        8,
+        "3201015505850092",
+        "",
+        "SITI AMINAH",
+        "1985-05-15",
+        VILLAGE,
+        750_000,
+    ),
+    (
+        9,
+        "3201010101990099",
+        "",
+        "SUPARMAN",
+        "1999-01-01",
+        VILLAGE,
+        750_000,
+    ),
     (10, "", "", "TONO", "", VILLAGE, 750_000),
-    (11, "3201011506950009", "3201010101100099", "BAMBANG SUTRISNO", "1995-06-15", VILLAGE, 750_000),
+    (
+        11,
+        "3201011506950009",
+        "3201010101100099",
+        "BAMBANG SUTRISNO",
+        "1995-06-15",
+        VILLAGE,
+        750_000,
+    ),
 ];
 
 fn request(dir: &Path, roster: &Path, program: &str) -> ValidateRequest {
@@ -269,7 +442,11 @@ async fn a_pkh_list_gets_every_reason_it_deserves() {
     assert_eq!(rows.len(), PKH_ROWS.len());
     assert_eq!(rows[0].1, "LAYAK", "{:?}", rows[0]);
     assert!(has(&rows, 2, "DECEASED"));
-    assert!(has(&rows, 3, "CIVIL_SERVANT"), "head of KK is PNS: {:?}", rows[2]);
+    assert!(
+        has(&rows, 3, "CIVIL_SERVANT"),
+        "head of KK is PNS: {:?}",
+        rows[2]
+    );
     assert!(has(&rows, 4, "WAGE_ABOVE_MINIMUM"));
     assert!(has(&rows, 4, "DECILE_ABOVE_CUT"));
     assert!(has(&rows, 5, "OUT_OF_REGION"));
@@ -281,7 +458,11 @@ async fn a_pkh_list_gets_every_reason_it_deserves() {
     assert!(has(&rows, 11, "KK_MISMATCH"));
     // The typo'd NIK gets the right one proposed.
     let mut rd = csv::Reader::from_path(out.out_dir.join("verdicts.csv")).unwrap();
-    let row8 = rd.records().map(Result::unwrap).find(|r| &r[0] == "8").unwrap();
+    let row8 = rd
+        .records()
+        .map(Result::unwrap)
+        .find(|r| &r[0] == "8")
+        .unwrap();
     assert_eq!(&row8[8], "3201015505850002", "suggested NIK");
     assert!(!row8[9].is_empty(), "suggestion score");
     // Reasons long table and sources.
@@ -292,7 +473,13 @@ async fn a_pkh_list_gets_every_reason_it_deserves() {
     assert!(out.summary.total.amount_tidak_layak >= 750_000 * 3);
     assert_eq!(out.manifest.inputs[0].name, "pkh.xlsx");
     assert_eq!(out.manifest.inputs[0].sha256.len(), 64);
-    for f in ["verdicts.json", "verdicts.xlsx", "summary.json", "summary.txt", "manifest.json"] {
+    for f in [
+        "verdicts.json",
+        "verdicts.xlsx",
+        "summary.json",
+        "summary.txt",
+        "manifest.json",
+    ] {
         assert!(out.out_dir.join(f).is_file(), "{f}");
     }
     let json: serde_json::Value =
@@ -357,8 +544,24 @@ async fn blt_dana_desa_overlapping_a_stored_pkh_list_is_flagged() {
         "2026-11",
         &[
             // The wife of the PKH recipient: same KK.
-            (1, "3201015505850002", KK1, "SITI AMINAH", "1985-05-15", VILLAGE, 300_000),
-            (2, "3201011506950009", "", "BAMBANG SUTRISNO", "1995-06-15", VILLAGE, 300_000),
+            (
+                1,
+                "3201015505850002",
+                KK1,
+                "SITI AMINAH",
+                "1985-05-15",
+                VILLAGE,
+                300_000,
+            ),
+            (
+                2,
+                "3201011506950009",
+                "",
+                "BAMBANG SUTRISNO",
+                "1995-06-15",
+                VILLAGE,
+                300_000,
+            ),
         ],
         true,
     );
@@ -369,8 +572,16 @@ async fn blt_dana_desa_overlapping_a_stored_pkh_list_is_flagged() {
     assert!(has(&rows, 1, "PROGRAM_OVERLAP"), "{rows:?}");
     assert!(!has(&rows, 2, "PROGRAM_OVERLAP"));
     let o = &out.summary.overlaps;
-    assert!(o.iter().any(|l| l.program == "BLT_DD" && l.impact.amount == 300_000), "{o:?}");
-    assert!(o.iter().any(|l| l.program == "PKH" && l.impact.households == 1), "{o:?}");
+    assert!(
+        o.iter()
+            .any(|l| l.program == "BLT_DD" && l.impact.amount == 300_000),
+        "{o:?}"
+    );
+    assert!(
+        o.iter()
+            .any(|l| l.program == "PKH" && l.impact.households == 1),
+        "{o:?}"
+    );
 }
 
 /// Each registry a programme needs, missing in turn: a clear bilingual message naming the
@@ -378,12 +589,37 @@ async fn blt_dana_desa_overlapping_a_stored_pkh_list_is_flagged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_missing_registry_names_what_to_ingest_first() {
     let cases = [
-        (Table::Person, "PKH", "Data kependudukan (Dukcapil) belum dimuat", "dukcapil-penduduk"),
-        (Table::Death, "PKH", "Data kematian (Dukcapil) belum dimuat", "dukcapil-kematian"),
-        (Table::Decile, "PKH", "Data desil DTSEN (BPS) belum dimuat", "--source dtsen"),
+        (
+            Table::Person,
+            "PKH",
+            "Data kependudukan (Dukcapil) belum dimuat",
+            "dukcapil-penduduk",
+        ),
+        (
+            Table::Death,
+            "PKH",
+            "Data kematian (Dukcapil) belum dimuat",
+            "dukcapil-kematian",
+        ),
+        (
+            Table::Decile,
+            "PKH",
+            "Data desil DTSEN (BPS) belum dimuat",
+            "--source dtsen",
+        ),
         (Table::Employment, "PKH", "belum dimuat", "bkn-asn"),
-        (Table::Wage, "PKH", "Data upah BPJS Ketenagakerjaan belum dimuat", "bpjs-ketenagakerjaan"),
-        (Table::HealthMembership, "PBI_JK", "Data kepesertaan BPJS Kesehatan belum dimuat", "bpjs-kesehatan"),
+        (
+            Table::Wage,
+            "PKH",
+            "Data upah BPJS Ketenagakerjaan belum dimuat",
+            "bpjs-ketenagakerjaan",
+        ),
+        (
+            Table::HealthMembership,
+            "PBI_JK",
+            "Data kepesertaan BPJS Kesehatan belum dimuat",
+            "bpjs-kesehatan",
+        ),
     ];
     for (table, program, id_text, source) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -394,10 +630,19 @@ async fn every_missing_registry_names_what_to_ingest_first() {
             .await
             .unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, EngineError::MissingDataset { table: t, .. } if t == table), "{msg}");
+        assert!(
+            matches!(err, EngineError::MissingDataset { table: t, .. } if t == table),
+            "{msg}"
+        );
         assert!(msg.contains(id_text), "{table:?}: {msg}");
         assert!(msg.contains("has not been loaded"), "{msg}");
-        assert!(msg.contains(&format!("sinergi ingest --source {}", source.trim_start_matches("--source "))), "{msg}");
+        assert!(
+            msg.contains(&format!(
+                "sinergi ingest --source {}",
+                source.trim_start_matches("--source ")
+            )),
+            "{msg}"
+        );
     }
 }
 
@@ -407,11 +652,18 @@ async fn an_unknown_programme_lists_the_known_ones() {
     let store = store_with(dir.path(), &[]).await;
     let roster = dir.path().join("r.xlsx");
     write_roster(&roster, "PKH", "2026-Q4", &PKH_ROWS[..1], true);
-    let err = validate(&store, &request(dir.path(), &roster, "BANSOS_X"), &mut |_| {})
-        .await
-        .unwrap_err();
+    let err = validate(
+        &store,
+        &request(dir.path(), &roster, "BANSOS_X"),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("tidak dikenal") && msg.contains("Unknown programme"), "{msg}");
+    assert!(
+        msg.contains("tidak dikenal") && msg.contains("Unknown programme"),
+        "{msg}"
+    );
     for p in ["BLT_DD", "BPNT", "PBI_JK", "PKH"] {
         assert!(msg.contains(p), "{msg}");
     }
@@ -456,7 +708,10 @@ async fn all_niks_empty_still_links_by_name_and_birth_date() {
     assert!(has(&got, 2, "DECEASED"), "{got:?}");
     let mut rd = csv::Reader::from_path(out.out_dir.join("verdicts.csv")).unwrap();
     let first = rd.records().next().unwrap().unwrap();
-    assert_eq!(&first[8], "3201011203800001", "suggested NIK from name + birth date");
+    assert_eq!(
+        &first[8], "3201011203800001",
+        "suggested NIK from name + birth date"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,10 +738,16 @@ async fn one_person_at_a_time_gives_the_same_verdict() {
     let store = store_with(dir.path(), &[]).await;
     let programs = load_programs(&root().join("config/programs")).unwrap();
     let pkh = find_program(&programs, "PKH").unwrap().clone();
-    let (reg, _) = Registries::load(&store, &required_tables(&pkh)).await.unwrap();
+    let (reg, _) = Registries::load(&store, &required_tables(&pkh))
+        .await
+        .unwrap();
     let ledger = load_ledger(&store, &reg, &programs, None).await.unwrap();
     let reg = Arc::new(reg);
-    let v = Validator::new(reg, programs.clone(), Arc::new(ledger.finish(Default::default())));
+    let v = Validator::new(
+        reg,
+        programs.clone(),
+        Arc::new(ledger.finish(Default::default())),
+    );
     let row = RosterRow {
         row_no: 1,
         program: "PKH".into(),
