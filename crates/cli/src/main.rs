@@ -3,6 +3,10 @@
 
 use clap::{Parser, Subcommand};
 
+mod builtin;
+mod datasets_cmd;
+mod ingest_cmd;
+mod load;
 mod nik_cmd;
 mod progress;
 mod synth_cmd;
@@ -12,6 +16,10 @@ mod wilayah_cmd;
 #[derive(Debug, Parser)]
 #[command(name = "sinergi", version, about, long_about = None)]
 struct Cli {
+    /// Basis data: postgres://... untuk PostgreSQL, atau jalur berkas SQLite
+    /// (bawaan: ./sinergi-data/sinergi.db).
+    #[arg(long, global = true, env = "SINERGI_DATABASE_URL")]
+    db: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -20,19 +28,43 @@ struct Cli {
 enum Command {
     /// Periksa NIK dan cetak satu objek JSON per masukan (check NIKs).
     Nik(nik_cmd::Args),
-    /// Buat data sintetis Indonesia dalam format asli tiap instansi (synthetic data).
-    Synth(synth_cmd::Args),
     /// Cari wilayah Kemendagri menurut kode atau nama (look a region up by code or name).
     Wilayah(wilayah_cmd::Args),
+    /// Buat data sintetis Indonesia dalam format asli tiap instansi (synthetic data).
+    Synth(synth_cmd::Args),
+    /// Muat berkas instansi ke basis data melalui pemetaan (ingest agency files).
+    Ingest(ingest_cmd::Args),
+    /// Daftar dataset, versi, jumlah baris dan mutu (list datasets).
+    Datasets(datasets_cmd::Args),
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
+    let db = cli.db.as_deref();
     match cli.command {
         Command::Nik(args) => nik_cmd::run(args),
-        Command::Synth(args) => synth_cmd::run(args),
         Command::Wilayah(args) => wilayah_cmd::run(args),
+        Command::Synth(args) => synth_cmd::run(args),
+        Command::Ingest(args) => runtime()?.block_on(ingest_cmd::run(db, args)),
+        Command::Datasets(args) => runtime()?.block_on(datasets_cmd::run(db, args)),
     }
+}
+
+/// The async runtime for the store. CPU-heavy work runs on blocking threads or rayon.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Opens the store named by `--db` / `SINERGI_DATABASE_URL`, or the embedded default.
+pub(crate) async fn open_store(db: Option<&str>) -> anyhow::Result<sinergi_store::Store> {
+    sinergi_store::Store::open(db).await.map_err(|e| {
+        anyhow::anyhow!(
+            "Basis data {} tidak dapat dibuka: {e}",
+            db.unwrap_or(sinergi_store::DEFAULT_SQLITE_PATH)
+        )
+    })
 }
 
 /// Today's date in local time: the default reference date for ages and NIK centuries.

@@ -17,3 +17,16 @@ pub fn bar(total: u64, message: &str) -> ProgressBar {
     bar
 }
 
+/// A bar over bytes of input.
+pub fn bytes_bar(message: &str) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:<28} [{bar:30}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, sisa {eta})",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}

@@ -130,3 +130,188 @@ fn wilayah_says_what_was_not_found_and_exits_one() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("bukan kode wilayah"));
 }
+
+/// Runs `sinergi` in `dir` with the embedded database at `dir/db.sqlite`.
+fn sinergi_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_sinergi"))
+        .args(args)
+        .current_dir(dir)
+        .env("SINERGI_DATABASE_URL", dir.join("db.sqlite"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    out
+}
+
+const SOURCES: &[(&str, &str)] = &[
+    ("dukcapil-penduduk", "dukcapil/penduduk.csv"),
+    ("dukcapil-kematian", "dukcapil/kematian.csv"),
+    ("dtsen", "dtsen/dtsen.csv"),
+    ("bpjs-kesehatan", "bpjs-kesehatan/peserta.jsonl"),
+    ("bkn-asn", "bkn/asn.xlsx"),
+    ("tni-polri", "tni-polri/personel.csv"),
+    ("bpjs-ketenagakerjaan-upah", "bpjs-ketenagakerjaan/upah.csv"),
+    ("roster", "rosters/PKH.xlsx"),
+    ("roster", "rosters/BPNT.xlsx"),
+    ("roster", "rosters/PBI_JK.xlsx"),
+    ("roster", "rosters/BLT_DD.xlsx"),
+];
+
+#[test]
+fn every_shipped_mapping_loads_the_generator_output_and_accounts_for_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world");
+    let out = sinergi_in(
+        dir.path(),
+        &[
+            "synth",
+            "--people",
+            "3000",
+            "--seed",
+            "7",
+            "--out",
+            world.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(world.join("manifest.json")).unwrap()).unwrap();
+    let rows_in = |path: &str| -> u64 {
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap_or_else(|| panic!("{path} in manifest"))["rows"]
+            .as_u64()
+            .unwrap()
+    };
+    for (source, file) in SOURCES {
+        let path = world.join(file);
+        let out = sinergi_in(
+            dir.path(),
+            &["ingest", "--source", source, path.to_str().unwrap()],
+        );
+        assert!(
+            out.status.success(),
+            "{source} {file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = sinergi_in(dir.path(), &["datasets", "--json"]);
+    assert!(out.status.success());
+    let datasets: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let datasets = datasets.as_array().unwrap();
+    assert_eq!(
+        datasets.len(),
+        SOURCES.len(),
+        "one dataset per source, one per roster"
+    );
+    for (source, file) in SOURCES {
+        let name = if *source == "roster" {
+            format!(
+                "roster-{}",
+                file.trim_start_matches("rosters/")
+                    .trim_end_matches(".xlsx")
+            )
+        } else {
+            source.to_string()
+        };
+        let d = datasets
+            .iter()
+            .find(|d| d["meta"]["name"] == name.as_str())
+            .expect(&name);
+        let cur = &d["current"];
+        let (read, loaded, rejected) = (
+            cur["rows_read"].as_u64().unwrap(),
+            cur["rows_loaded"].as_u64().unwrap(),
+            cur["rows_rejected"].as_u64().unwrap(),
+        );
+        assert_eq!(read, rows_in(file), "{name}: every input row is read");
+        assert_eq!(loaded + rejected, read, "{name}: loaded + rejected = read");
+        if *source == "roster" {
+            assert_eq!(
+                rejected, 0,
+                "{name}: a roster keeps every row for its verdict"
+            );
+        }
+    }
+}
+
+#[test]
+fn ingesting_the_same_file_twice_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mati.csv");
+    std::fs::write(
+        &file,
+        "NIK,NO_AKTA_KEMATIAN,TGL_KEMATIAN\r\n3201014508900001,AKT-1,2025-01-02\r\n",
+    )
+    .unwrap();
+    let args = [
+        "ingest",
+        "--source",
+        "dukcapil-kematian",
+        file.to_str().unwrap(),
+    ];
+    assert!(sinergi_in(dir.path(), &args).status.success());
+    let again = sinergi_in(dir.path(), &args);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("tidak ada yang berubah"));
+    let out = sinergi_in(dir.path(), &["datasets", "--json"]);
+    let datasets: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(datasets[0]["current"]["version_label"], "v1");
+    assert_eq!(datasets[0]["current"]["row_count"], 1);
+}
+
+#[test]
+fn ingest_refuses_a_file_missing_a_required_column_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mati.csv");
+    std::fs::write(
+        &file,
+        "NIK;NO_AKTA_KEMATIAN;TGL_KEMATIAN\n3201014508900001;AKT-1;2025-01-02\n",
+    )
+    .unwrap();
+    let out = sinergi_in(
+        dir.path(),
+        &[
+            "ingest",
+            "--source",
+            "dukcapil-kematian",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("NIK"), "{err}");
+    assert!(
+        err.contains(";"),
+        "the hint names the delimiter the header seems to use: {err}"
+    );
+    let out = sinergi_in(dir.path(), &["datasets", "--json"]);
+    let datasets: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        datasets
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["current"].is_null()),
+        "nothing was loaded: {datasets}"
+    );
+}
+
+#[test]
+fn ingest_of_an_unknown_source_lists_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sinergi_in(dir.path(), &["ingest", "--source", "kemenkeu", "x.csv"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("kemenkeu") && err.contains("dukcapil-penduduk"),
+        "{err}"
+    );
+}

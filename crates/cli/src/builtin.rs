@@ -1,0 +1,48 @@
+//! Mapping and programme files shipped inside the binary, so `sinergi` works from any folder
+//! with no configuration. A file given on the command line always takes precedence.
+
+/// Shipped mappings (`config/mappings/*.toml`), by source name.
+pub const MAPPINGS: &[(&str, &str)] = &[
+    (
+        "dukcapil-penduduk",
+        include_str!("../../../config/mappings/dukcapil-penduduk.toml"),
+    ),
+    (
+        "dukcapil-kematian",
+        include_str!("../../../config/mappings/dukcapil-kematian.toml"),
+    ),
+    ("dtsen", include_str!("../../../config/mappings/dtsen.toml")),
+    (
+        "bpjs-kesehatan",
+        include_str!("../../../config/mappings/bpjs-kesehatan.toml"),
+    ),
+    (
+        "bkn-asn",
+        include_str!("../../../config/mappings/bkn-asn.toml"),
+    ),
+    (
+        "tni-polri",
+        include_str!("../../../config/mappings/tni-polri.toml"),
+    ),
+    (
+        "bpjs-ketenagakerjaan-upah",
+        include_str!("../../../config/mappings/bpjs-ketenagakerjaan-upah.toml"),
+    ),
+    (
+        "roster",
+        include_str!("../../../config/mappings/roster.toml"),
+    ),
+];
+
+/// The shipped mapping of a source, with its origin label for error messages.
+pub fn mapping(source: &str) -> Option<(String, &'static str)> {
+    MAPPINGS
+        .iter()
+        .find(|(name, _)| *name == source)
+        .map(|(name, text)| (format!("config/mappings/{name}.toml (bawaan)"), *text))
+}
+
+/// Names of the shipped sources, for error messages.
+pub fn mapping_names() -> Vec<&'static str> {
+    MAPPINGS.iter().map(|(n, _)| *n).collect()
+}
