@@ -133,14 +133,13 @@ fn wilayah_says_what_was_not_found_and_exits_one() {
 
 /// Runs `sinergi` in `dir` with the embedded database at `dir/db.sqlite`.
 fn sinergi_in(dir: &std::path::Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_sinergi"))
+    Command::new(env!("CARGO_BIN_EXE_sinergi"))
         .args(args)
         .current_dir(dir)
         .env("SINERGI_DATABASE_URL", dir.join("db.sqlite"))
         .stdin(Stdio::null())
         .output()
-        .unwrap();
-    out
+        .unwrap()
 }
 
 const SOURCES: &[(&str, &str)] = &[
