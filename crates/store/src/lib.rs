@@ -779,7 +779,7 @@ impl Store {
     async fn family_query(&self, col: &str, v: &str) -> Result<Vec<FamilyMembership>, StoreError> {
         let sql = format!(
             "SELECT dataset_id, kk, nik, family_relationship, valid_from, valid_to \
-             FROM family_membership WHERE {col} = $1 \
+             FROM family_history WHERE {col} = $1 \
              ORDER BY valid_from, snapshot_from, dataset_id, nik, kk"
         );
         let kinds = [
@@ -1057,7 +1057,21 @@ impl Loader {
             LoadMode::Snapshot => {
                 c.exec_all(&schema::index_ddl(&self.generation, t)).await?;
                 if t == Table::Person {
-                    family_update(&mut c, &generation, None, &loaded_at, &sid, &ds).await?;
+                    match &self.previous {
+                        Some(prev) => {
+                            let old = q(&prev.storage_table);
+                            family_update(&mut c, &old, &generation, None, &loaded_at, &sid, &ds)
+                                .await?;
+                        }
+                        None => {
+                            c.exec(
+                                "UPDATE sinergi_dataset SET family_baseline_at = $1, \
+                                 family_baseline_snapshot = $2 WHERE dataset_id = $3",
+                                &[Value::Text(loaded_at.clone()), sid.clone(), ds.clone()],
+                            )
+                            .await?;
+                        }
+                    }
                 }
                 row_count = self.inserted as i64;
             }
@@ -1068,6 +1082,11 @@ impl Loader {
                     .map(|k| format!("s.{k} = {generation}.{k}", k = q(k)))
                     .collect::<Vec<_>>()
                     .join(" AND ");
+                if t == Table::Person {
+                    let only = "(SELECT \"nik\" FROM sinergi_stage)";
+                    let (old, new) = (&generation, "sinergi_stage");
+                    family_update(&mut c, old, new, Some(only), &loaded_at, &sid, &ds).await?;
+                }
                 c.exec(
                     &format!(
                         "DELETE FROM {generation} WHERE EXISTS \
@@ -1085,10 +1104,6 @@ impl Loader {
                     &[],
                 )
                 .await?;
-                if t == Table::Person {
-                    let only = "(SELECT \"nik\" FROM sinergi_stage)";
-                    family_update(&mut c, &generation, Some(only), &loaded_at, &sid, &ds).await?;
-                }
                 c.exec("DROP TABLE sinergi_stage", &[]).await?;
                 row_count = c
                     .one_i64(&format!("SELECT COUNT(*) FROM {generation}"), &[])
@@ -1182,42 +1197,62 @@ impl Loader {
     }
 }
 
-/// Closes memberships the new rows no longer show and opens the ones they newly show.
-/// `only_niks` restricts both to a subquery of NIKs (delta loads).
+/// Records KK membership changes between the previous rows `old` and the new rows `new` of a
+/// person dataset (see `family_history` in `schema.rs`). `only_niks` restricts everything to
+/// a subquery of NIKs (delta loads, where `new` is the stage).
 async fn family_update(
     c: &mut Conn<'_>,
-    generation: &str,
+    old: &str,
+    new: &str,
     only_niks: Option<&str>,
     loaded_at: &str,
     sid: &Value,
     ds: &Value,
 ) -> Result<(), StoreError> {
-    let (only_fm, only_p) = match only_niks {
+    let (only_fm, only_o, only_p) = match only_niks {
         Some(sub) => (
             format!(" AND family_membership.nik IN {sub}"),
+            format!(" AND o.\"nik\" IN {sub}"),
             format!(" AND p.\"nik\" IN {sub}"),
         ),
-        None => (String::new(), String::new()),
+        None => (String::new(), String::new(), String::new()),
     };
     let args = [Value::Text(loaded_at.into()), sid.clone(), ds.clone()];
+    // Explicit open memberships that ended.
     c.exec(
         &format!(
             "UPDATE family_membership SET valid_to = $1, snapshot_to = $2 \
              WHERE dataset_id = $3 AND valid_to IS NULL{only_fm} AND NOT EXISTS \
-             (SELECT 1 FROM {generation} p WHERE p.\"nik\" = family_membership.nik \
+             (SELECT 1 FROM {new} p WHERE p.\"nik\" = family_membership.nik \
              AND p.\"kk\" = family_membership.kk)"
         ),
         &args,
     )
     .await?;
+    // Implicit memberships (since the baseline) that ended.
+    c.exec(
+        &format!(
+            "INSERT INTO family_membership (dataset_id, kk, nik, family_relationship, \
+             valid_from, valid_to, snapshot_from, snapshot_to) \
+             SELECT $3, o.\"kk\", o.\"nik\", o.\"family_relationship\", \
+             d.family_baseline_at, $1, d.family_baseline_snapshot, $2 \
+             FROM {old} o JOIN sinergi_dataset d ON d.dataset_id = $3 \
+             WHERE o.\"nik\" IS NOT NULL AND o.\"kk\" IS NOT NULL{only_o} \
+             AND NOT EXISTS (SELECT 1 FROM {new} p WHERE p.\"nik\" = o.\"nik\" AND p.\"kk\" = o.\"kk\") \
+             AND NOT EXISTS (SELECT 1 FROM family_membership f WHERE f.dataset_id = $3 \
+             AND f.nik = o.\"nik\" AND f.kk = o.\"kk\" AND f.snapshot_to = $2)"
+        ),
+        &args,
+    )
+    .await?;
+    // Memberships that began.
     c.exec(
         &format!(
             "INSERT INTO family_membership (dataset_id, kk, nik, family_relationship, \
              valid_from, snapshot_from) \
              SELECT $3, p.\"kk\", p.\"nik\", p.\"family_relationship\", $1, $2 \
-             FROM {generation} p WHERE p.\"nik\" IS NOT NULL AND p.\"kk\" IS NOT NULL{only_p} \
-             AND NOT EXISTS (SELECT 1 FROM family_membership f WHERE f.nik = p.\"nik\" \
-             AND f.kk = p.\"kk\" AND f.dataset_id = $3 AND f.valid_to IS NULL)"
+             FROM {new} p WHERE p.\"nik\" IS NOT NULL AND p.\"kk\" IS NOT NULL{only_p} \
+             AND NOT EXISTS (SELECT 1 FROM {old} o WHERE o.\"nik\" = p.\"nik\" AND o.\"kk\" = p.\"kk\")"
         ),
         &args,
     )

@@ -11,7 +11,10 @@
 //!     (fields + `dataset_id`, `snapshot_id`); rebuilt when a snapshot becomes current;
 //!   - view `T`: `T__current` joined with its snapshot, so every row carries its provenance
 //!     (`dataset_id`, `snapshot_id`, `source_agency`, `loaded_at`).
-//! - `family_membership`: dated KK memberships derived from person snapshots.
+//! - `family_membership`: dated KK memberships that changed since a person dataset's first
+//!   snapshot (ended ones, and ones that began later); view `family_history` adds the implicit
+//!   memberships unchanged since that first snapshot (valid from its load time), so a first
+//!   load of 10 million people writes no membership rows.
 
 use sinergi_model::standard::{FieldType, Table};
 
@@ -158,6 +161,8 @@ pub(crate) fn migrations(d: Dialect) -> Vec<Migration> {
                 reference_codes_json TEXT NOT NULL,
                 update_cadence TEXT NOT NULL,
                 current_snapshot_id {id},
+                family_baseline_at TEXT,
+                family_baseline_snapshot {id},
                 created_at TEXT NOT NULL
             )"
         ),
@@ -208,6 +213,21 @@ pub(crate) fn migrations(d: Dialect) -> Vec<Migration> {
             q(&current_view(t)),
         ));
     }
+    // Memberships: the explicit rows, plus the implicit ones (present in the dataset's first
+    // person snapshot and unchanged since), read from the current person rows.
+    v1.push(format!(
+        "CREATE VIEW family_history AS \
+         SELECT dataset_id, kk, nik, family_relationship, valid_from, valid_to, snapshot_from \
+         FROM family_membership \
+         UNION ALL \
+         SELECT c.dataset_id, c.\"kk\", c.\"nik\", c.\"family_relationship\", \
+         d.family_baseline_at, NULL, d.family_baseline_snapshot \
+         FROM {} c JOIN sinergi_dataset d ON d.dataset_id = c.dataset_id \
+         WHERE c.\"kk\" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM family_membership f \
+         WHERE f.dataset_id = c.dataset_id AND f.nik = c.\"nik\" AND f.kk = c.\"kk\" \
+         AND f.valid_to IS NULL)",
+        q(&current_view(Table::Person))
+    ));
     vec![Migration {
         version: 1,
         description: "metadata, family membership, canonical tables and views (standard v1)",

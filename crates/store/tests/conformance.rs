@@ -642,6 +642,12 @@ async fn family_history_follows_kk_changes(db: &TestDb) {
     assert_eq!(h[1].kk, kk_b);
     assert!(h[0].valid_to.is_some() && h[1].valid_to.is_none());
     assert_eq!(s.family_history(&nik(2)).await.unwrap().len(), 2);
+    // Reloading the same people changes no membership.
+    let before = s.family_members(kk_b).await.unwrap();
+    let v3 = vec![person(1, kk_b, "AYAH"), person(2, kk_b, "ANAK")];
+    load(&s, &m, LoadMode::Snapshot, &v3, "").await;
+    assert_eq!(s.family_members(kk_b).await.unwrap(), before);
+    assert_eq!(s.family_members(kk_a).await.unwrap().len(), 2);
 }
 
 /// In the child process: start a load that never ends (the parent kills it).
