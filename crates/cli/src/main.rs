@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 mod builtin;
 mod datasets_cmd;
 mod ingest_cmd;
+mod link_cmd;
 mod load;
 mod nik_cmd;
 mod progress;
@@ -36,6 +37,8 @@ enum Command {
     Ingest(ingest_cmd::Args),
     /// Daftar dataset, versi, jumlah baris dan mutu (list datasets).
     Datasets(datasets_cmd::Args),
+    /// Cocokkan dua daftar tanpa NIK, atau cari duplikat dalam satu daftar (link lists).
+    Link(link_cmd::Args),
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Synth(args) => synth_cmd::run(args),
         Command::Ingest(args) => runtime()?.block_on(ingest_cmd::run(db, args)),
         Command::Datasets(args) => runtime()?.block_on(datasets_cmd::run(db, args)),
+        Command::Link(args) => link_cmd::run(args),
     }
 }
 

@@ -35,6 +35,7 @@ mod engine;
 mod jsonl;
 pub mod mapping;
 pub mod normalize;
+pub mod plain;
 pub mod report;
 mod sniff;
 mod xlsx;
