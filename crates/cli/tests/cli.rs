@@ -314,3 +314,364 @@ fn ingest_of_an_unknown_source_lists_the_known_ones() {
         "{err}"
     );
 }
+
+/// `sinergi link`: generic linkage of lists without NIK, and deduplication of one list.
+mod link {
+    use super::sinergi_in;
+    use std::path::{Path, PathBuf};
+    use std::process::Output;
+
+    const EXAMPLE: &str = include_str!("../../../config/link/example.toml");
+
+    fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn link(dir: &Path, args: &[&str]) -> Output {
+        let mut all = vec!["link"];
+        all.extend_from_slice(args);
+        sinergi_in(dir, &all)
+    }
+
+    fn stderr(out: &Output) -> String {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Data rows of the output CSV as (left_row, right_row, match).
+    fn pairs(csv: &[u8]) -> Vec<(u64, u64, String)> {
+        let text = String::from_utf8(csv.to_vec()).unwrap();
+        let mut lines = text.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("left_row,right_row,score,match,evidence,left_nama,"),
+            "{text}"
+        );
+        lines
+            .map(|l| {
+                let c: Vec<&str> = l.split(',').collect();
+                (
+                    c[0].parse().unwrap(),
+                    c[1].parse().unwrap(),
+                    c[3].to_string(),
+                )
+            })
+            .collect()
+    }
+
+    const LIST: &str = "nama,tgl_lahir,kode_desa\n\
+        Muhammad Rizki,1990-05-12,3201012001\n\
+        Siti Aminah,1985-01-02,3201012002\n\
+        Budi Santoso,1970-03-04,3201012003\n\
+        Budi Santoso,1978-08-09,3201012003\n\
+        Muhamad Rizky,12-05-1990,32.01.01.2001\n\
+        Budi Santoso,1970-11-20,3302022004\n";
+
+    #[test]
+    fn dedup_finds_spelling_variants_with_the_same_birth_date_but_not_namesakes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "cfg.toml", EXAMPLE.as_bytes());
+        write(d, "daftar.csv", LIST.as_bytes());
+        let out = link(
+            d,
+            &[
+                "--dedup",
+                "daftar.csv",
+                "--config",
+                "cfg.toml",
+                "--out",
+                "p.csv",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let p = pairs(&std::fs::read(d.join("p.csv")).unwrap());
+        assert!(
+            p.contains(&(2, 6, "MATCH".into())),
+            "Muhammad Rizki / Muhamad Rizky, same birth date: {p:?}"
+        );
+        for namesake in [(4, 5), (4, 7), (5, 7)] {
+            assert!(
+                !p.iter()
+                    .any(|(l, r, m)| (*l, *r) == namesake && m == "MATCH"),
+                "two Budi Santoso born on different dates are not one person: {p:?}"
+            );
+        }
+        let err = stderr(&out);
+        assert!(err.contains("Dibaca (daftar): 6 baris"), "{err}");
+        assert!(err.contains("Pasangan dibandingkan:"), "{err}");
+        assert!(err.contains("Cocok: 1"), "{err}");
+        assert!(err.contains("Blok terlalu besar dilewati: 0"), "{err}");
+    }
+
+    #[test]
+    fn links_a_bom_semicolon_file_against_a_comma_file_and_names_rows_as_in_a_spreadsheet() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "cfg.toml", EXAMPLE.as_bytes());
+        write(
+            d,
+            "kiri.csv",
+            "\u{feff}Nama;Tgl Lahir;Kode Desa;Alamat\r\n\r\nSiti Aminah;02/01/1985;3201012002;\"Jl. Mawar; 3\"\r\nAgus Salim;1960-07-07;3201012005;-\r\n"
+                .as_bytes(),
+        );
+        write(d, "kanan.csv", LIST.as_bytes());
+        let out = link(
+            d,
+            &[
+                "--left",
+                "kiri.csv",
+                "--right",
+                "kanan.csv",
+                "--config",
+                "cfg.toml",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let p = pairs(&out.stdout);
+        assert_eq!(
+            p,
+            [(3, 3, "MATCH".to_string())],
+            "row 3 of the left file (after a blank row) is row 3 of the right"
+        );
+        let text = String::from_utf8(out.stdout.clone()).unwrap();
+        assert!(
+            text.contains("nama:exact:") && text.contains(";tgl_lahir:exact:"),
+            "{text}"
+        );
+        assert!(
+            text.contains(",Siti Aminah,02/01/1985,3201012002,Siti Aminah,1985-01-02,3201012002"),
+            "both sides' values are shown: {text}"
+        );
+        let err = stderr(&out);
+        assert!(err.contains("Dibaca (kiri): 2 baris"), "{err}");
+        assert!(err.contains("Dibaca (kanan): 6 baris"), "{err}");
+    }
+
+    #[test]
+    fn same_inputs_give_byte_identical_sorted_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "cfg.toml", EXAMPLE.as_bytes());
+        let mut big = String::from("nama,tgl_lahir,kode_desa\n");
+        let names = [
+            "Budi Santoso",
+            "Siti Aminah",
+            "Muhammad Rizki",
+            "Dewi Lestari",
+        ];
+        for i in 0..400 {
+            big.push_str(&format!(
+                "{},{}-0{}-1{},32010120{:02}\n",
+                names[i % 4],
+                1960 + i % 7,
+                1 + i % 9,
+                i % 10,
+                i % 13
+            ));
+        }
+        write(d, "a.csv", big.as_bytes());
+        write(d, "b.csv", big.as_bytes());
+        let args = |out: &'static str| {
+            [
+                "--left", "a.csv", "--right", "b.csv", "--config", "cfg.toml", "--out", out,
+            ]
+        };
+        assert!(link(d, &args("1.csv")).status.success());
+        assert!(link(d, &args("2.csv")).status.success());
+        let (one, two) = (
+            std::fs::read(d.join("1.csv")).unwrap(),
+            std::fs::read(d.join("2.csv")).unwrap(),
+        );
+        assert_eq!(one, two);
+        let p = pairs(&one);
+        assert!(
+            p.len() > 400,
+            "every row finds at least itself: {}",
+            p.len()
+        );
+        let keys: Vec<(u64, u64)> = p.iter().map(|(l, r, _)| (*l, *r)).collect();
+        assert!(
+            keys.windows(2).all(|w| w[0] < w[1]),
+            "sorted by (left_row, right_row)"
+        );
+    }
+
+    #[test]
+    fn threshold_on_the_command_line_overrides_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "cfg.toml", EXAMPLE.as_bytes());
+        write(d, "daftar.csv", LIST.as_bytes());
+        let out = link(
+            d,
+            &[
+                "--dedup",
+                "daftar.csv",
+                "--config",
+                "cfg.toml",
+                "--threshold",
+                "1000",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let p = pairs(&out.stdout);
+        assert!(p.contains(&(2, 6, "POSSIBLE".into())), "{p:?}");
+        assert!(p.iter().all(|(_, _, m)| m == "POSSIBLE"));
+    }
+
+    #[test]
+    fn a_missing_config_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "daftar.csv", LIST.as_bytes());
+        let out = link(d, &["--dedup", "daftar.csv", "--config", "tidak-ada.toml"]);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("tidak-ada.toml") && err.contains("LINK_CONFIG_UNREADABLE"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+
+    #[test]
+    fn a_config_syntax_error_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "daftar.csv", LIST.as_bytes());
+        write(
+            d,
+            "rusak.toml",
+            b"match_threshold = 14.0\nblocking = []\n[[fields]]\nname = \"nama\"\ncomparator = \"nama_orang\"\n",
+        );
+        let out = link(d, &["--dedup", "daftar.csv", "--config", "rusak.toml"]);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("rusak.toml:5:") && err.contains("LINK_CONFIG_SYNTAX"),
+            "{err}"
+        );
+
+        write(d, "rusak2.toml", b"match_threshold = \n");
+        let out = link(d, &["--dedup", "daftar.csv", "--config", "rusak2.toml"]);
+        assert!(stderr(&out).contains("rusak2.toml:1:"), "{}", stderr(&out));
+
+        write(
+            d,
+            "blok.toml",
+            b"blocking = [[{ field = \"desa\", transform = \"exact\" }]]\n[[fields]]\nname = \"nama\"\ncomparator = \"name\"\n",
+        );
+        let out = link(d, &["--dedup", "daftar.csv", "--config", "blok.toml"]);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("desa") && err.contains("LINK_CONFIG_UNKNOWN_FIELD"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_field_absent_from_a_file_is_named_with_the_columns_found_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "cfg.toml", EXAMPLE.as_bytes());
+        write(d, "kiri.csv", LIST.as_bytes());
+        write(
+            d,
+            "kanan.csv",
+            b"NAMA|TGL_LAHIR|DESA\nSiti|1985-01-02|3201012002\n",
+        );
+        let out = link(
+            d,
+            &[
+                "--left",
+                "kiri.csv",
+                "--right",
+                "kanan.csv",
+                "--config",
+                "cfg.toml",
+                "--out",
+                "p.csv",
+            ],
+        );
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(err.contains("kanan.csv"), "{err}");
+        assert!(err.contains("kolom kode_desa tidak ditemukan"), "{err}");
+        assert!(err.contains("NAMA, TGL_LAHIR, DESA"), "{err}");
+        assert!(err.contains("MAPPING_COLUMN_MISSING"), "{err}");
+        assert!(!d.join("p.csv").exists(), "nothing was written");
+    }
+
+    #[test]
+    fn empty_and_binary_files_are_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "cfg.toml", EXAMPLE.as_bytes());
+        write(d, "kosong.csv", b"");
+        let out = link(d, &["--dedup", "kosong.csv", "--config", "cfg.toml"]);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("kosong.csv") && err.contains("kosong") && err.contains("FILE_EMPTY"),
+            "{err}"
+        );
+
+        // Deterministic garbage (xorshift), no BOM at the start.
+        let mut x: u32 = 0x2545_F491;
+        let garbage: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x >> 24) as u8
+            })
+            .collect();
+        write(d, "sampah.csv", &garbage);
+        write(d, "daftar.csv", LIST.as_bytes());
+        let out = link(
+            d,
+            &[
+                "--left",
+                "daftar.csv",
+                "--right",
+                "sampah.csv",
+                "--config",
+                "cfg.toml",
+            ],
+        );
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("sampah.csv") && err.contains("FILE_NOT_TEXT"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+
+        write(d, "palsu.xlsx", &garbage);
+        let out = link(d, &["--dedup", "palsu.xlsx", "--config", "cfg.toml"]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("XLSX_UNREADABLE"), "{}", stderr(&out));
+    }
+
+    #[test]
+    fn left_without_right_or_with_dedup_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let out = link(d, &["--left", "a.csv", "--config", "c.toml"]);
+        assert_eq!(out.status.code(), Some(2));
+        let out = link(
+            d,
+            &[
+                "--left", "a.csv", "--right", "b.csv", "--dedup", "c.csv", "--config", "c.toml",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        let out = link(d, &["--config", "c.toml"]);
+        assert_eq!(out.status.code(), Some(2));
+    }
+}

@@ -94,10 +94,18 @@ pub struct PlainHeader {
 
 impl PlainHeader {
     /// Index of the column named `name`, compared as mappings compare names
-    /// ([`column_key`]: case-insensitive, whitespace runs collapsed).
+    /// ([`column_key`]: case-insensitive, whitespace runs collapsed); when no column has that
+    /// name, `_` and spaces count as the same (`tgl_lahir` finds `Tgl Lahir`).
     pub fn position(&self, name: &str) -> Option<usize> {
         let k = column_key(name);
-        self.columns.iter().position(|c| column_key(c) == k)
+        let loose = |s: &str| column_key(&s.replace('_', " "));
+        self.columns
+            .iter()
+            .position(|c| column_key(c) == k)
+            .or_else(|| {
+                let k = loose(name);
+                self.columns.iter().position(|c| loose(c) == k)
+            })
     }
 
     /// Indexes of `names`; when any is missing, [`IngestError::ColumnMissing`] naming every
@@ -819,6 +827,8 @@ mod tests {
             }
         );
         assert_eq!(h.position("  nama   LENGKAP "), Some(0));
+        assert_eq!(h.position("tgl_lahir"), Some(1));
+        assert_eq!(h.position("tgl"), None);
         assert_eq!(
             cells(&rows),
             vec![
