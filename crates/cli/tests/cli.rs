@@ -368,7 +368,8 @@ mod link {
         Budi Santoso,1970-03-04,3201012003\n\
         Budi Santoso,1978-08-09,3201012003\n\
         Muhamad Rizky,12-05-1990,32.01.01.2001\n\
-        Budi Santoso,1970-11-20,3302022004\n";
+        Budi Santoso,1970-11-20,3302022004\n\
+        Budi Santoso,1970-09-15,3201012003\n";
 
     #[test]
     fn dedup_finds_spelling_variants_with_the_same_birth_date_but_not_namesakes() {
@@ -393,7 +394,7 @@ mod link {
             p.contains(&(2, 6, "MATCH".into())),
             "Muhammad Rizki / Muhamad Rizky, same birth date: {p:?}"
         );
-        for namesake in [(4, 5), (4, 7), (5, 7)] {
+        for namesake in [(4, 5), (4, 7), (5, 7), (4, 8), (7, 8)] {
             assert!(
                 !p.iter()
                     .any(|(l, r, m)| (*l, *r) == namesake && m == "MATCH"),
@@ -401,7 +402,7 @@ mod link {
             );
         }
         let err = stderr(&out);
-        assert!(err.contains("Dibaca (daftar): 6 baris"), "{err}");
+        assert!(err.contains("Dibaca (daftar): 7 baris"), "{err}");
         assert!(err.contains("Pasangan dibandingkan:"), "{err}");
         assert!(err.contains("Cocok: 1"), "{err}");
         assert!(err.contains("Blok terlalu besar dilewati: 0"), "{err}");
@@ -448,7 +449,7 @@ mod link {
         );
         let err = stderr(&out);
         assert!(err.contains("Dibaca (kiri): 2 baris"), "{err}");
-        assert!(err.contains("Dibaca (kanan): 6 baris"), "{err}");
+        assert!(err.contains("Dibaca (kanan): 7 baris"), "{err}");
     }
 
     #[test]

@@ -245,12 +245,15 @@ impl PlainTable {
     }
 }
 
+/// Every data row of a table: (spreadsheet row, cells).
+pub type AllRows = Vec<(u64, Vec<String>)>;
+
 /// Reads every row of `path` into memory: the header and (row, cells) pairs. For small files
 /// and tests.
 pub fn read_all(
     path: &Path,
     opts: &PlainOptions,
-) -> Result<(PlainHeader, Vec<(u64, Vec<String>)>, PlainSummary), IngestError> {
+) -> Result<(PlainHeader, AllRows, PlainSummary), IngestError> {
     let table = PlainTable::open(path, opts)?;
     let header = table.header().clone();
     let mut rows = Vec::new();
@@ -623,12 +626,15 @@ fn cell_text(d: &DataRef<'_>) -> String {
     }
 }
 
+/// Receives a sheet row (0-based row, cells); returns whether to go on.
+type RowVisitor<'a> = dyn FnMut(u32, &mut Vec<String>) -> Result<bool, IngestError> + 'a;
+
 /// Streams a sheet's rows: (0-based row, cells as text), rows without cells skipped.
 fn for_each_row(
     workbook: &mut Xlsx<BufReader<File>>,
     sheet: &str,
     file: &str,
-    f: &mut dyn FnMut(u32, &mut Vec<String>) -> Result<bool, IngestError>,
+    f: &mut RowVisitor<'_>,
 ) -> Result<(), IngestError> {
     let mut cells = workbook
         .worksheet_cells_reader(sheet)
