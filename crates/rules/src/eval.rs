@@ -671,9 +671,11 @@ pub fn evaluate(program: &Program, facts: &Facts) -> Verdict {
             Lookup::NotChecked => o.unchecked(FormalEmployeeInsured),
             Lookup::Absent { .. } => {}
             Lookup::Found { value, source } => {
-                if value.segment == BpjsSegment::Ppu {
+                // Only an active PPU membership shows current formal employment; a NONAKTIF
+                // one is a past job and no reason to refuse the premium subsidy.
+                if value.segment == BpjsSegment::Ppu && value.active {
                     let (pid, pen) = per(source);
-                    let status = if value.active { "AKTIF" } else { "NONAKTIF" };
+                    let status = "AKTIF";
                     o.push(
                         FormalEmployeeInsured,
                         source,

@@ -272,6 +272,22 @@ fn every_catalogue_code_fires_on_its_facts() {
             &["FORMAL_EMPLOYEE_INSURED"],
         ),
         (
+            "a past (NONAKTIF) PPU membership does not bar PBI JK",
+            "PBI_JK",
+            |f| {
+                f.person.bpjs = found(
+                    BpjsMembership {
+                        segment: BpjsSegment::Ppu,
+                        active: false,
+                        catastrophic: false,
+                    },
+                    "BPJS Kesehatan",
+                )
+            },
+            Layak,
+            &[],
+        ),
+        (
             "ppu is not checked for PKH",
             "PKH",
             |f| {
@@ -354,11 +370,11 @@ fn every_catalogue_code_fires_on_its_facts() {
             &[],
         ),
         (
-            "PKH with BLT DD: BLT DD row is flagged, not PKH",
+            "PKH with BLT DD: both rows are flagged",
             "PKH",
             |f| f.family.other_programs.as_mut().unwrap().value = vec!["BLT_DD".into()],
-            Layak,
-            &[],
+            Tinjau,
+            &["PROGRAM_OVERLAP"],
         ),
         (
             "other regency",
@@ -727,7 +743,7 @@ fn documented_cel_examples_work() {
         &f,
         &p,
         Decision::Tinjau,
-        &["ALSO_BLT", "SELF_PAYING_POOR", "RULE_ERROR"],
+        &["PROGRAM_OVERLAP", "ALSO_BLT", "SELF_PAYING_POOR", "RULE_ERROR"],
     );
     f.family.other_programs.as_mut().unwrap().value = vec![];
     f.family.dtsen = found(Dtsen { decile: 4 }, "DTSEN (BPS)");
