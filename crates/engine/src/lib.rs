@@ -22,6 +22,6 @@ pub mod run;
 
 pub use facts::RosterRow;
 pub use output::{Manifest, OutputFormat, Summary};
-pub use run::{EngineError, Progress, RunOutput, Stage, ValidateRequest, validate};
+pub use run::{EngineError, Progress, RunOutput, Stage, ValidateRequest, validate, validate_with};
 pub use validator::Validator;
 pub use verdict::{Decision, ReasonOut, VerdictRow};

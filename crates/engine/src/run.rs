@@ -367,11 +367,23 @@ pub async fn validate(
     req: &ValidateRequest,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<RunOutput, EngineError> {
-    let t0 = Instant::now();
     let programs = load_programs(&req.programs_dir)?;
-    let program = find_program(&programs, &req.program)?.clone();
     let mapping =
         Mapping::from_file(&req.mapping).map_err(|e| EngineError::Mapping(e.to_string()))?;
+    validate_with(store, req, &programs, &mapping, progress).await
+}
+
+/// [`validate`] with the programmes and the roster mapping already parsed (the CLI ships
+/// them inside the binary); `req.programs_dir` and `req.mapping` are not read.
+pub async fn validate_with(
+    store: &Store,
+    req: &ValidateRequest,
+    programs: &[Program],
+    mapping: &Mapping,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<RunOutput, EngineError> {
+    let t0 = Instant::now();
+    let program = find_program(programs, &req.program)?.clone();
     progress(Progress {
         stage: Stage::LoadRegistries,
         done: 0,
@@ -387,13 +399,13 @@ pub async fn validate(
     let ledger = load_ledger(
         store,
         &registries,
-        &programs,
+        programs,
         replace_period.as_deref().map(|p| (program.code(), p)),
     )
     .await?;
     let registries = Arc::new(registries);
     let mut out = run_with(
-        registries, ledger, &programs, &program, &mapping, req, load, progress,
+        registries, ledger, programs, &program, mapping, req, load, progress,
     )?;
     out.total_s = t0.elapsed().as_secs_f64();
     Ok(out)
