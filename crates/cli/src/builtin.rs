@@ -46,3 +46,32 @@ pub fn mapping(source: &str) -> Option<(String, &'static str)> {
 pub fn mapping_names() -> Vec<&'static str> {
     MAPPINGS.iter().map(|(n, _)| *n).collect()
 }
+
+/// Shipped programme rules (`config/programs/*.toml`).
+pub const PROGRAMS: &[(&str, &str)] = &[
+    (
+        "BLT_DD",
+        include_str!("../../../config/programs/BLT_DD.toml"),
+    ),
+    ("BPNT", include_str!("../../../config/programs/BPNT.toml")),
+    (
+        "PBI_JK",
+        include_str!("../../../config/programs/PBI_JK.toml"),
+    ),
+    ("PKH", include_str!("../../../config/programs/PKH.toml")),
+];
+
+/// The programmes to validate against: every `*.toml` in `dir` when given, else the shipped
+/// ones. Errors name the file and line.
+pub fn programs(dir: Option<&std::path::Path>) -> anyhow::Result<Vec<sinergi_rules::Program>> {
+    if let Some(dir) = dir {
+        return sinergi_engine::run::load_programs(dir).map_err(|e| anyhow::anyhow!("{e}"));
+    }
+    PROGRAMS
+        .iter()
+        .map(|(code, text)| {
+            sinergi_rules::Program::parse(&format!("config/programs/{code}.toml (bawaan)"), text)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect()
+}

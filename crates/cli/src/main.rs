@@ -5,12 +5,15 @@ use clap::{Parser, Subcommand};
 
 mod builtin;
 mod datasets_cmd;
+mod demo_cmd;
+mod eval_cmd;
 mod ingest_cmd;
 mod link_cmd;
 mod load;
 mod nik_cmd;
 mod progress;
 mod synth_cmd;
+mod validate_cmd;
 mod wilayah_cmd;
 
 /// Sinergi: pertukaran data antarinstansi dan validasi penerima bantuan sosial.
@@ -27,6 +30,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Demo lengkap: data sintetis, pemuatan, validasi empat program, akurasi (full demo).
+    Demo(demo_cmd::Args),
     /// Periksa NIK dan cetak satu objek JSON per masukan (check NIKs).
     Nik(nik_cmd::Args),
     /// Cari wilayah Kemendagri menurut kode atau nama (look a region up by code or name).
@@ -35,6 +40,10 @@ enum Command {
     Synth(synth_cmd::Args),
     /// Muat berkas instansi ke basis data melalui pemetaan (ingest agency files).
     Ingest(ingest_cmd::Args),
+    /// Validasi daftar penerima terhadap semua registri (validate a recipient list).
+    Validate(validate_cmd::Args),
+    /// Presisi dan recall putusan terhadap truth/ generator (evaluate verdicts).
+    Eval(eval_cmd::Args),
     /// Daftar dataset, versi, jumlah baris dan mutu (list datasets).
     Datasets(datasets_cmd::Args),
     /// Cocokkan dua daftar tanpa NIK, atau cari duplikat dalam satu daftar (link lists).
@@ -45,6 +54,9 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     let db = cli.db.as_deref();
     match cli.command {
+        Command::Demo(args) => runtime()?.block_on(demo_cmd::run(db, args)),
+        Command::Validate(args) => runtime()?.block_on(validate_cmd::run(db, args)),
+        Command::Eval(args) => eval_cmd::run(args),
         Command::Nik(args) => nik_cmd::run(args),
         Command::Wilayah(args) => wilayah_cmd::run(args),
         Command::Synth(args) => synth_cmd::run(args),
