@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use sinergi_engine::OutputFormat;
+use sinergi_engine::output::format_rupiah;
 use sinergi_synth::SynthConfig;
 
 use crate::load::{ProblemFiles, load_files, resolve_mapping};
@@ -36,18 +37,6 @@ const SOURCES: &[(&str, &str)] = &[
 ];
 
 const PROGRAMS: &[&str] = &["PKH", "BPNT", "PBI_JK", "BLT_DD"];
-
-fn rp(x: i64) -> String {
-    let digits = x.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    format!("Rp{}{out}", if x < 0 { "-" } else { "" })
-}
 
 pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     let t0 = Instant::now();
@@ -82,7 +71,7 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
         db.unwrap_or(sinergi_store::DEFAULT_SQLITE_PATH)
     );
     let mut loads: Vec<(String, String)> = Vec::new();
-    for (source, file) in SOURCES.iter().copied() {
+    for &(source, file) in SOURCES {
         loads.push((source.to_string(), file.to_string()));
     }
     for p in PROGRAMS {
@@ -166,8 +155,8 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
             t.layak,
             t.tinjau,
             t.tidak_layak,
-            rp(t.amount_tinjau),
-            rp(t.amount_tidak_layak)
+            format_rupiah(t.amount_tinjau),
+            format_rupiah(t.amount_tidak_layak)
         );
     }
 
