@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use sinergi_engine::OutputFormat;
+use sinergi_engine::ValidateRequest;
 use sinergi_engine::output::format_rupiah;
 use sinergi_synth::SynthConfig;
 
@@ -120,17 +120,9 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     let mut table = Vec::new();
     for p in PROGRAMS {
         let out = results.join(p);
-        let run = crate::validate_cmd::run_validation(
-            &store,
-            p,
-            &world.join(format!("rosters/{p}.xlsx")),
-            &roster_mapping,
-            &programs,
-            None,
-            &out,
-            vec![OutputFormat::Csv, OutputFormat::Json, OutputFormat::Xlsx],
-        )
-        .await?;
+        let req = ValidateRequest::new(world.join(format!("rosters/{p}.xlsx")), p, out);
+        let run =
+            crate::validate_cmd::run_validation(&store, &req, &roster_mapping, &programs).await?;
         table.push((p.to_string(), run));
     }
     store.close().await;

@@ -1,6 +1,6 @@
 //! `sinergi validate`: validate a recipient list against every registry in the store.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sinergi_engine::{OutputFormat, RunOutput, Stage, ValidateRequest, validate_with};
@@ -36,18 +36,11 @@ pub struct Args {
 /// Runs one validation with a progress bar; used by `validate` and `demo`.
 pub async fn run_validation(
     store: &Store,
-    program: &str,
-    list: &Path,
+    req: &ValidateRequest,
     mapping: &sinergi_ingest::Mapping,
     programs: &[sinergi_rules::Program],
-    period: Option<String>,
-    out: &Path,
-    formats: Vec<OutputFormat>,
 ) -> anyhow::Result<RunOutput> {
-    let mut req = ValidateRequest::new(list, program, out);
-    req.period = period;
-    req.formats = formats;
-    let bar = progress::bar(0, &format!("Validasi {program}"));
+    let bar = progress::bar(0, &format!("Validasi {}", req.program));
     let b = bar.clone();
     let mut on_progress = move |p: sinergi_engine::Progress| {
         let msg = match p.stage {
@@ -59,7 +52,7 @@ pub async fn run_validation(
         b.set_message(msg);
         b.set_position(p.done);
     };
-    let result = validate_with(store, &req, programs, mapping, &mut on_progress).await;
+    let result = validate_with(store, req, programs, mapping, &mut on_progress).await;
     bar.finish_and_clear();
     result.map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -72,17 +65,10 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     let out = args
         .out
         .unwrap_or_else(|| format!("hasil-{}", args.program).into());
-    let run = run_validation(
-        &store,
-        &args.program,
-        &args.list,
-        &mapping,
-        &programs,
-        args.period,
-        &out,
-        formats,
-    )
-    .await?;
+    let mut req = ValidateRequest::new(&args.list, &args.program, out);
+    req.period = args.period;
+    req.formats = formats;
+    let run = run_validation(&store, &req, &mapping, &programs).await?;
     print!("{}", run.summary.render_table());
     println!(
         "Selesai dalam {:.1} detik ({} baris lewat NIK persis). Hasil: {}",

@@ -676,3 +676,118 @@ mod link {
         assert_eq!(out.status.code(), Some(2));
     }
 }
+
+mod validate {
+    use super::*;
+
+    #[test]
+    fn demo_runs_the_whole_job_and_measures_itself_against_the_truth() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = sinergi_in(
+            dir.path(),
+            &[
+                "demo",
+                "--people",
+                "3000",
+                "--dir",
+                dir.path().join("demo").to_str().unwrap(),
+            ],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for p in ["PKH", "BPNT", "PBI_JK", "BLT_DD"] {
+            let verdicts = dir.path().join(format!("demo/hasil/{p}/verdicts.csv"));
+            assert!(verdicts.is_file(), "{p} verdicts written");
+            assert!(
+                stdout.lines().any(|l| l.starts_with(p)),
+                "{p} in the summary table"
+            );
+        }
+        assert!(stdout.contains("precision"), "{stdout}");
+        // A second run changes no dataset: every agency file is recognised by its hash.
+        let again = sinergi_in(
+            dir.path(),
+            &[
+                "demo",
+                "--people",
+                "3000",
+                "--dir",
+                dir.path().join("demo").to_str().unwrap(),
+            ],
+        );
+        assert!(again.status.success());
+        let again = String::from_utf8_lossy(&again.stdout);
+        assert!(again.contains("tidak berubah"), "{again}");
+        assert!(!again.contains("(versi v2)"), "{again}");
+    }
+
+    #[test]
+    fn validate_names_the_registry_to_ingest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let world = dir.path().join("w");
+        assert!(
+            sinergi_in(
+                dir.path(),
+                &["synth", "--people", "500", "--out", world.to_str().unwrap()]
+            )
+            .status
+            .success()
+        );
+        let list = world.join("rosters/PKH.xlsx");
+        let out = sinergi_in(
+            dir.path(),
+            &[
+                "validate",
+                "--program",
+                "PKH",
+                "--list",
+                list.to_str().unwrap(),
+            ],
+        );
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("sinergi ingest --source dukcapil-penduduk"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn validate_lists_the_known_programmes_for_an_unknown_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = sinergi_in(
+            dir.path(),
+            &["validate", "--program", "BANSOS_X", "--list", "x.xlsx"],
+        );
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("BANSOS_X") && err.contains("PBI_JK"), "{err}");
+    }
+
+    #[test]
+    fn validate_reports_a_rules_file_error_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let programs = dir.path().join("programs");
+        std::fs::create_dir(&programs).unwrap();
+        std::fs::write(programs.join("PKH.toml"), "code = \"PKH\"\nversion = \n").unwrap();
+        let out = sinergi_in(
+            dir.path(),
+            &[
+                "validate",
+                "--program",
+                "PKH",
+                "--list",
+                "x.xlsx",
+                "--programs",
+                programs.to_str().unwrap(),
+            ],
+        );
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("PKH.toml") && err.contains(":2"), "{err}");
+    }
+}
