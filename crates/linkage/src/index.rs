@@ -32,38 +32,55 @@ pub(crate) struct Postings {
     keys: Vec<u64>,
     offsets: Vec<u32>,
     ids: Vec<u32>,
+    /// Full-token bits of each posted person's name signature, beside `ids`, so the
+    /// pre-filter scans a block sequentially instead of reading each person's record.
+    sigs: Vec<u32>,
 }
 
 impl Postings {
-    /// Builds from unsorted `(key, idx)` pairs.
-    fn from_pairs(mut pairs: Vec<(u64, u32)>) -> Postings {
+    /// Builds from unsorted `(key, idx)` pairs; `sig` gives each person's signature.
+    fn from_pairs(mut pairs: Vec<(u64, u32)>, sig: impl Fn(u32) -> u64) -> Postings {
         pairs.par_sort_unstable();
         pairs.dedup();
         let mut keys = Vec::new();
         let mut offsets = Vec::new();
         let mut ids = Vec::with_capacity(pairs.len());
+        let mut sigs = Vec::with_capacity(pairs.len());
         for (k, i) in pairs {
             if keys.last() != Some(&k) {
                 keys.push(k);
                 offsets.push(ids.len() as u32);
             }
             ids.push(i);
+            sigs.push(sig(i) as u32);
         }
         offsets.push(ids.len() as u32);
         keys.shrink_to_fit();
         offsets.shrink_to_fit();
-        Postings { keys, offsets, ids }
+        Postings {
+            keys,
+            offsets,
+            ids,
+            sigs,
+        }
     }
 
-    pub(crate) fn get(&self, key: u64) -> &[u32] {
+    /// The persons under `key` and their full-token signature bits.
+    pub(crate) fn get(&self, key: u64) -> (&[u32], &[u32]) {
         match self.keys.binary_search(&key) {
-            Ok(p) => &self.ids[self.offsets[p] as usize..self.offsets[p + 1] as usize],
-            Err(_) => &[],
+            Ok(p) => {
+                let r = self.offsets[p] as usize..self.offsets[p + 1] as usize;
+                (&self.ids[r.clone()], &self.sigs[r])
+            }
+            Err(_) => (&[], &[]),
         }
     }
 
     fn bytes(&self) -> usize {
-        self.keys.capacity() * 8 + self.offsets.capacity() * 4 + self.ids.capacity() * 4
+        self.keys.capacity() * 8
+            + self.offsets.capacity() * 4
+            + self.ids.capacity() * 4
+            + self.sigs.capacity() * 4
     }
 }
 
@@ -222,13 +239,15 @@ impl RegistryIndex {
             (0..n)
                 .map(|i| (date_sex_key(idx.recs[i].birth, idx.recs[i].sex), i as u32))
                 .collect(),
+            |i| idx.recs[i as usize].sig,
         );
         idx.by_village = Postings::from_pairs(
             (0..n)
                 .map(|i| (idx.recs[i].village as u64, i as u32))
                 .collect(),
+            |i| idx.recs[i as usize].sig,
         );
-        idx.by_token_year = Postings::from_pairs(token_pairs);
+        idx.by_token_year = Postings::from_pairs(token_pairs, |i| idx.recs[i as usize].sig);
         idx
     }
 
@@ -332,18 +351,18 @@ impl RegistryIndex {
         out
     }
 
-    pub(crate) fn block_date_sex(&self, days: i32, sex: u8) -> &[u32] {
+    pub(crate) fn block_date_sex(&self, days: i32, sex: u8) -> (&[u32], &[u32]) {
         self.by_date_sex.get(date_sex_key(days, sex))
     }
 
-    pub(crate) fn block_token_year(&self, hash: u32, year: i32) -> &[u32] {
+    pub(crate) fn block_token_year(&self, hash: u32, year: i32) -> (&[u32], &[u32]) {
         self.by_token_year.get(token_year_key(hash, year))
     }
 
-    pub(crate) fn block_village(&self, village: u64) -> &[u32] {
+    pub(crate) fn block_village(&self, village: u64) -> (&[u32], &[u32]) {
         match self.villages.binary_search(&village) {
             Ok(v) => self.by_village.get(v as u64),
-            Err(_) => &[],
+            Err(_) => (&[], &[]),
         }
     }
 

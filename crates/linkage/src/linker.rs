@@ -176,7 +176,7 @@ impl Default for LinkConfig {
             use_em: true,
             em_max_queries: 20_000,
             em_max_iterations: 100,
-            max_block: 4_000,
+            max_block: 20_000,
             weight_overrides: Vec::new(),
         }
     }
@@ -271,6 +271,9 @@ fn level_label(f: usize, l: usize) -> &'static str {
 /// One sampled row's training data: candidate comparison vectors, NIK-neighbour counts per
 /// level, random-pair comparison vectors, whether the row has a 16-digit NIK.
 type TrainRow = (Vec<Gamma>, [f64; 5], Vec<Gamma>, bool);
+
+/// Name tokens (rarest first) whose token + birth-year blocks stage 2 reads.
+const STAGE2_TOKENS: usize = 1;
 
 /// Candidates per sampled row kept for EM (best first).
 const MAX_TRAIN_CANDIDATES: usize = 30;
@@ -496,9 +499,26 @@ impl<'a> Linker<'a> {
         ev
     }
 
-    fn push_filtered(&self, q: &Prep, block: &[u32], via: Via, out: &mut Vec<(u32, Via)>) {
-        for &i in block.iter().take(self.config.max_block) {
-            if names::signatures_compatible(q.sig, self.index.sig(i), q.has_initial) {
+    /// Adds the persons of a block whose name signature shares at least `min_shared` phonetic
+    /// tokens with the query (or, for a query with initials, any token), reading at most
+    /// `max_block` entries.
+    fn push_filtered(
+        &self,
+        q: &Prep,
+        (ids, sigs): (&[u32], &[u32]),
+        min_shared: u32,
+        via: Via,
+        out: &mut Vec<(u32, Via)>,
+    ) {
+        let qs = q.sig as u32;
+        let need = min_shared.min(qs.count_ones()).max(1);
+        for (&i, &s) in ids.iter().zip(sigs).take(self.config.max_block) {
+            let shared = (qs & s).count_ones();
+            if shared >= need
+                || (shared == 0
+                    && q.has_initial
+                    && names::signatures_compatible(q.sig, self.index.sig(i), true))
+            {
                 out.push((i, via));
             }
         }
@@ -552,12 +572,12 @@ impl<'a> Linker<'a> {
                 }
                 for &dd in &dates {
                     for &s in sexes {
-                        self.push_filtered(q, ix.block_date_sex(dd, s), Via::BirthDateSex, out);
+                        self.push_filtered(q, ix.block_date_sex(dd, s), 1, Via::BirthDateSex, out);
                     }
                 }
             }
         } else if let Some(d) = q.birth {
-            // Rarest tokens first: at most two tokens.
+            // Rarest token first (a spelling variant of it is caught by the phonetic key).
             let mut toks: Vec<(u32, u32)> = q
                 .hashes
                 .iter()
@@ -565,17 +585,17 @@ impl<'a> Linker<'a> {
                 .filter(|&(c, _)| c > 0)
                 .collect();
             toks.sort_unstable();
-            for &(_, h) in toks.iter().take(2) {
+            for &(_, h) in toks.iter().take(STAGE2_TOKENS) {
                 for y in d.year() - 1..=d.year() + 1 {
                     let block = ix.block_token_year(h, y);
-                    if block.len() <= self.config.max_block {
-                        self.push_filtered(q, block, Via::NameBirthYear, out);
+                    if block.0.len() <= self.config.max_block {
+                        self.push_filtered(q, block, 2, Via::NameBirthYear, out);
                     }
                 }
             }
         } else if let Some(r) = q.region {
             let block = ix.block_village(r);
-            self.push_filtered(q, block, Via::NameVillage, out);
+            self.push_filtered(q, block, 2, Via::NameVillage, out);
         }
     }
 
