@@ -743,7 +743,12 @@ fn documented_cel_examples_work() {
         &f,
         &p,
         Decision::Tinjau,
-        &["PROGRAM_OVERLAP", "ALSO_BLT", "SELF_PAYING_POOR", "RULE_ERROR"],
+        &[
+            "PROGRAM_OVERLAP",
+            "ALSO_BLT",
+            "SELF_PAYING_POOR",
+            "RULE_ERROR",
+        ],
     );
     f.family.other_programs.as_mut().unwrap().value = vec![];
     f.family.dtsen = found(Dtsen { decile: 4 }, "DTSEN (BPS)");
