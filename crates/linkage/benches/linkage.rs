@@ -509,12 +509,13 @@ fn main() {
     let t = Instant::now();
     let report = linker.train(&roster);
     println!(
-        "train: {:.2} s; {} candidate pairs, {} EM iterations, converged {}, lambda {:.4}",
+        "train: {:.2} s; {} candidate pairs, {} EM iterations, converged {}, lambda {:.4}, default m kept for {:?}",
         t.elapsed().as_secs_f64(),
         report.pairs,
         report.iterations,
         report.converged,
-        report.lambda
+        report.lambda,
+        report.fallback_fields
     );
     for (f, field) in fs::FIELDS.iter().enumerate() {
         let w: Vec<String> = (0..fs::LEVELS[f])

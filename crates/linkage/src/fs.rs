@@ -105,6 +105,28 @@ pub struct EmReport {
     /// u among candidate pairs estimated by EM (differs from the random-pair u used for scoring,
     /// because blocking selects similar pairs).
     pub u_candidates: Vec<Vec<f64>>,
+    /// Fields whose EM estimate failed the sanity check (see [`sane_weights`]) and kept the
+    /// default m.
+    pub fallback_fields: Vec<Field>,
+}
+
+/// Whether one field's weights (best level first) look like an identity comparison: the best
+/// level weighs most, the last ("different") level least and negatively, and, for fields
+/// whose levels are ordered (NIK aside, whose middle levels are kinds of typo; birth date
+/// likewise), non-increasing from best to worst. EM on blocked pairs can latch onto "same
+/// birth date and village" instead of "same person" when names are common; this catches it.
+pub fn sane_weights(field: Field, w: &[f64]) -> bool {
+    let Some((&first, rest)) = w.split_first() else {
+        return false;
+    };
+    let last = *w.last().unwrap_or(&first);
+    let top_is_max = rest.iter().all(|&x| x < first);
+    let last_is_min = w[..w.len() - 1].iter().all(|&x| x > last) && last < 0.0;
+    let ordered = match field {
+        Field::Name | Field::Region | Field::Sex => w.windows(2).all(|p| p[0] >= p[1]),
+        _ => true,
+    };
+    top_is_max && last_is_min && ordered
 }
 
 /// A comparison vector: level per field, `None` when the field is missing or its agreement is
@@ -176,6 +198,7 @@ pub fn em(pairs: &[Gamma], init: &Params, max_iter: usize) -> EmReport {
         lambda,
         m,
         u_candidates: u,
+        fallback_fields: Vec::new(),
     }
 }
 

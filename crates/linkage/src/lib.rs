@@ -79,7 +79,9 @@
 //! match share λ). The u used for scoring is estimated from random pairs (cheap here: no
 //! database) for name, date, sex and region, and from the measured NIK-neighbour density for
 //! the NIK levels. With fewer than 1,000 candidate pairs the defaults of
-//! [`fs::Params::defaults`] stay. Weights can be overridden per level
+//! [`fs::Params::defaults`] stay, and so does the default m of any field whose estimated
+//! weights fail [`fs::sane_weights`] (EM on blocked pairs of very common names can model "same
+//! birth date and village" instead of "same person"). Weights can be overridden per level
 //! ([`LinkConfig::weight_overrides`]).
 //!
 //! # Determinism

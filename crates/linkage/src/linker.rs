@@ -874,13 +874,14 @@ impl<'a> Linker<'a> {
                 lambda: 0.0,
                 m: defaults.m,
                 u_candidates: defaults.u,
+                fallback_fields: Vec::new(),
             };
         }
         if pairs.len() > MAX_EM_PAIRS {
             let step = pairs.len().div_ceil(MAX_EM_PAIRS);
             pairs = pairs.into_iter().step_by(step).collect();
         }
-        let report = fs::em(&pairs, &defaults, self.config.em_max_iterations);
+        let mut report = fs::em(&pairs, &defaults, self.config.em_max_iterations);
         let mut params = defaults.clone();
         for f in 0..5 {
             for l in 0..fs::LEVELS[f] {
@@ -910,6 +911,15 @@ impl<'a> Linker<'a> {
         }
         params.u[0][0] = 1.0 / nf;
         params.u[0][4] = 1.0 - params.u[0][..4].iter().sum::<f64>();
+        // Fields whose estimated weights do not look like an identity comparison keep the
+        // default m.
+        for (f, field) in FIELDS.iter().enumerate() {
+            let w: Vec<f64> = (0..fs::LEVELS[f]).map(|l| params.weight(f, l)).collect();
+            if !fs::sane_weights(*field, &w) {
+                params.m[f] = defaults.m[f].clone();
+                report.fallback_fields.push(*field);
+            }
+        }
         self.params = params;
         self.refresh();
         report
