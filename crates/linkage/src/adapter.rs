@@ -10,7 +10,7 @@
 /// Upper-case, title-free, punctuation-free form of a person's name, tokens separated by one
 /// space. Idempotent. `"H. Mochamad Soleh, S.Pd."` → `"MOCHAMAD SOLEH"`.
 pub fn normalize_name(raw: &str) -> String {
-    crate::names::normalize(raw)
+    sinergi_model::name::normalize_name(raw)
 }
 
 /// What a roster's NIK cell says once cleaned.
