@@ -14,6 +14,7 @@
 //! current-snapshot pointer flips, the `T__current` view is redefined and the previous physical
 //! table is dropped. See [`schema`](crate) docs in `schema.rs` for the layout.
 
+mod bulk;
 mod conn;
 mod schema;
 
@@ -28,7 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+use sqlx::{Postgres, Sqlite, Transaction};
 
 use conn::{Conn, Kind};
 use schema::{Dialect, q};
@@ -996,18 +997,33 @@ impl Loader {
         validate(t, records)?;
         match &mut self.tx {
             Tx::Sqlite(tx) => {
-                let mut chunks = records.chunks_exact(SQLITE_ROWS_PER_STATEMENT);
-                for chunk in &mut chunks {
-                    let mut qy = sqlx::query(AssertSqlSafe(self.chunk_sql.clone()));
-                    for r in chunk {
-                        qy = bind_record(qy, t, r);
-                    }
-                    qy.execute(&mut **tx).await?;
+                // sqlx's worker thread is parked while we hold its handle lock: same
+                // connection, same transaction (see bulk.rs).
+                let mut handle = tx.lock_handle().await?;
+                let db = handle.as_raw_handle();
+                let width = t.fields().len();
+                let (chunk_sql, single_sql) = (&*self.chunk_sql, &*self.single_sql);
+                // SAFETY: we hold the handle lock until the closure returns.
+                let run = || unsafe {
+                    bulk::insert(
+                        db,
+                        chunk_sql,
+                        single_sql,
+                        SQLITE_ROWS_PER_STATEMENT,
+                        width,
+                        records,
+                    )
+                };
+                // Blocking C calls: move other tasks off this worker when the runtime allows.
+                let multi = tokio::runtime::Handle::try_current().is_ok_and(|h| {
+                    h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+                });
+                if multi {
+                    tokio::task::block_in_place(run)?;
+                } else {
+                    run()?;
                 }
-                for r in chunks.remainder() {
-                    let qy = sqlx::query(AssertSqlSafe(self.single_sql.clone()));
-                    bind_record(qy, t, r).execute(&mut **tx).await?;
-                }
+                drop(handle);
             }
             Tx::Pg(tx) => {
                 self.copy_buf.clear();
@@ -1307,23 +1323,6 @@ fn validate(t: Table, records: &[Record]) -> Result<(), StoreError> {
         }
     }
     Ok(())
-}
-
-type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
-
-fn bind_record<'q>(mut qy: SqliteQuery<'q>, t: Table, r: &Record) -> SqliteQuery<'q> {
-    for (f, v) in t.fields().iter().zip(&r.values) {
-        qy = match v {
-            Value::Null => match f.ty {
-                FieldType::Integer | FieldType::Bool => qy.bind(None::<i64>),
-                _ => qy.bind(None::<String>),
-            },
-            Value::Text(s) => qy.bind(s.clone()),
-            Value::Integer(i) => qy.bind(*i),
-            Value::Bool(b) => qy.bind(*b),
-        };
-    }
-    qy
 }
 
 /// Appends one row in PostgreSQL COPY text format: tab-separated, `\N` for NULL, backslash,
