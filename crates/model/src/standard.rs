@@ -315,9 +315,9 @@ const ROSTER_ENTRY_FIELDS: &[FieldSpec] = &[
     ),
     f(
         "kk",
-        Kk,
+        Text,
         false,
-        "Family card number as stated in the list (No KK), when it parses",
+        "Family card number as stated in the list (No KK), digits as written: kept even when it is not a valid KK, so a mistyped KK still shows as KK_MISMATCH",
     ),
     f("name", Text, true, "Recipient name as written (Nama KPM)"),
     f("birth_date", Date, false, "Date of birth when it parses"),
