@@ -340,7 +340,7 @@ fn main() {
                     println!("{name:12} rate {rate}/s x {secs}s: achieved {rps:.0}/s, p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms, non-200 {err}");
                 }
                 let metrics = reqwestless_get(&format!("http://{}/metrics", s.node.addr)).await;
-                for l in metrics.lines().filter(|l| l.contains("_count") || l.contains("requests_total")) {
+                for l in metrics.lines().filter(|l| !l.starts_with('#')) {
                     println!("  {l}");
                 }
             }
