@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod audit_cmd;
 mod builtin;
 mod datasets_cmd;
 mod demo_cmd;
@@ -12,6 +13,7 @@ mod link_cmd;
 mod load;
 mod nik_cmd;
 mod progress;
+mod serve_cmd;
 mod synth_cmd;
 mod validate_cmd;
 mod wilayah_cmd;
@@ -48,6 +50,10 @@ enum Command {
     Datasets(datasets_cmd::Args),
     /// Cocokkan dua daftar tanpa NIK, atau cari duplikat dalam satu daftar (link lists).
     Link(link_cmd::Args),
+    /// Jalankan node pertukaran data sampai Ctrl-C (run an exchange node).
+    Serve(serve_cmd::Args),
+    /// Periksa log audit node dan siapa mengakses suatu NIK (audit log checks).
+    Audit(audit_cmd::Args),
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
@@ -63,6 +69,8 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Ingest(args) => runtime()?.block_on(ingest_cmd::run(db, args)),
         Command::Datasets(args) => runtime()?.block_on(datasets_cmd::run(db, args)),
         Command::Link(args) => link_cmd::run(args),
+        Command::Serve(args) => runtime()?.block_on(serve_cmd::run(db, args)),
+        Command::Audit(args) => runtime()?.block_on(audit_cmd::run(args)),
     }
 }
 
