@@ -60,8 +60,8 @@ const PAGE: usize = 10_000;
 
 async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let config = crate::serve_cmd::load_config(args.config.as_deref())?;
-    let key = node_key(&config)?;
     let db = open_audit(&config).await?;
+    let key = node_key(&config)?;
     let checkpoints = db.checkpoints().await?;
     let mut entries: Vec<AuditEntry> = Vec::new();
     let mut from = 1;
@@ -164,6 +164,7 @@ async fn who_accessed(args: WhoArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("NIK harus 16 angka: {:?}", args.nik);
     }
     let config = crate::serve_cmd::load_config(args.config.as_deref())?;
+    let db = open_audit(&config).await?;
     let secret = NodeSecret::from_bytes(read_key(
         &config
             .audit_secret_file
@@ -171,7 +172,6 @@ async fn who_accessed(args: WhoArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| config.data_dir.join("audit-secret.key")),
         "rahasia audit node",
     )?);
-    let db = open_audit(&config).await?;
     let entries = db
         .by_subject(&sinergi_exchange::who_accessed(nik, &secret))
         .await?;

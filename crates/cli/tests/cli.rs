@@ -791,3 +791,261 @@ mod validate {
         assert!(err.contains("PKH.toml") && err.contains(":2"), "{err}");
     }
 }
+
+mod exchange {
+    //! `sinergi serve` / `sinergi audit`: a node produces audit entries, then the log is
+    //! tampered with directly in its SQLite file, as an attacker with file access would.
+
+    use super::*;
+    use std::io::Read;
+    use std::net::TcpStream;
+    use std::path::Path;
+
+    use sinergi_exchange::token::token_from_bytes;
+
+    const LOKET: &str = "ID/GOV/KEMENDAGRI-DUKCAPIL/LOKET";
+    const NIK_ASKED: &str = "3301015505900001";
+    const NIK_ALSO_ASKED: &str = "3301010101900002";
+    const NIK_NEVER_ASKED: &str = "3578010201850002";
+    const PKS: &str = "PKS-DUKCAPIL-LOKET-2025-001";
+
+    /// A node hosting Dukcapil with a token for its own counter system and an agreement.
+    fn node_toml(data_dir: &Path, token_hash: &str) -> String {
+        format!(
+            r#"listen = "127.0.0.1:0"
+node_name = "uji-audit"
+data_dir = {data_dir:?}
+checkpoint_every = 2
+reload_secs = 0
+
+[[members]]
+id = "ID/GOV/KEMENDAGRI-DUKCAPIL/DATA"
+name = "Ditjen Dukcapil Kemendagri"
+services = ["verifikasi-identitas"]
+
+[[tokens]]
+hash = "{token_hash}"
+client = "{LOKET}"
+label = "loket uji"
+
+[[agreements]]
+id = "{PKS}"
+provider = "ID/GOV/KEMENDAGRI-DUKCAPIL/DATA"
+consumer = "{LOKET}"
+services = [{{ service_code = "verifikasi-identitas", fields = ["nama"] }}]
+purposes = ["VALIDASI_BANSOS"]
+legal_basis = "UU 24/2013"
+region_scope = "national"
+valid_from = 1735664400000000
+valid_until = 1924966800000000
+quota = {{ per_second = 5000, per_day = 50000000 }}
+status_history = []
+"#
+        )
+    }
+
+    fn write_config(dir: &Path, data_dir: &Path, token_hash: &str) -> std::path::PathBuf {
+        let path = dir.join(format!(
+            "{}.toml",
+            data_dir.file_name().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&path, node_toml(data_dir, token_hash)).unwrap();
+        path
+    }
+
+    /// One POST over a plain TCP connection; the HTTP status.
+    fn post(addr: std::net::SocketAddr, token: &str, nik: &str) -> u16 {
+        let body = format!(r#"{{"nik":"{nik}","nama":"SITI AMINAH"}}"#);
+        let req = format!(
+            "POST /r1/ID/GOV/KEMENDAGRI-DUKCAPIL/DATA/verifikasi-identitas HTTP/1.1\r\n\
+             Host: {addr}\r\nX-Road-Client: {LOKET}\r\nAuthorization: Bearer {token}\r\n\
+             X-Sinergi-Purpose: VALIDASI_BANSOS\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        resp.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let target = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+
+    /// Runs statements on a node's audit file after dropping the append-only triggers.
+    fn tamper(rt: &tokio::runtime::Runtime, data_dir: &Path, statements: &[&'static str]) {
+        rt.block_on(async {
+            let opts =
+                sqlx::sqlite::SqliteConnectOptions::new().filename(data_dir.join("audit.db"));
+            let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+            for s in [
+                "DROP TRIGGER IF EXISTS audit_entry_no_update",
+                "DROP TRIGGER IF EXISTS audit_entry_no_delete",
+            ]
+            .iter()
+            .chain(statements)
+            {
+                sqlx::query(*s).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        });
+    }
+
+    fn text(out: &Output) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    #[test]
+    fn audit_verify_reports_altered_deleted_and_reordered_rows_and_who_accessed_finds_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let token = token_from_bytes(&[42; 32]);
+        let hash: String = token.hash.0.iter().map(|b| format!("{b:02x}")).collect();
+        let node = dir.join("node");
+        let config = write_config(dir, &node, &hash);
+
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let cfg = sinergi_server::NodeConfig::load(&config).unwrap();
+        let running = rt.block_on(sinergi_server::spawn(cfg)).unwrap();
+        for nik in [
+            NIK_ASKED,
+            NIK_ALSO_ASKED,
+            NIK_ASKED,
+            NIK_ALSO_ASKED,
+            NIK_ASKED,
+        ] {
+            assert_eq!(post(running.addr, &token.plaintext, nik), 200);
+        }
+        rt.block_on(running.stop()).unwrap();
+
+        let cfg = config.to_str().unwrap();
+        let out = sinergi_in(dir, &["audit", "verify", "--config", cfg]);
+        assert!(out.status.success(), "{}", text(&out));
+        let report = text(&out);
+        assert!(report.contains("Entri diperiksa: 5"), "{report}");
+        assert!(report.contains("UTUH"), "{report}");
+
+        // who-accessed: three accesses of the NIK asked about, none of another.
+        let out = sinergi_in(dir, &["audit", "who-accessed", NIK_ASKED, "--config", cfg]);
+        assert!(out.status.success(), "{}", text(&out));
+        let table = text(&out);
+        assert!(table.contains("3 akses") && table.contains(PKS), "{table}");
+        assert!(
+            table.contains(LOKET) && table.contains("ALLOWED"),
+            "{table}"
+        );
+        let out = sinergi_in(
+            dir,
+            &[
+                "audit",
+                "who-accessed",
+                NIK_ASKED,
+                "--config",
+                cfg,
+                "--json",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let entries = v["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 3);
+        assert!(entries.iter().all(|e| e["client"] == LOKET
+            && e["pks_id"] == PKS
+            && e["purpose"] == "VALIDASI_BANSOS"));
+        let out = sinergi_in(
+            dir,
+            &["audit", "who-accessed", NIK_NEVER_ASKED, "--config", cfg],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("Tidak ada akses"), "{}", text(&out));
+
+        // Each tampering on its own copy of the node's data: exit 1, naming the seq.
+        let cases: &[(&str, &[&'static str], &str)] = &[
+            (
+                "diubah",
+                &["UPDATE audit_entry SET purpose = 'LAIN' WHERE seq = 3"],
+                "seq 3",
+            ),
+            (
+                "dihapus",
+                &["DELETE FROM audit_entry WHERE seq = 3"],
+                "seq 3",
+            ),
+            (
+                "ditukar",
+                &[
+                    "UPDATE audit_entry SET seq = -1 WHERE seq = 2",
+                    "UPDATE audit_entry SET seq = 2 WHERE seq = 4",
+                    "UPDATE audit_entry SET seq = 4 WHERE seq = -1",
+                ],
+                "seq 2",
+            ),
+        ];
+        for (name, statements, seq) in cases {
+            let copy = dir.join(name);
+            copy_dir(&node, &copy);
+            let config = write_config(dir, &copy, &hash);
+            tamper(&rt, &copy, statements);
+            let out = sinergi_in(
+                dir,
+                &["audit", "verify", "--config", config.to_str().unwrap()],
+            );
+            let report = text(&out);
+            assert_eq!(out.status.code(), Some(1), "{name}: {report}");
+            assert!(report.contains("TIDAK UTUH"), "{name}: {report}");
+            assert!(
+                report.contains(&format!("Masalah pertama: {seq}")),
+                "{name}: {report}"
+            );
+        }
+    }
+
+    #[test]
+    fn serve_names_the_file_and_line_of_a_bad_configuration() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("rusak.toml");
+        std::fs::write(&path, "instance = \"ID\"\nlisten = 5\n").unwrap();
+        let out = sinergi_in(tmp.path(), &["serve", "--config", path.to_str().unwrap()]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("rusak.toml") && err.contains("line 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn audit_verify_says_when_the_node_never_ran() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("node.toml");
+        std::fs::write(
+            &path,
+            format!("data_dir = {:?}\n", tmp.path().join("kosong")),
+        )
+        .unwrap();
+        let out = sinergi_in(
+            tmp.path(),
+            &["audit", "verify", "--config", path.to_str().unwrap()],
+        );
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("belum pernah dijalankan"), "{err}");
+    }
+}
