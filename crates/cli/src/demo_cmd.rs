@@ -23,6 +23,10 @@ pub struct Args {
     /// Folder kerja demo (data sintetis, laporan, hasil).
     #[arg(long, default_value = "sinergi-data/demo")]
     pub dir: PathBuf,
+    /// Setelah demo, jalankan node pertukaran (konfigurasi tertanam) atas basis data yang sama
+    /// sampai Ctrl-C (then serve the exchange node over the same database).
+    #[arg(long)]
+    pub serve: bool,
 }
 
 /// Agency sources and their files in the generator's layout.
@@ -168,5 +172,8 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
         reports.display()
     );
     println!("Selesai dalam {:.1} detik.", t0.elapsed().as_secs_f64());
+    if args.serve {
+        return crate::serve_cmd::serve_demo(db, &world.join("dukcapil/penduduk.csv")).await;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -90,3 +90,64 @@ pub async fn shutdown_signal() {
         _ = term => {}
     }
 }
+
+/// The Kemensos application the demo token stands for (inside Kemensos, so a token suffices).
+const DEMO_CLIENT: &str = "ID/GOV/KEMENSOS/APLIKASI";
+
+/// `sinergi demo --serve`: the embedded-default node over the demo's database, with a fresh
+/// API token (shown once) for a Kemensos application and a demo agreement letting it call
+/// `validasi-penerima`; `penduduk` (Dukcapil's file) supplies the NIK of the example request.
+pub async fn serve_demo(db: Option<&str>, penduduk: &Path) -> anyhow::Result<ExitCode> {
+    let token = sinergi_exchange::token::generate_token()
+        .map_err(|e| anyhow::anyhow!("Token demo tidak dapat dibuat: {e}"))?;
+    let hash = sinergi_server::config::token_hash_hex(&token.hash);
+    let extra = format!(
+        r#"
+[[tokens]]
+hash = "{hash}"
+client = "{DEMO_CLIENT}"
+label = "token demo (sinergi demo --serve)"
+
+[[agreements]]
+id = "PKS-KEMENSOS-APLIKASI-DEMO"
+provider = "ID/GOV/KEMENSOS/BANSOS"
+consumer = "{DEMO_CLIENT}"
+services = [{{ service_code = "validasi-penerima", fields = [] }}]
+purposes = ["VALIDASI_BANSOS"]
+legal_basis = "demo"
+region_scope = "national"
+valid_from = 1735664400000000
+valid_until = 1924966800000000
+quota = {{ per_second = 5000, per_day = 50000000 }}
+status_history = []
+"#
+    );
+    let text = format!("{}{extra}", sinergi_server::config::EMBEDDED_DEFAULT);
+    let mut config = NodeConfig::parse("embedded default (demo)", &text)
+        .map_err(|e| anyhow::anyhow!("Konfigurasi demo tidak sah: {e}"))?;
+    config.database_url = Some(store_url(db.unwrap_or(sinergi_store::DEFAULT_SQLITE_PATH)));
+    let nik = first_nik(penduduk).unwrap_or_else(|| "3301015505900001".into());
+    let example = format!(
+        "Token API demo (hanya ditampilkan sekali): {tok}\n\
+         Contoh permintaan (validasi penerima PKH oleh aplikasi Kemensos):\n  \
+         curl -s -X POST http://{addr}/r1/ID/GOV/KEMENSOS/BANSOS/validasi-penerima \\\n    \
+         -H 'X-Road-Client: {DEMO_CLIENT}' \\\n    \
+         -H 'Authorization: Bearer {tok}' \\\n    \
+         -H 'X-Sinergi-Purpose: VALIDASI_BANSOS' -H 'Content-Type: application/json' \\\n    \
+         -d '{{\"nik\":\"{nik}\",\"program\":\"PKH\"}}'\n\
+         Siapa mengakses NIK itu: sinergi audit who-accessed {nik}",
+        tok = token.plaintext,
+        addr = config.listen,
+    );
+    println!();
+    serve(config, Some(example)).await
+}
+
+/// The first NIK of Dukcapil's `penduduk.csv` (pipe-separated, NIK first).
+fn first_nik(path: &Path) -> Option<String> {
+    use std::io::BufRead as _;
+    let f = std::fs::File::open(path).ok()?;
+    let line = std::io::BufReader::new(f).lines().nth(1)?.ok()?;
+    let nik = line.split('|').next()?.trim().to_string();
+    (nik.len() == 16 && nik.bytes().all(|b| b.is_ascii_digit())).then_some(nik)
+}
