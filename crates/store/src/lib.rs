@@ -576,7 +576,10 @@ impl Store {
         )
         .into();
         let single_sql: Arc<str> = format!("{insert_prefix}{one_row}").into();
-        let copy_sql = format!("COPY {} ({cols}) FROM STDIN", q(&target));
+        // FREEZE: the target was created in this transaction (a new generation, or the temp
+        // stage), so its rows can be written frozen: no hint-bit rewrite of every page at the
+        // first read after commit, no anti-wraparound freeze pass over it later.
+        let copy_sql = format!("COPY {} ({cols}) FROM STDIN WITH (FREEZE)", q(&target));
         Ok(Loader {
             tx,
             meta: meta.clone(),
@@ -1071,6 +1074,12 @@ impl Loader {
         let row_count;
         match self.mode {
             LoadMode::Snapshot => {
+                if d == Dialect::Postgres {
+                    // Index builds sort in memory up to this (the server default is 64 MB);
+                    // reset at the end of the transaction.
+                    c.exec("SET LOCAL maintenance_work_mem = '256MB'", &[])
+                        .await?;
+                }
                 c.exec_all(&schema::index_ddl(&self.generation, t)).await?;
                 if t == Table::Person {
                     match &self.previous {
