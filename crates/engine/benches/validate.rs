@@ -25,6 +25,36 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// User + system CPU seconds of this process so far (from `/proc/self/stat`, 100 Hz ticks):
+/// on a shared machine wall time alone says little.
+fn cpu_s() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// Profiling hook: with `SINERGI_BENCH_PERF_CTL=<fifo>` and `SINERGI_BENCH_PROFILE=<phase>`
+/// (`build`, `train`, `exact`, `all`, `one`), writes `enable`/`disable` to the fifo of
+/// `perf record --control fifo:<fifo> -D -1` around that phase only.
+fn perf_ctl(phase: &str, cmd: &str) {
+    let (Ok(fifo), Ok(want)) = (
+        std::env::var("SINERGI_BENCH_PERF_CTL"),
+        std::env::var("SINERGI_BENCH_PROFILE"),
+    ) else {
+        return;
+    };
+    if want == phase {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(fifo) {
+            let _ = writeln!(f, "{cmd}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn peak_rss_mib() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
@@ -280,15 +310,17 @@ fn main() {
     }
     drop(seen);
     let gen_s = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
+    perf_ctl("build", "enable");
+    let (t1, c1) = (Instant::now(), cpu_s());
     let parts: Vec<_> = {
         use rayon::prelude::*;
         builders.into_par_iter().map(PartBuilder::finish).collect()
     };
     let reg = Arc::new(Registries::assemble(parts, provenance));
-    let build_s = t1.elapsed().as_secs_f64();
+    let (build_s, build_c) = (t1.elapsed().as_secs_f64(), cpu_s() - c1);
+    perf_ctl("build", "disable");
     println!(
-        "records generated in {gen_s:.1}s; registries built in {build_s:.1}s ({} MiB held); peak RSS so far {:.0} MiB",
+        "records generated in {gen_s:.1}s; registries built in {build_s:.1}s wall, {build_c:.1}s CPU ({} MiB held); peak RSS so far {:.0} MiB",
         reg.heap_bytes() >> 20,
         peak_rss_mib()
     );
@@ -331,21 +363,42 @@ fn main() {
     let pkh = programs.iter().find(|p| p.code() == "PKH").unwrap().clone();
     let ledger = Arc::new(LedgerBuilder::new().finish(Exclusions::default()));
     let mut v = Validator::new(reg.clone(), programs.clone(), ledger);
-    let t2 = Instant::now();
+    perf_ctl("train", "enable");
+    let (t2, c2) = (Instant::now(), cpu_s());
     v.train(&roster[..roster.len().min(65_536)]);
-    let train_s = t2.elapsed().as_secs_f64();
+    let (train_s, train_c) = (t2.elapsed().as_secs_f64(), cpu_s() - c2);
+    perf_ctl("train", "disable");
 
-    // Exact-NIK share alone.
+    // Exact-NIK share alone: rows with a 16-digit NIK (some mistyped), and of those the rows
+    // whose NIK is in the registry.
     let exact: Vec<RosterRow> = roster.iter().filter(|r| r.nik.is_some()).cloned().collect();
-    let t3 = Instant::now();
-    let mut seen = HashMap::new();
-    let mut n_exact = 0usize;
-    for block in exact.chunks(65_536) {
-        n_exact += v.validate_block(&pkh, block, &mut seen).len();
-    }
-    let exact_s = t3.elapsed().as_secs_f64();
+    let found: Vec<RosterRow> = exact
+        .iter()
+        .filter(|r| r.nik.is_some_and(|n| !reg.index.lookup_nik(n).is_empty()))
+        .cloned()
+        .collect();
+    let run = |rows: &[RosterRow]| -> usize {
+        let mut seen = HashMap::new();
+        let mut n = 0usize;
+        for block in rows.chunks(65_536) {
+            n += v.validate_block(&pkh, block, &mut seen).len();
+        }
+        n
+    };
+    perf_ctl("exact", "enable");
+    let (t3, c3) = (Instant::now(), cpu_s());
+    let n_exact = run(&exact);
+    let (exact_s, exact_c) = (t3.elapsed().as_secs_f64(), cpu_s() - c3);
+    perf_ctl("exact", "disable");
+    perf_ctl("found", "enable");
+    let (t3, c3) = (Instant::now(), cpu_s());
+    let n_found = run(&found);
+    let (found_s, found_c) = (t3.elapsed().as_secs_f64(), cpu_s() - c3);
+    perf_ctl("found", "disable");
+    drop((exact, found));
 
-    let t4 = Instant::now();
+    perf_ctl("all", "enable");
+    let (t4, c4) = (Instant::now(), cpu_s());
     let mut seen = HashMap::new();
     let mut verdicts = BTreeMap::new();
     for block in roster.chunks(65_536) {
@@ -353,22 +406,34 @@ fn main() {
             *verdicts.entry(r.verdict.as_str()).or_insert(0u64) += 1;
         }
     }
-    let all_s = t4.elapsed().as_secs_f64();
+    let (all_s, all_c) = (t4.elapsed().as_secs_f64(), cpu_s() - c4);
+    perf_ctl("all", "disable");
 
     // One at a time, warm.
+    perf_ctl("one", "enable");
     let mut lat: Vec<f64> = Vec::new();
     for r in roster.iter().step_by((roster.len() / 20_000).max(1)) {
         let t = Instant::now();
         std::hint::black_box(v.validate_one(&pkh, r));
         lat.push(t.elapsed().as_secs_f64() * 1e3);
     }
+    perf_ctl("one", "disable");
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let q = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
-    println!("linkage training: {train_s:.1}s");
-    println!("exact-NIK share: {n_exact} rows in {exact_s:.1}s");
+    let per_row = |c: f64, n: usize| c * 1e6 / n.max(1) as f64;
+    println!("linkage training: {train_s:.1}s wall, {train_c:.1}s CPU");
     println!(
-        "all rows: {} rows in {all_s:.1}s  verdicts {verdicts:?}",
-        roster.len()
+        "exact-NIK share: {n_exact} rows in {exact_s:.1}s wall, {exact_c:.1}s CPU ({:.1} us CPU/row)",
+        per_row(exact_c, n_exact)
+    );
+    println!(
+        "  of which NIK in registry: {n_found} rows in {found_s:.1}s wall, {found_c:.1}s CPU ({:.1} us CPU/row)",
+        per_row(found_c, n_found)
+    );
+    println!(
+        "all rows: {} rows in {all_s:.1}s wall, {all_c:.1}s CPU ({:.1} us CPU/row)  verdicts {verdicts:?}",
+        roster.len(),
+        per_row(all_c, roster.len())
     );
     println!(
         "validate_one: {} calls, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
@@ -378,8 +443,9 @@ fn main() {
         lat[lat.len() - 1]
     );
     println!(
-        "end to end (registry build + training + all rows): {:.1}s; peak RSS {:.0} MiB",
+        "end to end (registry build + training + all rows): {:.1}s wall, {:.1}s CPU; peak RSS {:.0} MiB",
         build_s + train_s + all_s,
+        build_c + train_c + all_c,
         peak_rss_mib()
     );
 }

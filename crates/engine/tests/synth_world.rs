@@ -62,6 +62,8 @@ async fn a_generated_world_validates_close_to_its_truth() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);
+    // SINERGI_WORLD_KEEP=<dir>: keep every programme's outputs (CSV and JSON) there.
+    let keep = std::env::var_os("SINERGI_WORLD_KEEP").map(PathBuf::from);
     let cfg = sinergi_synth::SynthConfig {
         people,
         ..sinergi_synth::SynthConfig::default()
@@ -93,9 +95,23 @@ async fn a_generated_world_validates_close_to_its_truth() {
         req.programs_dir = root().join("config/programs");
         req.mapping = root().join("config/mappings/roster.toml");
         req.formats = vec![sinergi_engine::OutputFormat::Csv];
+        if keep.is_some() {
+            req.formats.push(sinergi_engine::OutputFormat::Json);
+        }
         req.period = Some(cfg.period.clone());
         let run = validate(&store, &req, &mut |_| {}).await.unwrap();
         assert!(run.summary.total.rows > 0, "{p}");
+    }
+    if let Some(keep) = &keep {
+        // Outputs kept for comparing two builds (performance work must not change them).
+        for p in programs {
+            let dst = keep.join(p);
+            std::fs::create_dir_all(&dst).unwrap();
+            for e in std::fs::read_dir(out.join(p)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+            }
+        }
     }
     let report = eval(&world.join("truth"), &out).unwrap();
     println!("{}", report.render_table());
