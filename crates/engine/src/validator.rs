@@ -10,14 +10,14 @@ use rayon::prelude::*;
 use sinergi_linkage::{
     Link as LinkResult, LinkConfig, LinkOutcome, Linker, Params, Query, RegistryIndex,
 };
+use sinergi_model::RegionCode;
 use sinergi_model::standard::Table;
-use sinergi_model::{Level, RegionCode};
 use sinergi_rules::{
     BpjsMembership, BpjsSegment, CivilServant as RCivilServant, CivilServantKind, Death, Decision,
     Dtsen, Facts, Link, Lookup, NikStatus, Observed, Program, ReasonCode, Source, Unit, Wage,
 };
 
-use crate::facts::{CivilServantSource, RosterRow, Targeting};
+use crate::facts::{CivilServantSource, RosterRow};
 use crate::keymap::fmt16;
 use crate::ledger::Ledger;
 use crate::provenance::citizen_agency;
@@ -233,14 +233,8 @@ impl Validator {
         let Some(p) = reg.persons.get(nik) else {
             return f;
         };
-        let t = Targeting {
-            family,
-            region_level: match program.region_scope() {
-                sinergi_rules::RegionScope::Regency => Level::Regency,
-                sinergi_rules::RegionScope::Village => Level::Village,
-            },
-        };
-        let found = reg.findings(nik, row, t);
+        // Each registry is asked once per row (the same answers as `Registries::findings`).
+        let domicile = Some(p.village()).filter(|v| *v != 0);
         f.identity.kk_stated_matches = row.kk.map(|k| k == p.kk);
         f.person.is_family_head = Some(p.is_head());
         if let Some(i) = reg.index.lookup_nik(nik).first() {
@@ -256,9 +250,7 @@ impl Validator {
                 }
             }
         }
-        f.person.domicile = match found
-            .domicile
-            .and_then(|v| RegionCode::parse(&format!("{v:010}")).ok())
+        f.person.domicile = match domicile.and_then(|v| RegionCode::parse(&format!("{v:010}")).ok())
         {
             Some(c) => Lookup::Found {
                 value: c,
@@ -269,7 +261,7 @@ impl Validator {
             },
         };
         if let Some(src) = self.sources.get(Table::Death) {
-            f.person.death = match found.deceased {
+            f.person.death = match reg.deaths.get(nik).copied() {
                 Some(d) => Lookup::Found {
                     value: Death {
                         date: if d == 0 { String::new() } else { fmt_date(d) },
@@ -284,9 +276,11 @@ impl Validator {
         f.person.civil_servant = self.civil_servant_lookup(nik);
         let wage_src = self.sources.get(Table::Wage);
         f.person.wage = wage_lookup(reg, wage_src, nik);
-        if let Some(umk) = found.umk {
-            f.person.umk = Some(Observed {
-                value: umk,
+        f.person.umk = domicile
+            .and_then(|dom| RegionCode::parse(&format!("{:04}", dom / 1_000_000)).ok())
+            .and_then(sinergi_model::minwage::umk)
+            .map(|v| Observed {
+                value: v,
                 source: Source::new(
                     "Kemnaker",
                     "UMP/UMK",
@@ -294,20 +288,6 @@ impl Validator {
                     "",
                 ),
             });
-        } else if let Some(dom) = found.domicile {
-            f.person.umk = RegionCode::parse(&format!("{:04}", dom / 1_000_000))
-                .ok()
-                .and_then(sinergi_model::minwage::umk)
-                .map(|v| Observed {
-                    value: v,
-                    source: Source::new(
-                        "Kemnaker",
-                        "UMP/UMK",
-                        &sinergi_model::minwage::YEAR.to_string(),
-                        "",
-                    ),
-                });
-        }
         if let Some(src) = self.sources.get(Table::HealthMembership) {
             f.person.bpjs = match reg.health.get(nik) {
                 Some(h) => Lookup::Found {
