@@ -337,6 +337,25 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU seconds used by this process so far (user + system; 100 ticks per second). On a
+/// loaded machine this is steadier than wall time.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let get = |flag: &str| {
@@ -353,8 +372,9 @@ fn main() {
     let seed = get("--seed").unwrap_or(42);
     let use_em = !args.iter().any(|a| a == "--no-em");
     println!(
-        "linkage benchmark: {n} persons, {m} roster rows, seed {seed}, EM {use_em}, {} threads",
-        rayon::current_num_threads()
+        "linkage benchmark: {n} persons, {m} roster rows, seed {seed}, EM {use_em}, {} threads, load {}",
+        rayon::current_num_threads(),
+        loadavg()
     );
 
     let t = Instant::now();
@@ -490,11 +510,13 @@ fn main() {
     );
 
     let t = Instant::now();
+    let c = cpu_s();
     let index = RegistryIndex::build(persons);
     let build = t.elapsed().as_secs_f64();
     let stats = index.stats();
     println!(
-        "index build: {build:.2} s; {} persons, {} villages, {:.0} MiB heap ({:.0} bytes/person)",
+        "index build: {build:.2} s (cpu {:.1} s); {} persons, {} villages, {:.0} MiB heap ({:.0} bytes/person)",
+        cpu_s() - c,
         stats.persons,
         stats.villages,
         stats.heap_bytes as f64 / 1048576.0,
@@ -507,10 +529,12 @@ fn main() {
     };
     let mut linker = Linker::new(&index, config);
     let t = Instant::now();
+    let c = cpu_s();
     let report = linker.train(&roster);
     println!(
-        "train: {:.2} s; {} candidate pairs, {} EM iterations, converged {}, lambda {:.4}, default m kept for {:?}",
+        "train: {:.2} s (cpu {:.1} s); {} candidate pairs, {} EM iterations, converged {}, lambda {:.4}, default m kept for {:?}",
         t.elapsed().as_secs_f64(),
+        cpu_s() - c,
         report.pairs,
         report.iterations,
         report.converged,
@@ -542,12 +566,49 @@ fn main() {
         );
     }
     let t = Instant::now();
+    let c = cpu_s();
     let links = linker.link_all(&roster);
     let link_s = t.elapsed().as_secs_f64();
     println!(
-        "link: {link_s:.2} s, {:.0} rows/s",
+        "link: {link_s:.2} s (cpu {:.1} s), {:.0} rows/s",
+        cpu_s() - c,
         m as f64 / link_s.max(1e-9)
     );
+    // The same rows again, split by the path they took: rows answered by the exact NIK
+    // (outcome `ExactNik`) and every other row (mismatch, probabilistic search).
+    let (exact_rows, other_rows): (Vec<Query>, Vec<Query>) = {
+        let mut e = Vec::new();
+        let mut o = Vec::new();
+        for (q, l) in roster.iter().zip(&links) {
+            if l.outcome == LinkOutcome::ExactNik {
+                e.push(q.clone());
+            } else {
+                o.push(q.clone());
+            }
+        }
+        (e, o)
+    };
+    let t = Instant::now();
+    let c = cpu_s();
+    let n_exact = linker.link_all(&exact_rows).len();
+    let exact_s = t.elapsed().as_secs_f64();
+    let exact_cpu = cpu_s() - c;
+    let t = Instant::now();
+    let c = cpu_s();
+    let n_other = linker.link_all(&other_rows).len();
+    let other_s = t.elapsed().as_secs_f64();
+    let other_cpu = cpu_s() - c;
+    println!(
+        "  exact-NIK path: {n_exact} rows in {exact_s:.2} s (cpu {exact_cpu:.1} s; {:.1} us/row, {:.0} rows/s)",
+        exact_s * 1e6 / n_exact.max(1) as f64,
+        n_exact as f64 / exact_s.max(1e-9)
+    );
+    println!(
+        "  other rows (mismatch + probabilistic): {n_other} rows in {other_s:.2} s (cpu {other_cpu:.1} s; {:.1} us/row, {:.0} rows/s)",
+        other_s * 1e6 / n_other.max(1) as f64,
+        n_other as f64 / other_s.max(1e-9)
+    );
+    drop((exact_rows, other_rows));
 
     // Accuracy.
     let mut tp = 0usize;
@@ -628,4 +689,5 @@ fn main() {
         100.0 * typo_right as f64 / typo_rows.max(1) as f64
     );
     println!("peak RSS (VmHWM): {:.0} MiB", peak_rss_mib());
+    println!("load at end: {}", loadavg());
 }
