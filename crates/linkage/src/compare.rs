@@ -217,8 +217,20 @@ pub fn compare_nik(listed: Listed, cand: u64) -> Option<(NikLevel, u8)> {
             }
             let a = digits16(nik);
             let b = digits16(cand);
-            let diffs: Vec<usize> = (0..16).filter(|&i| a[i] != b[i]).collect();
-            Some(match diffs.as_slice() {
+            // The positions of the first three differing digits (no allocation: this runs
+            // for every candidate).
+            let mut diffs = [0usize; 3];
+            let mut nd = 0;
+            for i in 0..16 {
+                if a[i] != b[i] {
+                    if nd == 3 {
+                        break;
+                    }
+                    diffs[nd] = i;
+                    nd += 1;
+                }
+            }
+            Some(match &diffs[..nd] {
                 [15] if maybe_truncated && a[15] == 0 => (NikLevel::Truncated15, seg::SERIAL),
                 [p] => (NikLevel::OneSubstitution, seg::of(*p)),
                 [p, q] if *q == p + 1 && a[*p] == b[*q] && a[*q] == b[*p] => {

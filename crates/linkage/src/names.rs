@@ -210,14 +210,23 @@ pub fn normalize(raw: &str) -> String {
 /// final `Y` after a consonant → `I`, doubled letters collapsed, all MUHAMMAD spellings →
 /// `MUHAMAD`.
 pub fn canonical_token(tok: &str) -> String {
+    let mut out = Vec::with_capacity(tok.len());
+    canonical_token_into(tok, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`canonical_token`] appended to `out` (no allocation beyond `out`'s growth).
+fn canonical_token_into(tok: &str, out: &mut Vec<u8>) {
     if MUHAMMAD.contains(&tok) {
-        return "MUHAMAD".to_string();
+        out.extend_from_slice(b"MUHAMAD");
+        return;
     }
     if tok == "ABD" || tok == "ABDUL" || tok == "ABDOEL" {
-        return "ABDUL".to_string();
+        out.extend_from_slice(b"ABDUL");
+        return;
     }
+    let start = out.len();
     let b = tok.as_bytes();
-    let mut s: Vec<u8> = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -234,19 +243,30 @@ pub fn canonical_token(tok: &str) -> String {
             (b'Q', _) => (b"K", 1),
             _ => (std::slice::from_ref(&b[i]), 1),
         };
-        s.extend_from_slice(emit);
+        out.extend_from_slice(emit);
         i += adv;
     }
-    if s.len() > 2 && s[s.len() - 1] == b'Y' && !is_vowel(s[s.len() - 2]) {
-        let l = s.len();
-        s[l - 1] = b'I';
+    let l = out.len() - start;
+    if l > 2 && out[start + l - 1] == b'Y' && !is_vowel(out[start + l - 2]) {
+        out[start + l - 1] = b'I';
     }
-    s.dedup();
-    let out = String::from_utf8(s).unwrap_or_default();
-    if MUHAMMAD.contains(&out.as_str()) {
-        return "MUHAMAD".to_string();
+    // Doubled letters collapsed (in place).
+    let mut w = start;
+    for r in start..out.len() {
+        if w == start || out[w - 1] != out[r] {
+            out[w] = out[r];
+            w += 1;
+        }
     }
-    out
+    out.truncate(w);
+    if std::str::from_utf8(&out[start..]).is_err() {
+        out.truncate(start);
+        return;
+    }
+    if std::str::from_utf8(&out[start..]).is_ok_and(|t| MUHAMMAD.contains(&t)) {
+        out.truncate(start);
+        out.extend_from_slice(b"MUHAMAD");
+    }
 }
 
 fn is_vowel(c: u8) -> bool {
@@ -256,11 +276,14 @@ fn is_vowel(c: u8) -> bool {
 /// Canonical comparison form of a raw name: normalised, each token folded, joined by spaces.
 pub fn canonical_name(raw: &str) -> String {
     let norm = crate::adapter::normalize_name(raw);
-    norm.split(' ')
-        .filter(|t| !t.is_empty())
-        .map(canonical_token)
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = Vec::with_capacity(norm.len());
+    for (k, t) in norm.split(' ').filter(|t| !t.is_empty()).enumerate() {
+        if k > 0 {
+            out.push(b' ');
+        }
+        canonical_token_into(t, &mut out);
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Phonetic key of a canonical token for blocking: first letter kept (C/K/Q merged), then
@@ -550,6 +573,69 @@ fn token_score(x: &str, y: &str) -> (f64, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The allocation-heavy form `canonical_token` had before it wrote into one buffer.
+    fn canonical_token_reference(tok: &str) -> String {
+        if MUHAMMAD.contains(&tok) {
+            return "MUHAMAD".to_string();
+        }
+        if tok == "ABD" || tok == "ABDUL" || tok == "ABDOEL" {
+            return "ABDUL".to_string();
+        }
+        let b = tok.as_bytes();
+        let mut s: Vec<u8> = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let (emit, adv): (&[u8], usize) = match (b[i], b.get(i + 1).copied()) {
+                (b'O', Some(b'E')) => (b"U", 2),
+                (b'D', Some(b'J')) => (b"J", 2),
+                (b'T', Some(b'J')) => (b"C", 2),
+                (b'S', Some(b'J')) => (b"SY", 2),
+                (b'C', Some(b'H')) => (b"KH", 2),
+                (b'P', Some(b'H')) => (b"F", 2),
+                (b'T', Some(b'H')) => (b"T", 2),
+                (b'D', Some(b'H')) => (b"D", 2),
+                (b'Q', _) => (b"K", 1),
+                _ => (std::slice::from_ref(&b[i]), 1),
+            };
+            s.extend_from_slice(emit);
+            i += adv;
+        }
+        if s.len() > 2 && s[s.len() - 1] == b'Y' && !is_vowel(s[s.len() - 2]) {
+            let l = s.len();
+            s[l - 1] = b'I';
+        }
+        s.dedup();
+        let out = String::from_utf8(s).unwrap_or_default();
+        if MUHAMMAD.contains(&out.as_str()) {
+            return "MUHAMAD".to_string();
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_token_matches_reference(tok in "[ACDEHIJLMOPQSTUYÉ]{0,10}") {
+            proptest::prop_assert_eq!(canonical_token(&tok), canonical_token_reference(&tok));
+        }
+    }
+
+    #[test]
+    fn canonical_token_reference_cases() {
+        for t in [
+            "LLY",
+            "SIYY",
+            "MUHHAMMAD",
+            "MOCHHAMAD",
+            "DJOKO",
+            "TJAHJA",
+            "AY",
+            "YY",
+            "É",
+        ] {
+            assert_eq!(canonical_token(t), canonical_token_reference(t), "{t}");
+        }
+    }
 
     #[test]
     fn normalisation_table() {
