@@ -1,7 +1,5 @@
 //! The in-memory population registry index: columnar, packed, about 100 bytes per person.
 
-use std::collections::HashMap;
-
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -39,22 +37,22 @@ pub(crate) struct Postings {
 
 impl Postings {
     /// Builds from unsorted `(key, idx)` pairs; `sig` gives each person's signature.
-    fn from_pairs(mut pairs: Vec<(u64, u32)>, sig: impl Fn(u32) -> u64) -> Postings {
+    fn from_pairs(mut pairs: Vec<(u64, u32)>, sig: impl Fn(u32) -> u64 + Sync) -> Postings {
         pairs.par_sort_unstable();
         pairs.dedup();
         let mut keys = Vec::new();
         let mut offsets = Vec::new();
         let mut ids = Vec::with_capacity(pairs.len());
-        let mut sigs = Vec::with_capacity(pairs.len());
         for (k, i) in pairs {
             if keys.last() != Some(&k) {
                 keys.push(k);
                 offsets.push(ids.len() as u32);
             }
             ids.push(i);
-            sigs.push(sig(i) as u32);
         }
         offsets.push(ids.len() as u32);
+        // Random reads of the person records: in parallel (an indexed collect keeps the order).
+        let sigs: Vec<u32> = ids.par_iter().map(|&i| sig(i) as u32).collect();
         keys.shrink_to_fit();
         offsets.shrink_to_fit();
         Postings {
@@ -88,7 +86,7 @@ impl Postings {
 /// [`RegistryIndex::build`].
 #[derive(Debug)]
 pub struct RegistryIndex {
-    /// One 40-byte record per person: everything a comparison reads sits in one cache line.
+    /// One 48-byte record per person: everything a comparison reads sits in one cache line.
     recs: Vec<Rec>,
     villages: Vec<u64>,
     names: String,
@@ -101,7 +99,8 @@ pub struct RegistryIndex {
     by_token_year: Postings,
     /// village id → persons.
     by_village: Postings,
-    token_freq: HashMap<u32, u32>,
+    /// (phonetic hash, number of persons with that token), sorted by hash.
+    token_freq: Vec<(u32, u32)>,
 }
 
 /// Counts that describe an index.
@@ -120,6 +119,8 @@ struct Rec {
     nik: u64,
     kk: u64,
     sig: u64,
+    /// Up to four 16-bit phonetic token hashes ([`token16`]), 0 when the name has more.
+    toks: u64,
     birth: i32,
     name_off: u32,
     village: u32,
@@ -152,6 +153,33 @@ struct Prepared {
     canonical: String,
     sig: u64,
     hashes: Vec<u32>,
+}
+
+/// The 16-bit form of a phonetic token hash kept per person for the exact shared-token
+/// pre-filter (never 0).
+pub(crate) fn token16(hash: u32) -> u16 {
+    ((hash ^ (hash >> 16)) as u16).max(1)
+}
+
+/// Packs the 16-bit hashes of a name's phonetic tokens (at most four; 0 = more than four,
+/// which disables the pre-filter for that person).
+fn pack_toks(hashes: &[u32]) -> u64 {
+    let mut t = [0u16; 4];
+    let mut n = 0;
+    for &h in hashes {
+        let v = token16(h);
+        if t[..n].contains(&v) {
+            continue;
+        }
+        if n == 4 {
+            return 0;
+        }
+        t[n] = v;
+        n += 1;
+    }
+    t.iter()
+        .enumerate()
+        .fold(0u64, |acc, (k, &v)| acc | (v as u64) << (16 * k))
 }
 
 fn prepare(name: &str) -> Prepared {
@@ -194,15 +222,21 @@ impl RegistryIndex {
             by_date_sex: Postings::default(),
             by_token_year: Postings::default(),
             by_village: Postings::default(),
-            token_freq: HashMap::new(),
+            token_freq: Vec::new(),
         };
         let mut token_pairs: Vec<(u64, u32)> = Vec::with_capacity(n * 5 / 2);
         const CHUNK: usize = 1 << 16;
         for (c, chunk) in persons.chunks(CHUNK).enumerate() {
-            let prepared: Vec<Prepared> = chunk.par_iter().map(|p| prepare(&p.name_norm)).collect();
-            for (k, (p, prep)) in chunk.iter().zip(prepared).enumerate() {
+            let villages = &idx.villages;
+            let prepared: Vec<(Prepared, u32)> = chunk
+                .par_iter()
+                .map(|p| {
+                    let v = villages.binary_search(&p.region).unwrap_or(0) as u32;
+                    (prepare(&p.name_norm), v)
+                })
+                .collect();
+            for (k, (p, (prep, v))) in chunk.iter().zip(prepared).enumerate() {
                 let i = (c * CHUNK + k) as u32;
-                let v = idx.villages.binary_search(&p.region).unwrap_or(0) as u32;
                 // Names longer than 255 bytes are cut at a token boundary.
                 let mut name = prep.canonical.as_str();
                 while name.len() > 255 {
@@ -214,6 +248,7 @@ impl RegistryIndex {
                     nik: p.nik,
                     kk: p.kk,
                     sig: prep.sig,
+                    toks: pack_toks(&prep.hashes),
                     birth: p.birth_date.num_days_from_ce(),
                     name_off,
                     village: v,
@@ -228,7 +263,6 @@ impl RegistryIndex {
                 let year = p.birth_date.year();
                 for h in prep.hashes {
                     token_pairs.push((token_year_key(h, year), i));
-                    *idx.token_freq.entry(h).or_insert(0) += 1;
                 }
             }
         }
@@ -248,6 +282,20 @@ impl RegistryIndex {
             |i| idx.recs[i as usize].sig,
         );
         idx.by_token_year = Postings::from_pairs(token_pairs, |i| idx.recs[i as usize].sig);
+        // Token frequencies from the token + year postings (a person holds each of their
+        // tokens under exactly one year).
+        let p = &idx.by_token_year;
+        let mut freq: Vec<(u32, u32)> = Vec::new();
+        for (k, key) in p.keys.iter().enumerate() {
+            let h = (key >> 16) as u32;
+            let c = p.offsets[k + 1] - p.offsets[k];
+            match freq.last_mut() {
+                Some(last) if last.0 == h => last.1 += c,
+                _ => freq.push((h, c)),
+            }
+        }
+        freq.shrink_to_fit();
+        idx.token_freq = freq;
         idx
     }
 
@@ -270,7 +318,7 @@ impl RegistryIndex {
             + self.by_date_sex.bytes()
             + self.by_token_year.bytes()
             + self.by_village.bytes()
-            + self.token_freq.capacity() * 12;
+            + self.token_freq.capacity() * 8;
         IndexStats {
             persons: self.len(),
             villages: self.villages.len(),
@@ -315,6 +363,10 @@ impl RegistryIndex {
     }
     pub(crate) fn sig(&self, i: u32) -> u64 {
         self.recs[i as usize].sig
+    }
+    /// Packed 16-bit token hashes of person `i` (0 = unknown: more than four tokens).
+    pub(crate) fn toks(&self, i: u32) -> u64 {
+        self.recs[i as usize].toks
     }
 
     /// Calls `f` with every person holding exactly this NIK (in table order).
@@ -368,6 +420,8 @@ impl RegistryIndex {
 
     /// Number of persons having a token with this phonetic hash.
     pub(crate) fn token_count(&self, hash: u32) -> u32 {
-        self.token_freq.get(&hash).copied().unwrap_or(0)
+        self.token_freq
+            .binary_search_by_key(&hash, |e| e.0)
+            .map_or(0, |p| self.token_freq[p].1)
     }
 }

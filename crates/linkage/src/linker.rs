@@ -11,7 +11,7 @@ use crate::compare::{
     seg,
 };
 use crate::fs::{self, EmReport, FIELDS, Field, Gamma, Params};
-use crate::index::{RegistryIndex, sex_code};
+use crate::index::{self, RegistryIndex, sex_code};
 use crate::names::{self, NameLevel};
 
 /// One roster row to link.
@@ -187,6 +187,9 @@ struct Prep {
     sig: u64,
     has_initial: bool,
     hashes: Vec<u32>,
+    /// Distinct 16-bit forms of `hashes` (at most eight), for the exact shared-token check.
+    tok16: [u16; 8],
+    ntok16: u32,
     listed: Listed,
     birth: Option<NaiveDate>,
     days: Option<i32>,
@@ -345,16 +348,11 @@ impl<'a> Linker<'a> {
             .collect();
     }
 
+    /// Prepares a row for comparison. The blocking keys (phonetic token hashes, signature)
+    /// are left empty: [`Linker::prep_blocking`] adds them when the row needs a search, so a
+    /// row answered by its exact NIK never computes them.
     fn prep(&self, q: &Query) -> Prep {
         let canonical = names::canonical_name(&q.name);
-        let mut hashes: Vec<u32> = canonical
-            .split(' ')
-            .filter(|t| t.len() > 1)
-            .map(names::phonetic_hash)
-            .collect();
-        hashes.sort_unstable();
-        hashes.dedup();
-        let has_initial = canonical.split(' ').any(|t| t.len() == 1);
         let listed = match q.nik {
             Some(n) if (1_000_000_000_000_000..10_000_000_000_000_000).contains(&n) => {
                 Listed::Full {
@@ -376,16 +374,42 @@ impl<'a> Linker<'a> {
             },
         };
         Prep {
-            sig: names::signature(&canonical),
+            sig: 0,
             canonical,
-            has_initial,
-            hashes,
+            has_initial: false,
+            hashes: Vec::new(),
+            tok16: [0; 8],
+            ntok16: 0,
             listed,
             birth: q.birth_date,
             days: q.birth_date.map(|d| d.num_days_from_ce()),
             sex: q.sex.map(sex_code),
             region: q.region.filter(|&r| r > 0),
         }
+    }
+
+    /// Adds the blocking keys to a prepared row (see [`Linker::prep`]).
+    fn prep_blocking(&self, p: &mut Prep) {
+        let mut hashes: Vec<u32> = p
+            .canonical
+            .split(' ')
+            .filter(|t| t.len() > 1)
+            .map(names::phonetic_hash)
+            .collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        let mut n = 0;
+        for &h in &hashes {
+            let v = index::token16(h);
+            if n < 8 && !p.tok16[..n].contains(&v) {
+                p.tok16[n] = v;
+                n += 1;
+            }
+        }
+        p.ntok16 = n as u32;
+        p.hashes = hashes;
+        p.has_initial = p.canonical.split(' ').any(|t| t.len() == 1);
+        p.sig = names::signature(&p.canonical);
     }
 
     fn compare(&self, q: &Prep, i: u32) -> Cmp {
@@ -501,7 +525,9 @@ impl<'a> Linker<'a> {
 
     /// Adds the persons of a block whose name signature shares at least `min_shared` phonetic
     /// tokens with the query (or, for a query with initials, any token), reading at most
-    /// `max_block` entries.
+    /// `max_block` entries. The signature bits are a 32-bit Bloom filter (a common first name
+    /// collides with a fifth of a block); a person that passes them is checked against their
+    /// 16-bit token hashes, so only persons that really share the tokens are compared.
     fn push_filtered(
         &self,
         q: &Prep,
@@ -512,9 +538,22 @@ impl<'a> Linker<'a> {
     ) {
         let qs = q.sig as u32;
         let need = min_shared.min(qs.count_ones()).max(1);
+        let need_exact = min_shared.min(q.ntok16).max(1);
+        let qt = &q.tok16[..q.ntok16 as usize];
+        let exact_ok = |i: u32| {
+            let t = self.index.toks(i);
+            if t == 0 {
+                return true;
+            }
+            let shared = (0..4)
+                .map(|k| (t >> (16 * k)) as u16)
+                .filter(|v| *v != 0 && qt.contains(v))
+                .count() as u32;
+            shared >= need_exact
+        };
         for (&i, &s) in ids.iter().zip(sigs).take(self.config.max_block) {
             let shared = (qs & s).count_ones();
-            if shared >= need
+            if (shared >= need && exact_ok(i))
                 || (shared == 0
                     && q.has_initial
                     && names::signatures_compatible(q.sig, self.index.sig(i), true))
@@ -661,16 +700,15 @@ impl<'a> Linker<'a> {
 
     /// Links one row.
     pub fn link(&self, query: &Query) -> Link {
-        let q = self.prep(query);
+        let mut q = self.prep(query);
         let ix = self.index;
-        let holders: Vec<u32> = match q.listed {
-            Listed::Full { nik, .. } => ix.lookup_nik(nik),
-            _ => Vec::new(),
-        };
-        let holders = holders.as_slice();
-        if !holders.is_empty() {
-            let mut best: Option<Scored> = None;
-            for &i in holders {
+        // The holders of the listed NIK, scored straight from the NIK table (no allocation):
+        // the best score wins, ties to the lowest person index.
+        let mut best: Option<Scored> = None;
+        let mut n_holders = 0u32;
+        if let Listed::Full { nik, .. } = q.listed {
+            ix.for_each_nik(nik, |i| {
+                n_holders += 1;
                 let cmp = self.compare(&q, i);
                 let s = Scored {
                     person: i,
@@ -678,11 +716,14 @@ impl<'a> Linker<'a> {
                     score: self.score(&cmp),
                     cmp,
                 };
-                if best.as_ref().is_none_or(|b| s.score > b.score) {
+                if best.as_ref().is_none_or(|b| {
+                    s.score > b.score || (s.score == b.score && s.person < b.person)
+                }) {
                     best = Some(s);
                 }
-            }
-            let h = best.expect("holders is not empty");
+            });
+        }
+        if let Some(h) = best {
             let name_ok = matches!(
                 h.cmp.name,
                 None | Some(NameLevel::Exact | NameLevel::Strong | NameLevel::Partial)
@@ -698,10 +739,16 @@ impl<'a> Linker<'a> {
                     evidence: self.evidence(&h.cmp),
                     suggestion: None,
                     alternatives: Vec::new(),
-                    candidates: holders.len() as u32,
+                    candidates: n_holders,
                 };
             }
             // Mismatch: look for the right person elsewhere.
+            let holders = match q.listed {
+                Listed::Full { nik, .. } => ix.lookup_nik(nik),
+                _ => Vec::new(),
+            };
+            let holders = holders.as_slice();
+            self.prep_blocking(&mut q);
             let (scored, count) = self.search(&q, holders);
             let denom = 1.0 + h.score.exp2() + scored.iter().map(|s| s.score.exp2()).sum::<f64>();
             let suggestion = scored
@@ -732,6 +779,7 @@ impl<'a> Linker<'a> {
                 candidates: count + holders.len() as u32,
             };
         }
+        self.prep_blocking(&mut q);
         let (scored, count) = self.search(&q, &[]);
         let denom = 1.0 + scored.iter().map(|s| s.score.exp2()).sum::<f64>();
         let Some(best) = scored.first() else {
@@ -793,7 +841,8 @@ impl<'a> Linker<'a> {
             .par_iter()
             .enumerate()
             .map(|(k, query)| {
-                let q = self.prep(query);
+                let mut q = self.prep(query);
+                self.prep_blocking(&mut q);
                 // The same candidates as linking sees: the NIK holders plus the search.
                 let holders: Vec<u32> = match q.listed {
                     Listed::Full { nik, .. } => self.index.lookup_nik(nik),
