@@ -383,7 +383,10 @@ fn collapse(t: &str) -> String {
 
 /// Steps 4 and 5 for one token: spelling rules and collapsing to a fixpoint, then variants.
 fn canonical(token: &str) -> String {
-    let mut t = collapse(token);
+    // NOOR is the old spelling of the Arabic NUR, also as the start of a compound name
+    // (NOORUL, NOORLINA, NOORDIN); collapsing first would leave NORUL, which meets nothing.
+    let respelled_nur = token.strip_prefix("NOOR").map(|rest| format!("NUR{rest}"));
+    let mut t = collapse(respelled_nur.as_deref().unwrap_or(token));
     // Each round shortens the token or replaces a C or J, so this ends; the bound is a guard.
     for _ in 0..64 {
         let next = collapse(&respell(&t));
@@ -835,6 +838,8 @@ mod tests {
             ("JUSUF KALLA", "YUSUF KALA"),
             ("HADJI AGUS SALIM", "AGUS SALIM"),
             ("OOE", "U"),
+            ("NOORUL HUDA", "NURUL HUDA"),
+            ("NOORLINA", "NURLINA"),
             ("DDJ", "J"),
             ("TTJJ", "C"),
         ];
