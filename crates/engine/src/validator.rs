@@ -509,6 +509,16 @@ pub fn resolve(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Res
         }
     };
     match link.outcome {
+        // The NIK cell did not parse (e.g. an Excel number cell) but its digits are exactly a
+        // registry NIK whose holder agrees: the person is known, the cell is still invalid.
+        LinkOutcome::ExactNik if row.nik.is_none() => {
+            let person_nik = link.person.map(|i| index.nik(i));
+            Resolved {
+                nik_status: listed_status(),
+                person: person_nik,
+                suggestion: person_nik.map(|n| (n, link.probability)),
+            }
+        }
         LinkOutcome::ExactNik => Resolved {
             nik_status: NikStatus::Valid,
             person: row.nik,
