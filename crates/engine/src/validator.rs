@@ -102,7 +102,7 @@ impl Validator {
                 .map(|p| (p.code().to_string(), p))
                 .collect(),
             ledger,
-            link_config: LinkConfig::default(),
+            link_config: link_config(),
             params: None,
             sources,
             roster_source,
@@ -476,6 +476,22 @@ pub fn period_start(period: &str) -> Option<NaiveDate> {
             NaiveDate::from_ymd_opt((start / 12) as i32, start % 12 + 1, 1)
         }
         crate::ledger::Period::Label(_) => None,
+    }
+}
+
+/// Linkage settings for validating lists. A domicile in another regency is weak evidence
+/// against identity here: lists do carry people registered elsewhere (that is what
+/// OUT_OF_REGION reports), and at scale EM learnt a weight for it strong enough to leave such
+/// rows with a damaged NIK unlinked, losing every person-level reason (OUT_OF_REGION recall
+/// 0.96 at 1M people). The name still has to carry the identity.
+fn link_config() -> LinkConfig {
+    LinkConfig {
+        weight_overrides: vec![sinergi_linkage::WeightOverride {
+            field: sinergi_linkage::Field::Region,
+            level: "different".to_string(),
+            weight: -1.0,
+        }],
+        ..LinkConfig::default()
     }
 }
 
