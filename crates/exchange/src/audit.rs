@@ -214,6 +214,28 @@ fn put_str(out: &mut impl FnMut(&[u8]), s: &str) {
 }
 
 impl AuditEntry {
+    /// The record this entry was linked from (seq and hashes dropped): to link it again
+    /// after another head, when a write failed because the log moved underneath.
+    pub fn into_record(self) -> AuditRecord {
+        AuditRecord {
+            at: self.at,
+            node: self.node,
+            request_id: self.request_id,
+            client: self.client,
+            service: self.service,
+            purpose: self.purpose,
+            pks_id: self.pks_id,
+            user_id: self.user_id,
+            issue: self.issue,
+            decision: self.decision,
+            clause: self.clause,
+            subject_hash: self.subject_hash,
+            status: self.status,
+            latency_us: self.latency_us,
+            request_hash: self.request_hash,
+        }
+    }
+
     /// Links a record after `prev_hash` at `seq` and computes its hash.
     pub fn new(seq: u64, prev_hash: HashValue, r: AuditRecord) -> AuditEntry {
         let mut e = AuditEntry {
@@ -801,6 +823,39 @@ impl<S: AuditStore> AuditLog<S> {
         self.store.append_batch(&entries)?;
         self.head = head;
         Ok(entries)
+    }
+
+    /// Like [`AuditLog::append`], but when the write fails the head is re-read from the
+    /// store and the records are linked after it and written once more. This is for a log
+    /// that another writer may also append to (an administrator's command writing to a
+    /// node's log while the node runs): the store's own check that a batch continues its
+    /// head (and the unique `seq`) makes the second writer fail instead of forking the
+    /// chain, and the retry continues after whatever the other wrote. If the first write
+    /// did reach the store before failing, the retry writes the records a second time
+    /// under new seqs: an attempt is then logged twice, never not at all.
+    pub fn append_or_resync(
+        &mut self,
+        records: Vec<AuditRecord>,
+    ) -> Result<Vec<AuditEntry>, S::Error> {
+        let mut head = self.head;
+        let entries: Vec<AuditEntry> = records.into_iter().map(|r| head.append(r)).collect();
+        match self.store.append_batch(&entries) {
+            Ok(()) => {
+                self.head = head;
+                Ok(entries)
+            }
+            Err(first) => {
+                let Ok(stored) = self.store.head() else {
+                    return Err(first);
+                };
+                if stored == self.head {
+                    // The log did not move: a real failure, not a second writer.
+                    return Err(first);
+                }
+                self.head = stored;
+                self.append(entries.into_iter().map(AuditEntry::into_record).collect())
+            }
+        }
     }
 
     /// Signs and stores a checkpoint of the current head.

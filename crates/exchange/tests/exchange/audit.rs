@@ -419,3 +419,57 @@ proptest! {
         prop_assert!(r.first_problem.is_some());
     }
 }
+
+/// A store two logs share (two processes appending to one database).
+#[derive(Clone, Default)]
+struct Shared(std::rc::Rc<std::cell::RefCell<MemoryAuditStore>>);
+
+impl sinergi_exchange::AuditStore for Shared {
+    type Error = sinergi_exchange::audit::StoreError;
+    fn append_batch(&mut self, e: &[AuditEntry]) -> Result<(), Self::Error> {
+        self.0.borrow_mut().append_batch(e)
+    }
+    fn head(&self) -> Result<ChainHead, Self::Error> {
+        self.0.borrow().head()
+    }
+    fn read_range(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, Self::Error> {
+        self.0.borrow().read_range(from, limit)
+    }
+    fn put_checkpoint(&mut self, c: &Checkpoint) -> Result<(), Self::Error> {
+        self.0.borrow_mut().put_checkpoint(c)
+    }
+    fn checkpoints(&self) -> Result<Vec<Checkpoint>, Self::Error> {
+        self.0.borrow().checkpoints()
+    }
+    fn by_subject(&self, s: &HashValue) -> Result<Vec<AuditEntry>, Self::Error> {
+        self.0.borrow().by_subject(s)
+    }
+}
+
+#[test]
+fn a_second_writer_is_refused_by_append_and_followed_by_append_or_resync() {
+    let store = Shared::default();
+    let mut node = AuditLog::open(NODE, store.clone()).unwrap();
+    let mut admin = AuditLog::open(NODE, store.clone()).unwrap();
+    node.append(vec![record(1), record(2)]).unwrap();
+    // The admin's head is stale: the store refuses rather than forking the chain...
+    assert!(admin.append(vec![record(3)]).is_err());
+    assert_eq!(admin.head().seq, 0);
+    // ...and append_or_resync continues after what the node wrote.
+    let e = admin.append_or_resync(vec![record(3)]).unwrap();
+    assert_eq!(e[0].seq, 3);
+    assert_eq!(e[0].request_id, "req-000003");
+    // The node, stale in turn, follows the admin's entry.
+    let e = node.append_or_resync(vec![record(4), record(5)]).unwrap();
+    assert_eq!(e.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
+    node.checkpoint(&node_key(), Timestamp(1_750_000_100_000_000))
+        .unwrap();
+    let all = store.0.borrow().read_range(1, 100).unwrap();
+    let cps = store.0.borrow().checkpoints().unwrap();
+    let r = verify(all.iter(), &cps, &node_key().verifying_key());
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.entries, 5);
+    // An entry turned back into its record links to the same hash after the same head.
+    let again = AuditEntry::new(3, all[1].hash, all[2].clone().into_record());
+    assert_eq!(again, all[2]);
+}
