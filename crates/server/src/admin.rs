@@ -9,8 +9,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use sinergi_exchange::Agreement;
 use sinergi_exchange::token::hash_presented;
-use sinergi_exchange::{Agreement, AgreementStatus};
 use subtle_free::ct_eq;
 
 use crate::refusal::{ServerCode, refuse, wants_english};
@@ -59,8 +59,25 @@ pub async fn list_agreements(State(st): State<Arc<AppState>>, headers: HeaderMap
     Json(json!({ "agreements": &*st.agreements() })).into_response()
 }
 
+fn pks_ctx<'a>(st: &'a AppState, by: &'a str, reason: &'a str) -> crate::pks::Ctx<'a> {
+    crate::pks::Ctx {
+        db: &st.db,
+        node: &st.config.node_name,
+        audit: crate::pks::AuditSink::Writer(&st.audit),
+        by,
+        reason,
+    }
+}
+
+fn pks_refusal(en: bool, e: &crate::pks::PksError) -> Response {
+    if let crate::pks::PksError::Db(_) = e {
+        tracing::error!(error = %e, "admin request failed");
+    }
+    refuse(e.code(), en, None)
+}
+
 /// `POST /admin/pks` with an agreement (docs/EXCHANGE.md section 4). 201, or 409 when the id
-/// exists, 400 when invalid or when its provider is not hosted here.
+/// exists, 400 when invalid or when its provider is not hosted here. Audited (`pks.rs`).
 pub async fn create_agreement(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -73,34 +90,21 @@ pub async fn create_agreement(
     let Ok(a) = serde_json::from_slice::<Agreement>(&body) else {
         return refuse(ServerCode::RequestInvalid, en, None);
     };
-    if a.validate().is_err() || !st.hosted.contains_key(&a.provider) {
-        return refuse(ServerCode::RequestInvalid, en, None);
-    }
     let _guard = st.agreements_write.lock().await;
-    let text = match serde_json::to_string(&a) {
-        Ok(t) => t,
-        Err(e) => return internal(en, e),
-    };
-    match st
-        .db
-        .put_agreement(
-            &a.id,
-            &a.provider.to_string(),
-            &a.consumer.to_string(),
-            &text,
-            crate::now().0,
-            true,
-        )
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return refuse(ServerCode::AgreementExists, en, None),
-        Err(e) => return internal(en, e),
-    }
+    let hosted: Vec<_> = st.hosted.keys().cloned().collect();
+    let by = headers
+        .get("x-road-userid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let result = crate::pks::create(&pks_ctx(&st, by, ""), &hosted, a).await;
+    // Refresh whatever happened: the database is the truth.
     if let Err(e) = refresh(&st).await {
         return internal(en, e);
     }
-    (axum::http::StatusCode::CREATED, Json(a)).into_response()
+    match result {
+        Ok(a) => (axum::http::StatusCode::CREATED, Json(a)).into_response(),
+        Err(e) => pks_refusal(en, &e),
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -111,7 +115,8 @@ pub struct StatusBody {
     reason: String,
 }
 
-/// `POST /admin/pks/{id}/{suspend|reinstate|revoke}` with `{by, reason}`.
+/// `POST /admin/pks/{id}/{suspend|reinstate|revoke}` with `{by, reason}`. 200; 404 unknown id;
+/// 409 AGREEMENT_STATUS_CONFLICT when revoked already. Audited (`pks.rs`).
 pub async fn change_status(
     State(st): State<Arc<AppState>>,
     Path((id, action)): Path<(String, String)>,
@@ -122,11 +127,8 @@ pub async fn change_status(
         return *r;
     }
     let en = wants_english(&headers);
-    let status = match action.as_str() {
-        "suspend" => AgreementStatus::Suspended,
-        "reinstate" => AgreementStatus::Active,
-        "revoke" => AgreementStatus::Revoked,
-        _ => return refuse(ServerCode::RequestInvalid, en, None),
+    let Some(action) = crate::pks::Action::parse_change(&action) else {
+        return refuse(ServerCode::RequestInvalid, en, None);
     };
     let b: StatusBody = if body.is_empty() {
         StatusBody::default()
@@ -137,36 +139,14 @@ pub async fn change_status(
         }
     };
     let _guard = st.agreements_write.lock().await;
-    let Some(mut a) = st.agreements().iter().find(|a| a.id == id).cloned() else {
-        return refuse(ServerCode::AgreementNotFound, en, None);
-    };
-    if a.set_status(status, &b.by, crate::now(), &b.reason)
-        .is_err()
-    {
-        return refuse(ServerCode::RequestInvalid, en, None);
-    }
-    let text = match serde_json::to_string(&a) {
-        Ok(t) => t,
-        Err(e) => return internal(en, e),
-    };
-    if let Err(e) = st
-        .db
-        .put_agreement(
-            &a.id,
-            &a.provider.to_string(),
-            &a.consumer.to_string(),
-            &text,
-            crate::now().0,
-            false,
-        )
-        .await
-    {
-        return internal(en, e);
-    }
+    let result = crate::pks::change_status(&pks_ctx(&st, &b.by, &b.reason), &id, action).await;
     if let Err(e) = refresh(&st).await {
         return internal(en, e);
     }
-    Json(a).into_response()
+    match result {
+        Ok(a) => Json(a).into_response(),
+        Err(e) => pks_refusal(en, &e),
+    }
 }
 
 /// `GET /admin/audit/verify`: walks the whole log (in pages) against the checkpoints.

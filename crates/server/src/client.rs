@@ -1,26 +1,36 @@
 //! Node-to-node calls: signed with the calling member's Ed25519 key (RFC 9421, Sinergi
-//! profile), over plain HTTP/1.1 (hyper-util's client; TLS is terminated by a proxy in front
-//! of each node, see docs/API.md).
+//! profile), over HTTP/1.1 or HTTPS (hyper-util's client with hyper-rustls, ring provider;
+//! peers' certificates checked against `[tls] ca_file`, else the Mozilla roots).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sinergi_exchange::httpsig::{SignOptions, new_nonce, sign_request};
 use sinergi_exchange::{ClientId, ServiceId};
 
+use crate::config::ConfigError;
 use crate::state::{AppState, Hosted};
 
-/// The HTTP client type.
-pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// The HTTP client type (`http://` and `https://` URLs).
+pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-pub fn new_client() -> HttpClient {
-    let mut c = HttpConnector::new();
-    c.set_nodelay(true);
-    Client::builder(TokioExecutor::new())
+/// A client trusting `tls.ca_file` of the configuration (else the Mozilla roots).
+pub fn new_client(tls: Option<&crate::config::TlsConfig>) -> Result<HttpClient, ConfigError> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let tls = crate::tls::client_config(tls.and_then(|t| t.ca_file.as_deref()))?;
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(64)
-        .build(c)
+        .build(https))
 }
 
 /// Why a call to another node failed.
@@ -70,7 +80,7 @@ pub async fn call(
     let base = match &route.base_url {
         Some(b) => b.clone(),
         None => match st.local_addr.get() {
-            Some(a) => format!("http://{a}"),
+            Some(a) => format!("{}://{a}", st.config.scheme()),
             None => return Err(CallError::NoRoute(service_code.into())),
         },
     };

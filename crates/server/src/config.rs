@@ -78,6 +78,27 @@ pub struct NodeConfig {
     /// Agreements to create at start when absent from the database (demo/bootstrap).
     #[serde(default)]
     pub agreements: Vec<Agreement>,
+    /// TLS (rustls, ring provider): serve HTTPS, and whom to trust when calling `https://`
+    /// peers. Absent: plain HTTP (behind a TLS proxy, set `public_scheme = "https"`).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[tls]`: PEM files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain this node serves (leaf first). With `key_file`: the node listens
+    /// with TLS only (a plain-HTTP request to its port fails at the handshake).
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// The certificate's private key (PKCS#8, SEC1 or PKCS#1).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// CA certificates trusted when this node calls `https://` peers (e.g. the government's
+    /// private CA). Absent: the Mozilla root programme.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A hosted member subsystem.
@@ -232,7 +253,30 @@ impl NodeConfig {
             a.validate()
                 .map_err(|e| ConfigError::Invalid(format!("agreement {}: {e}", a.id)))?;
         }
+        if let Some(t) = &self.tls
+            && t.cert_file.is_some() != t.key_file.is_some()
+        {
+            return Err(ConfigError::Invalid(
+                "[tls] needs both cert_file and key_file to serve HTTPS (or neither)".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The certificate and key to serve with, when TLS is configured.
+    pub fn tls_serving(&self) -> Option<(&Path, &Path)> {
+        let t = self.tls.as_ref()?;
+        Some((t.cert_file.as_deref()?, t.key_file.as_deref()?))
+    }
+
+    /// The scheme clients use to reach this node: `https` when it serves TLS itself,
+    /// otherwise `public_scheme` (set it to `https` behind a TLS proxy).
+    pub fn scheme(&self) -> &str {
+        if self.tls_serving().is_some() {
+            "https"
+        } else {
+            &self.public_scheme
+        }
     }
 
     pub fn store_url(&self) -> String {

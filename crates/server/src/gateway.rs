@@ -187,7 +187,7 @@ pub async fn r1(
         .unwrap_or("/")
         .to_owned();
     let host = header(&headers, "host");
-    let target_uri = format!("{}://{}{}", st.config.public_scheme, host, pq);
+    let target_uri = format!("{}://{}{}", st.config.scheme(), host, pq);
     let req_id = match header(&headers, "x-road-id") {
         "" => new_request_id(),
         v => bounded(v),
@@ -514,10 +514,16 @@ async fn batch(
         }
         ranges.push((start, body.len()));
         ranges.retain(|&(a, b)| !body[a..b].iter().all(u8::is_ascii_whitespace));
-        let mut n_lines: u64 = 0;
+        // Pipelined: chunk k+1 is computed while chunk k's audit entries are being
+        // committed; chunk k's lines are sent only once its entries are durable.
+        let mut pending: Option<(crate::audit_sql::Receipt, Vec<u8>)> = None;
+        let audit_failed = |e: crate::audit_sql::AuditSendError| {
+            tracing::error!(error = %e, "audit write failed; batch stopped");
+            let line = json!({"code": ErrorCode::AuditUnavailable.code(), "message": ErrorCode::AuditUnavailable.message(if ctx.en {"en"} else {"id"})});
+            Bytes::from(format!("{line}\n"))
+        };
         for group in ranges.chunks(BATCH_CHUNK) {
             let chunk: Vec<Bytes> = group.iter().map(|&(a, b)| body.slice(a..b)).collect();
-            n_lines += chunk.len() as u64;
             let (st3, ix3, granted3, agreements3, base3, pks3) = (
                 st.clone(),
                 ix.clone(),
@@ -556,19 +562,35 @@ async fn batch(
                     .await;
                 return;
             };
-            if let Err(e) = st.audit.append(recs).await {
-                tracing::error!(error = %e, "audit write failed; batch stopped");
-                let line = json!({"code": ErrorCode::AuditUnavailable.code(), "message": ErrorCode::AuditUnavailable.message(if ctx.en {"en"} else {"id"})});
-                let _ = tx.send(Ok(Bytes::from(format!("{line}\n")))).await;
+            let receipt = st.audit.submit(recs);
+            if let Some((prev, prev_out)) = pending.take() {
+                if let Err(e) = prev.wait().await {
+                    let _ = tx.send(Ok(audit_failed(e))).await;
+                    return;
+                }
+                if tx.send(Ok(Bytes::from(prev_out))).await.is_err() {
+                    return;
+                }
+            }
+            match receipt {
+                Ok(r) => pending = Some((r, out)),
+                Err(e) => {
+                    let _ = tx.send(Ok(audit_failed(e))).await;
+                    return;
+                }
+            }
+        }
+        if let Some((prev, prev_out)) = pending.take() {
+            if let Err(e) = prev.wait().await {
+                let _ = tx.send(Ok(audit_failed(e))).await;
                 return;
             }
-            if tx.send(Ok(Bytes::from(out))).await.is_err() {
+            if tx.send(Ok(Bytes::from(prev_out))).await.is_err() {
                 return;
             }
         }
         st.metrics
             .record(&ctx.metric, 200, ctx.started.elapsed().as_secs_f64());
-        let _ = n_lines;
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))

@@ -14,15 +14,18 @@
 
 pub mod admin;
 pub mod audit_sql;
+mod audit_sqlite;
 pub mod client;
 pub mod config;
 pub mod gateway;
 pub mod index;
 pub mod metrics;
 pub mod openapi;
+pub mod pks;
 pub mod refusal;
 pub mod services;
 pub mod state;
+pub mod tls;
 pub mod validasi;
 
 use std::future::Future;
@@ -88,6 +91,7 @@ impl Running {
 
 /// Starts a node in the background (binds first, so the address is known).
 pub async fn spawn(config: NodeConfig) -> Result<Running, StartError> {
+    let tls = tls_config(&config)?;
     let state = AppState::start(config).await?;
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;
@@ -95,7 +99,7 @@ pub async fn spawn(config: NodeConfig) -> Result<Running, StartError> {
     let (stop, mut rx) = tokio::sync::watch::channel(false);
     let st = state.clone();
     let task = tokio::spawn(async move {
-        run(listener, st, async move {
+        run(listener, tls, st, async move {
             let _ = rx.wait_for(|v| *v).await;
         })
         .await
@@ -108,6 +112,13 @@ pub async fn spawn(config: NodeConfig) -> Result<Running, StartError> {
     })
 }
 
+impl Running {
+    /// The node's base URL (`https://` when it serves TLS).
+    pub fn url(&self) -> String {
+        format!("{}://{}", self.state.config.scheme(), self.addr)
+    }
+}
+
 /// Runs a node until `shutdown` completes, then drains: in-flight requests finish (each
 /// waits for its audit entry), the audit writer writes everything queued, signs a final
 /// checkpoint and stops.
@@ -115,25 +126,48 @@ pub async fn serve(
     config: NodeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let tls = tls_config(&config)?;
     let state = AppState::start(config).await?;
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;
     let _ = state.local_addr.set(addr);
-    tracing::info!(%addr, node = %state.config.node_name, "sinergi node listening");
-    run(listener, state, shutdown).await
+    tracing::info!(%addr, node = %state.config.node_name, tls = tls.is_some(), "sinergi node listening");
+    run(listener, tls, state, shutdown).await
+}
+
+/// The rustls server configuration when `[tls]` names a certificate and key (read before
+/// anything starts, so a bad file stops the node with its name).
+fn tls_config(config: &NodeConfig) -> Result<Option<Arc<rustls::ServerConfig>>, StartError> {
+    Ok(match config.tls_serving() {
+        Some((cert, key)) => Some(tls::server_config(cert, key)?),
+        None => None,
+    })
 }
 
 async fn run(
     listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let reload = state::spawn_reloader(state.clone());
+    let watch = state::spawn_agreement_watcher(state.clone());
     let router = app(state.clone());
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = match tls {
+        Some(cfg) => {
+            let l = tls::TlsListener::new(listener, cfg)?;
+            axum::serve(l, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
     reload.abort();
+    watch.abort();
     state.finish().await;
     served.map_err(StartError::Io)
 }

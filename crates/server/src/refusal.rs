@@ -19,6 +19,8 @@ pub enum ServerCode {
     AgreementNotFound,
     /// Admin endpoints: an agreement with this id exists already.
     AgreementExists,
+    /// Admin endpoints: the agreement is revoked (final) or the change is out of time order.
+    AgreementStatusConflict,
     /// A provider this node called did not answer usably.
     UpstreamUnavailable,
     /// The registry index or database failed.
@@ -26,12 +28,13 @@ pub enum ServerCode {
 }
 
 impl ServerCode {
-    pub const ALL: [ServerCode; 7] = [
+    pub const ALL: [ServerCode; 8] = [
         ServerCode::ServiceNotFound,
         ServerCode::RequestInvalid,
         ServerCode::AdminTokenInvalid,
         ServerCode::AgreementNotFound,
         ServerCode::AgreementExists,
+        ServerCode::AgreementStatusConflict,
         ServerCode::UpstreamUnavailable,
         ServerCode::InternalError,
     ];
@@ -43,6 +46,7 @@ impl ServerCode {
             ServerCode::AdminTokenInvalid => "ADMIN_TOKEN_INVALID",
             ServerCode::AgreementNotFound => "AGREEMENT_NOT_FOUND",
             ServerCode::AgreementExists => "AGREEMENT_EXISTS",
+            ServerCode::AgreementStatusConflict => "AGREEMENT_STATUS_CONFLICT",
             ServerCode::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
             ServerCode::InternalError => "INTERNAL_ERROR",
         }
@@ -53,7 +57,7 @@ impl ServerCode {
             ServerCode::ServiceNotFound | ServerCode::AgreementNotFound => 404,
             ServerCode::RequestInvalid => 400,
             ServerCode::AdminTokenInvalid => 401,
-            ServerCode::AgreementExists => 409,
+            ServerCode::AgreementExists | ServerCode::AgreementStatusConflict => 409,
             ServerCode::UpstreamUnavailable => 502,
             ServerCode::InternalError => 500,
         }
@@ -82,6 +86,12 @@ impl ServerCode {
             (ServerCode::AgreementExists, false) => "PKS dengan nomor ini sudah ada.",
             (ServerCode::AgreementExists, true) => {
                 "An agreement (PKS) with this id already exists."
+            }
+            (ServerCode::AgreementStatusConflict, false) => {
+                "Status PKS ini tidak dapat diubah: PKS yang sudah dicabut bersifat final."
+            }
+            (ServerCode::AgreementStatusConflict, true) => {
+                "This agreement's status cannot change: a revoked agreement (PKS) is final."
             }
             (ServerCode::UpstreamUnavailable, false) => {
                 "Node instansi penyedia data tidak dapat dihubungi atau menolak permintaan."

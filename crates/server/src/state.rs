@@ -231,6 +231,7 @@ impl AppState {
                 .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))??
         };
 
+        let client = crate::client::new_client(config.tls.as_ref())?;
         let mut programs = BTreeMap::new();
         for (code, text) in PROGRAMS {
             match Program::parse(&format!("config/programs/{code}.toml"), text) {
@@ -261,7 +262,7 @@ impl AppState {
             node_key,
             metrics: Metrics::default(),
             local_addr: OnceLock::new(),
-            client: crate::client::new_client(),
+            client,
             programs,
             routes,
         }))
@@ -336,6 +337,42 @@ pub fn spawn_reloader(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
                 Ok(true) => tracing::info!("new snapshot loaded into the index"),
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "index reload failed"),
+            }
+        }
+    })
+}
+
+/// How often a running node re-reads its agreements from the database.
+pub const AGREEMENT_POLL: Duration = Duration::from_secs(2);
+
+/// Re-reads the agreements from the database every [`AGREEMENT_POLL`], so a change made with
+/// `sinergi pks` (written straight into the node's database) is in force within that time.
+pub fn spawn_agreement_watcher(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(AGREEMENT_POLL);
+        tick.tick().await;
+        let mut last: Option<Vec<String>> = None;
+        loop {
+            tick.tick().await;
+            // Under the admin API's lock: never overwrite its fresher refresh with this read.
+            let _guard = state.agreements_write.lock().await;
+            match state.db.agreements().await {
+                Ok(bodies) if last.as_ref() != Some(&bodies) => {
+                    let parsed = bodies
+                        .iter()
+                        .filter_map(|b| match serde_json::from_str::<Agreement>(b) {
+                            Ok(a) => Some(a),
+                            Err(e) => {
+                                tracing::error!(error = %e, "stored agreement does not parse; ignored");
+                                None
+                            }
+                        })
+                        .collect();
+                    *state.agreements.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(parsed);
+                    last = Some(bodies);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "agreements reload failed"),
             }
         }
     })

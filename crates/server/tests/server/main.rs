@@ -4,3 +4,5 @@
 mod common;
 mod federation;
 mod gateway;
+mod pks;
+mod tls;
