@@ -295,6 +295,19 @@ impl NodeConfig {
         }
     }
 
+    /// Where the node's checkpoint key lives.
+    pub fn node_key_path(&self) -> PathBuf {
+        self.node_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("node.key"))
+    }
+
+    /// The node's checkpoint key, generated into its file when absent (as a node does on its
+    /// first start).
+    pub fn node_key(&self) -> Result<SigningKey, ConfigError> {
+        load_signing_key(&self.node_key_path())
+    }
+
     pub fn member_key_path(&self, m: &MemberConfig) -> PathBuf {
         m.key_file.clone().unwrap_or_else(|| {
             self.data_dir

@@ -179,11 +179,7 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| config.data_dir.join("audit-secret.key"));
         let secret = config::load_secret(&secret_path)?;
-        let node_key_path = config
-            .node_key_file
-            .clone()
-            .unwrap_or_else(|| config.data_dir.join("node.key"));
-        let node_key = config::load_signing_key(&node_key_path)?;
+        let node_key = config.node_key()?;
 
         let store = if hosted.values().any(|h| {
             h.services

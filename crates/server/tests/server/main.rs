@@ -4,5 +4,6 @@
 mod common;
 mod federation;
 mod gateway;
+mod pg;
 mod pks;
 mod tls;
