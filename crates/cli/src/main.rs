@@ -12,6 +12,7 @@ mod ingest_cmd;
 mod link_cmd;
 mod load;
 mod nik_cmd;
+mod pks_cmd;
 mod progress;
 mod serve_cmd;
 mod synth_cmd;
@@ -54,6 +55,8 @@ enum Command {
     Serve(serve_cmd::Args),
     /// Periksa log audit node dan siapa mengakses suatu NIK (audit log checks).
     Audit(audit_cmd::Args),
+    /// Kelola PKS: buat, daftar, bekukan, cabut (manage data-sharing agreements).
+    Pks(pks_cmd::Args),
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
@@ -71,6 +74,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Link(args) => link_cmd::run(args),
         Command::Serve(args) => runtime()?.block_on(serve_cmd::run(db, args)),
         Command::Audit(args) => runtime()?.block_on(audit_cmd::run(args)),
+        Command::Pks(args) => runtime()?.block_on(pks_cmd::run(args)),
     }
 }
 

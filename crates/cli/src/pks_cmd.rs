@@ -1,0 +1,425 @@
+//! `sinergi pks`: create, list, suspend, reinstate and revoke data-sharing agreements (PKS)
+//! on a node's database. Goes through `sinergi_server::pks`, the code path of the admin API,
+//! so decisions and audit entries are the same; works whether the node runs or not (a running
+//! node picks the change up within `AGREEMENT_POLL`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sinergi_exchange::{
+    Agreement, AgreementStatus, ClientId, Quota, RegionScope, ServiceGrant, Timestamp,
+};
+use sinergi_server::audit_sql::Db;
+use sinergi_server::pks::{self, Action, AuditSink, Ctx, PksError};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: PksCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PksCommand {
+    /// Buat PKS baru di node penyedia (create an agreement).
+    Create(Box<CreateArgs>),
+    /// Daftar PKS dan statusnya sekarang (list agreements).
+    List(ListArgs),
+    /// Bekukan PKS sementara: permintaan ditolak AGREEMENT_SUSPENDED (suspend).
+    Suspend(StatusArgs),
+    /// Aktifkan kembali PKS yang dibekukan (reinstate).
+    Reinstate(StatusArgs),
+    /// Cabut PKS; pencabutan bersifat final (revoke).
+    Revoke(StatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NodeArgs {
+    /// Konfigurasi node (TOML); bawaan: konfigurasi demo tertanam.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// PKS dari berkas JSON (bentuk yang sama dengan POST /admin/pks); tanpa opsi lain.
+    #[arg(long, conflicts_with_all = ["id", "provider", "consumer", "service", "purpose", "legal_basis", "region", "from", "until", "per_second", "per_day"])]
+    pub file: Option<PathBuf>,
+    /// Nomor PKS, mis. PKS-DUKCAPIL-DINSOS3301-2025-001.
+    #[arg(long, required_unless_present = "file")]
+    pub id: Option<String>,
+    /// Penyedia data, anggota yang di-host node ini (INSTANCE/KELAS/KODE/SUBSISTEM).
+    #[arg(long, required_unless_present = "file")]
+    pub provider: Option<String>,
+    /// Konsumen (INSTANCE/KELAS/KODE/SUBSISTEM).
+    #[arg(long, required_unless_present = "file")]
+    pub consumer: Option<String>,
+    /// Layanan yang dibuka, dengan atribut yang boleh diterima: `verifikasi-identitas` atau
+    /// `verifikasi-identitas:nama,tgl_lahir`. Boleh diulang.
+    #[arg(long, required_unless_present = "file")]
+    pub service: Vec<String>,
+    /// Kode tujuan, mis. VALIDASI_BANSOS. Boleh diulang.
+    #[arg(long, required_unless_present = "file")]
+    pub purpose: Vec<String>,
+    /// Dasar hukum (undang-undang, peraturan, nomor PKS).
+    #[arg(long, required_unless_present = "file")]
+    pub legal_basis: Option<String>,
+    /// Cakupan wilayah: `nasional`, atau kode Kemendagri (33, 33.01, ...). Boleh diulang.
+    #[arg(long, required_unless_present = "file")]
+    pub region: Vec<String>,
+    /// Berlaku mulai (YYYY-MM-DD, 00:00 WIB).
+    #[arg(long, required_unless_present = "file")]
+    pub from: Option<String>,
+    /// Berlaku sampai dengan (YYYY-MM-DD, termasuk hari itu).
+    #[arg(long, required_unless_present = "file")]
+    pub until: Option<String>,
+    /// Kuota permintaan per detik.
+    #[arg(long, default_value_t = 50)]
+    pub per_second: u32,
+    /// Kuota permintaan per hari (WIB).
+    #[arg(long, default_value_t = 200_000)]
+    pub per_day: u64,
+    /// Siapa yang membuat (dicatat di log audit).
+    #[arg(long, default_value = "")]
+    pub by: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Cetak sebagai JSON (print as JSON).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Nomor PKS.
+    pub id: String,
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Siapa yang bertindak (dicatat di riwayat PKS dan log audit).
+    #[arg(long)]
+    pub by: String,
+    /// Alasan (dicatat di riwayat PKS dan log audit).
+    #[arg(long)]
+    pub reason: String,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        PksCommand::Create(a) => create(*a).await,
+        PksCommand::List(a) => list(a).await,
+        PksCommand::Suspend(a) => change(a, Action::Suspend).await,
+        PksCommand::Reinstate(a) => change(a, Action::Reinstate).await,
+        PksCommand::Revoke(a) => change(a, Action::Revoke).await,
+    }
+}
+
+/// The node's configuration and its audit database (where agreements live).
+struct Node {
+    config: sinergi_server::NodeConfig,
+    db: Db,
+}
+
+async fn open(node: &NodeArgs) -> anyhow::Result<Node> {
+    let config = crate::serve_cmd::load_config(node.config.as_deref())?;
+    let url = config.audit_url();
+    let db = Db::open(&url, false).await.map_err(|e| {
+        anyhow::anyhow!(
+            "Basis data node {url} tidak dapat dibuka (cannot open the node's database): {e}"
+        )
+    })?;
+    Ok(Node { config, db })
+}
+
+fn ctx<'a>(n: &'a Node, by: &'a str, reason: &'a str) -> anyhow::Result<Ctx<'a>> {
+    let key = n.config.node_key().map_err(|e| {
+        anyhow::anyhow!("Kunci checkpoint node tidak dapat dibaca (cannot read the node key): {e}")
+    })?;
+    Ok(Ctx {
+        db: &n.db,
+        node: &n.config.node_name,
+        audit: AuditSink::Direct {
+            url: n.config.audit_url(),
+            node: n.config.node_name.clone(),
+            key: Box::new(key),
+        },
+        by,
+        reason,
+    })
+}
+
+/// A refusal in Bahasa Indonesia (English in parentheses), naming what to do.
+fn explain(e: PksError, hosted: &[ClientId]) -> anyhow::Error {
+    let msg = match &e {
+        PksError::Invalid(m) => format!("PKS tidak sah (invalid agreement): {m}"),
+        PksError::NotHosted(p) => format!(
+            "Penyedia {p} tidak di-host node ini (provider not hosted on this node). \
+             Anggota node ini: {}",
+            hosted
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        PksError::Exists(id) => format!(
+            "PKS {id} sudah ada (an agreement with this id already exists); \
+             lihat `sinergi pks list`"
+        ),
+        PksError::NotFound(id) => format!(
+            "PKS {id} tidak ada di node ini (agreement not found); lihat `sinergi pks list`"
+        ),
+        PksError::Conflict { id, reason } if reason.contains("revoked") => format!(
+            "PKS {id} sudah dicabut; pencabutan bersifat final dan statusnya tidak dapat \
+             diubah lagi (already revoked; revocation is final)"
+        ),
+        PksError::Conflict { id, reason } => {
+            format!("Status PKS {id} tidak dapat diubah (status change refused): {reason}")
+        }
+        PksError::Audit(m) => format!(
+            "Log audit tidak dapat ditulis; tidak ada yang diubah (audit log unavailable; \
+             nothing changed): {m}"
+        ),
+        PksError::Db(m) => format!("Basis data node gagal (node database failed): {m}"),
+    };
+    anyhow::anyhow!(msg)
+}
+
+fn parse_client(what: &str, s: &str) -> anyhow::Result<ClientId> {
+    ClientId::parse_header(s.trim()).map_err(|e| {
+        anyhow::anyhow!(
+            "{what} {s:?} bukan INSTANCE/KELAS/KODE/SUBSISTEM, mis. ID/GOV/DINSOS-3301/BANSOS \
+             (not a member subsystem id): {e}"
+        )
+    })
+}
+
+fn agreement_from_flags(a: &CreateArgs) -> anyhow::Result<Agreement> {
+    let req = |v: &Option<String>, flag: &str| {
+        v.clone()
+            .ok_or_else(|| anyhow::anyhow!("--{flag} wajib diisi (required)"))
+    };
+    let mut services = Vec::new();
+    for s in &a.service {
+        let (code, fields) = match s.split_once(':') {
+            Some((c, f)) => (c, f),
+            None => (s.as_str(), ""),
+        };
+        if code.trim().is_empty() {
+            anyhow::bail!(
+                "--service {s:?}: nama layanan kosong; tulis LAYANAN atau LAYANAN:atribut,atribut \
+                 (empty service code)"
+            );
+        }
+        services.push(ServiceGrant {
+            service_code: code.trim().to_owned(),
+            fields: fields
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        });
+    }
+    let national = a
+        .region
+        .iter()
+        .any(|r| matches!(r.to_ascii_lowercase().as_str(), "nasional" | "national"));
+    let region_scope = if national {
+        if a.region.len() > 1 {
+            anyhow::bail!(
+                "--region nasional tidak dapat digabung dengan kode wilayah (national excludes region codes)"
+            );
+        }
+        RegionScope::National
+    } else {
+        RegionScope::Regions(a.region.iter().map(|r| r.trim().to_owned()).collect())
+    };
+    let (from, until) = (req(&a.from, "from")?, req(&a.until, "until")?);
+    Agreement {
+        id: req(&a.id, "id")?,
+        provider: parse_client("--provider", &req(&a.provider, "provider")?)?,
+        consumer: parse_client("--consumer", &req(&a.consumer, "consumer")?)?,
+        services,
+        purposes: a.purpose.iter().map(|p| p.trim().to_owned()).collect(),
+        legal_basis: req(&a.legal_basis, "legal-basis")?,
+        region_scope,
+        valid_from: Timestamp(0),
+        valid_until: Timestamp(0),
+        quota: Quota {
+            per_second: a.per_second,
+            per_day: a.per_day,
+        },
+        status_history: vec![],
+    }
+    .with_dates(&from, &until)
+    .map_err(|_| {
+        let bad = [&from, &until]
+            .into_iter()
+            .find(|d| Timestamp::parse_date(d, sinergi_exchange::WIB_OFFSET_MINUTES).is_none())
+            .cloned()
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "Tanggal {bad:?} tidak sah; tulis YYYY-MM-DD, mis. 2025-12-31 (date must be YYYY-MM-DD)"
+        )
+    })
+}
+
+async fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
+    let agreement = match &a.file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!(
+                    "Berkas {} tidak dapat dibaca (cannot read): {e}",
+                    path.display()
+                )
+            })?;
+            serde_json::from_str::<Agreement>(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "Berkas {}: bukan PKS dalam JSON (not an agreement; see docs/EXCHANGE.md \
+                     section 4): {e}",
+                    path.display()
+                )
+            })?
+        }
+        None => agreement_from_flags(&a)?,
+    };
+    let n = open(&a.node).await?;
+    let hosted: Vec<ClientId> = n.config.members.iter().map(|m| m.id.clone()).collect();
+    let result = pks::create(&ctx(&n, &a.by, "")?, &hosted, agreement).await;
+    n.db.close().await;
+    let created = result.map_err(|e| explain(e, &hosted))?;
+    println!(
+        "PKS {} dibuat (agreement created): {} -> {}, berlaku {} s.d. {}.",
+        created.id,
+        created.provider,
+        created.consumer,
+        date(created.valid_from.0),
+        last_day(created.valid_until.0)
+    );
+    println!("Dicatat di log audit {}.", n.config.audit_url());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn change(a: StatusArgs, action: Action) -> anyhow::Result<ExitCode> {
+    if a.by.trim().is_empty() || a.reason.trim().is_empty() {
+        anyhow::bail!("--by dan --reason wajib diisi (who and why are required)");
+    }
+    let n = open(&a.node).await?;
+    let hosted: Vec<ClientId> = n.config.members.iter().map(|m| m.id.clone()).collect();
+    let result = pks::change_status(&ctx(&n, &a.by, &a.reason)?, a.id.trim(), action).await;
+    n.db.close().await;
+    let changed = result.map_err(|e| explain(e, &hosted))?;
+    let what = match action {
+        Action::Suspend => "dibekukan (suspended)",
+        Action::Reinstate => "diaktifkan kembali (reinstated)",
+        Action::Revoke => "dicabut (revoked)",
+        Action::Create => "dibuat (created)",
+    };
+    println!("PKS {} {what} oleh {}: {}.", changed.id, a.by, a.reason);
+    println!(
+        "Dicatat di riwayat PKS dan log audit {}; node yang sedang berjalan menerapkannya \
+         dalam {} detik.",
+        n.config.audit_url(),
+        sinergi_server::state::AGREEMENT_POLL.as_secs()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status_word(s: AgreementStatus) -> &'static str {
+    match s {
+        AgreementStatus::Active => "AKTIF",
+        AgreementStatus::Suspended => "DIBEKUKAN",
+        AgreementStatus::Revoked => "DICABUT",
+    }
+}
+
+async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
+    let n = open(&a.node).await?;
+    let all = pks::list(&n.db).await;
+    n.db.close().await;
+    let all = all.map_err(|e| explain(e, &[]))?;
+    let now = sinergi_server::now();
+    if a.json {
+        let rows: Vec<serde_json::Value> = all
+            .iter()
+            .map(|p| {
+                let mut v = serde_json::to_value(p).unwrap_or_default();
+                v["status_now"] = serde_json::json!(status_word(p.status_at(now).0));
+                v
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "agreements": rows }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if all.is_empty() {
+        println!("Belum ada PKS di node ini (no agreements). Buat dengan `sinergi pks create`.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} PKS:", all.len());
+    for p in &all {
+        let (st, change) = p.status_at(now);
+        let in_force = if now < p.valid_from {
+            " (belum berlaku)"
+        } else if now >= p.valid_until {
+            " (kedaluwarsa)"
+        } else {
+            ""
+        };
+        println!("{}  {}{in_force}", p.id, status_word(st));
+        println!("  penyedia  {}", p.provider);
+        println!("  konsumen  {}", p.consumer);
+        println!(
+            "  berlaku   {} s.d. {}",
+            date(p.valid_from.0),
+            last_day(p.valid_until.0)
+        );
+        for s in &p.services {
+            let f = if s.fields.is_empty() {
+                "ya/tidak saja".to_string()
+            } else {
+                s.fields.join(", ")
+            };
+            println!("  layanan   {} ({f})", s.service_code);
+        }
+        println!("  tujuan    {}", p.purposes.join(", "));
+        let region = match &p.region_scope {
+            RegionScope::National => "nasional".to_string(),
+            RegionScope::Regions(r) => r.join(", "),
+        };
+        println!("  wilayah   {region}");
+        println!(
+            "  kuota     {}/detik, {}/hari",
+            p.quota.per_second, p.quota.per_day
+        );
+        if let Some(c) = change {
+            println!(
+                "  status    {} sejak {} oleh {}: {}",
+                status_word(c.status),
+                date(c.at.0),
+                c.by,
+                c.reason
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Microseconds as a WIB calendar date.
+fn date(us: i64) -> String {
+    let offset = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.with_timezone(&offset).format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| format!("{us}µs"))
+}
+
+/// The last day in force of an exclusive end instant.
+fn last_day(until_us: i64) -> String {
+    date(until_us - 1)
+}
