@@ -69,7 +69,7 @@ impl sqlx::error::DatabaseError for BulkError {
     }
 }
 
-fn error(db: *mut ffi::sqlite3, rc: c_int) -> StoreError {
+pub(crate) fn error(db: *mut ffi::sqlite3, rc: c_int) -> StoreError {
     // SAFETY: `db` is the open handle we hold the lock of; errmsg returns a NUL-terminated
     // string owned by SQLite, copied out at once.
     let (code, message) = unsafe {
@@ -86,13 +86,13 @@ fn error(db: *mut ffi::sqlite3, rc: c_int) -> StoreError {
 }
 
 /// A prepared statement, finalized on drop.
-struct Stmt {
-    db: *mut ffi::sqlite3,
-    raw: *mut ffi::sqlite3_stmt,
+pub(crate) struct Stmt {
+    pub(crate) db: *mut ffi::sqlite3,
+    pub(crate) raw: *mut ffi::sqlite3_stmt,
 }
 
 impl Stmt {
-    fn prepare(db: *mut ffi::sqlite3, sql: &str) -> Result<Stmt, StoreError> {
+    pub(crate) fn prepare(db: *mut ffi::sqlite3, sql: &str) -> Result<Stmt, StoreError> {
         let mut raw = ptr::null_mut();
         let len = c_int::try_from(sql.len()).map_err(|_| error(db, ffi::SQLITE_TOOBIG))?;
         // SAFETY: `sql` is valid for `len` bytes; `raw` receives the statement or NULL.

@@ -16,6 +16,7 @@
 
 mod bulk;
 mod conn;
+mod scan;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -87,6 +88,9 @@ pub enum StoreError {
     /// Stored metadata could not be decoded.
     #[error("corrupt metadata: {0}")]
     Metadata(String),
+    /// Stored data could not be read back.
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
@@ -99,6 +103,7 @@ impl StoreError {
             StoreError::DatasetTableMismatch { .. } => "STORE_DATASET_TABLE_MISMATCH",
             StoreError::NoSuchField { .. } => "STORE_NO_SUCH_FIELD",
             StoreError::Metadata(_) => "STORE_METADATA",
+            StoreError::Corrupt(_) => "STORE_CORRUPT",
         }
     }
 }
@@ -264,6 +269,8 @@ pub struct FamilyMembership {
 
 enum Pools {
     Sqlite {
+        /// The database file, for [`Store::scan_text`]'s connections of its own.
+        path: PathBuf,
         writer: SqlitePool,
         readers: SqlitePool,
     },
@@ -276,6 +283,18 @@ enum Pools {
 #[derive(Clone)]
 pub struct Store {
     pools: Arc<Pools>,
+}
+
+/// What [`Store::scan_text`] hands each row to: the row's fields as text, borrowed for the call.
+pub trait RowSink {
+    /// One row, in the order of the fields asked for.
+    fn row(&mut self, row: &[Option<&str>]);
+}
+
+impl<F: FnMut(&[Option<&str>])> RowSink for F {
+    fn row(&mut self, row: &[Option<&str>]) {
+        self(row)
+    }
 }
 
 /// Where [`Store::open`] will connect.
@@ -373,6 +392,7 @@ impl Store {
             .await?;
         let store = Store {
             pools: Arc::new(Pools::Sqlite {
+                path: path.to_path_buf(),
                 writer,
                 readers: SqlitePoolOptions::new()
                     .max_connections(4)
@@ -400,6 +420,20 @@ impl Store {
         Ok(store)
     }
 
+    /// A folder for files derived from this store's data, such as the engine's registry
+    /// snapshots: `<database file>.cache` beside an SQLite file; `None` on PostgreSQL, where no
+    /// local folder belongs to the database.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        match &*self.pools {
+            Pools::Sqlite { path, .. } => {
+                let mut name = path.file_name()?.to_os_string();
+                name.push(".cache");
+                Some(path.with_file_name(name))
+            }
+            Pools::Pg { .. } => None,
+        }
+    }
+
     /// Which backend this store uses.
     pub fn backend(&self) -> Backend {
         match &*self.pools {
@@ -411,7 +445,9 @@ impl Store {
     /// Closes all connections (waits for them to be returned).
     pub async fn close(&self) {
         match &*self.pools {
-            Pools::Sqlite { writer, readers } => {
+            Pools::Sqlite {
+                writer, readers, ..
+            } => {
                 readers.close().await;
                 writer.close().await;
             }
@@ -768,6 +804,72 @@ impl Store {
             c.for_each_row(&sql, &[], &kinds, |values| f(Record { table, values })).await?
         });
         Ok(n)
+    }
+
+    /// Streams the current rows of `table`, only `fields` of each, as text: `f` gets one slice
+    /// per row (`None` for a null; integers and booleans as `"1"`/`"0"` and decimal text),
+    /// borrowed until it returns. The fast path for reading whole registries: on SQLite a
+    /// blocking thread with a read-only connection of its own steps the statement through the
+    /// C API without allocating per value (one consistent snapshot, as [`Store::scan`]); on
+    /// PostgreSQL it goes through the pool as `scan` does. The sink is handed back with the
+    /// row count, so it can own what it builds.
+    pub async fn scan_text<F>(
+        &self,
+        table: Table,
+        fields: &[&str],
+        f: F,
+    ) -> Result<(u64, F), StoreError>
+    where
+        F: RowSink + Send + 'static,
+    {
+        let mut f = f;
+        for field in fields {
+            if table.field_index(field).is_none() {
+                return Err(StoreError::NoSuchField {
+                    table: table.name().to_string(),
+                    field: (*field).to_string(),
+                });
+            }
+        }
+        let cols = fields.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT {cols} FROM {}", q(&schema::current_view(table)));
+        match &*self.pools {
+            Pools::Sqlite { path, .. } => {
+                let path = path.clone();
+                let width = fields.len();
+                tokio::task::spawn_blocking(move || {
+                    let n = scan::scan_text(&path, &sql, width, |row| f.row(row))?;
+                    Ok((n, f))
+                })
+                .await
+                .expect("scan thread does not panic")
+            }
+            Pools::Pg { .. } => {
+                let kinds: Vec<Kind> = fields
+                    .iter()
+                    .map(|name| {
+                        let i = table.field_index(name).expect("checked above");
+                        Kind::of(table.fields()[i].ty)
+                    })
+                    .collect();
+                let mut texts: Vec<Option<String>> = Vec::with_capacity(fields.len());
+                let n = with_read_conn!(self, c => {
+                    c.for_each_row(&sql, &[], &kinds, |values| {
+                        texts.clear();
+                        texts.extend(values.into_iter().map(|v| match v {
+                            Value::Null => None,
+                            Value::Text(s) => Some(s),
+                            Value::Integer(i) => Some(i.to_string()),
+                            Value::Bool(b) => Some(if b { "1" } else { "0" }.to_string()),
+                        }));
+                        let row: Vec<Option<&str>> = texts.iter().map(|t| t.as_deref()).collect();
+                        f.row(&row);
+                    })
+                    .await?
+                });
+                Ok((n, f))
+            }
+        }
     }
 
     /// KK memberships of a NIK over time (every person dataset), oldest first.

@@ -112,6 +112,7 @@ conformance!(
     nul_is_rejected,
     family_history_follows_kk_changes,
     crash_mid_load_keeps_previous_version,
+    scan_text_agrees_with_scan,
 );
 
 fn t(s: &str) -> Value {
@@ -588,6 +589,124 @@ async fn hostile_text_round_trips(db: &TestDb) {
     let mut want = delta.clone();
     want.sort_by(|a, b| format!("{:?}", a.values).cmp(&format!("{:?}", b.values)));
     assert_eq!(all(&s, Table::Person).await, want);
+}
+
+/// Every field of every current row as `scan_text` should hand it out.
+fn as_text(r: &Record, fields: &[&str]) -> Vec<Option<String>> {
+    fields
+        .iter()
+        .map(|f| match r.get(f) {
+            None | Some(Value::Null) => None,
+            Some(Value::Text(s)) => Some(s.clone()),
+            Some(Value::Integer(i)) => Some(i.to_string()),
+            Some(Value::Bool(b)) => Some(if *b { "1" } else { "0" }.to_string()),
+        })
+        .collect()
+}
+
+async fn scan_text_all(s: &Store, table: Table, fields: &[&str]) -> Vec<Vec<Option<String>>> {
+    let (n, out) = s
+        .scan_text(table, fields, Collect::default())
+        .await
+        .unwrap();
+    assert_eq!(out.0.len() as u64, n, "the count is the rows handed out");
+    let mut rows = out.0;
+    rows.sort();
+    rows
+}
+
+/// A sink that keeps every row.
+#[derive(Default)]
+struct Collect(Vec<Vec<Option<String>>>);
+
+impl sinergi_store::RowSink for Collect {
+    fn row(&mut self, row: &[Option<&str>]) {
+        self.0
+            .push(row.iter().map(|c| c.map(str::to_string)).collect());
+    }
+}
+
+async fn scan_text_agrees_with_scan(db: &TestDb) {
+    let s = db.open().await;
+    // Booleans, integers, nulls and hostile text, each as the fast scan must render them.
+    let health = vec![
+        rec(
+            Table::HealthMembership,
+            &[
+                ("card_no", t("0001")),
+                ("nik", t(&nik(1))),
+                ("segment", t("PBI_APBN")),
+                ("class", Value::Integer(-3)),
+                ("active", Value::Bool(true)),
+                ("catastrophic", Value::Bool(false)),
+            ],
+        ),
+        rec(
+            Table::HealthMembership,
+            &[("card_no", t("0002")), ("segment", t("PPU"))],
+        ),
+    ];
+    load(
+        &s,
+        &meta("bpjs", Table::HealthMembership),
+        LoadMode::Snapshot,
+        &health,
+        "",
+    )
+    .await;
+    let mut rows = people(0..200, "WARGA");
+    for (i, h) in ["tab\there", "emoji 👩‍👩‍👧 漢字", "", " lead ", "NULL"]
+        .iter()
+        .enumerate()
+    {
+        set(&mut rows[i], "name", t(h));
+    }
+    load(&s, &meta("p", Table::Person), LoadMode::Snapshot, &rows, "").await;
+    for (table, fields) in [
+        (
+            Table::HealthMembership,
+            &[
+                "nik",
+                "segment",
+                "class",
+                "active",
+                "catastrophic",
+                "card_no",
+            ][..],
+        ),
+        (
+            Table::Person,
+            &["nik", "kk", "name", "birth_date", "region", "sex"][..],
+        ),
+    ] {
+        let mut want: Vec<_> = all(&s, table)
+            .await
+            .iter()
+            .map(|r| as_text(r, fields))
+            .collect();
+        want.sort();
+        assert_eq!(
+            scan_text_all(&s, table, fields).await,
+            want,
+            "{}",
+            table.name()
+        );
+    }
+    // A reader in the middle of a load sees the previous version, as `scan` does.
+    let m = meta("p", Table::Person);
+    let mut l = s.begin_load(&m, LoadMode::Snapshot).await.unwrap();
+    l.insert(&people(1000..1010, "NEW")).await.unwrap();
+    assert_eq!(scan_text_all(&s, Table::Person, &["nik"]).await.len(), 200);
+    l.commit(stats(10, "")).await.unwrap();
+    assert_eq!(scan_text_all(&s, Table::Person, &["nik"]).await.len(), 10);
+    // A field the table does not have is refused before anything is read.
+    match s
+        .scan_text(Table::Person, &["nik", "no_such"], Collect::default())
+        .await
+    {
+        Err(StoreError::NoSuchField { field, .. }) => assert_eq!(field, "no_such"),
+        other => panic!("expected NoSuchField, got {:?}", other.map(|(n, _)| n)),
+    }
 }
 
 async fn nul_is_rejected(db: &TestDb) {
