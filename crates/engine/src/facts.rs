@@ -6,7 +6,8 @@ use sinergi_model::{Level, RegionCode};
 
 use crate::keymap::id16;
 use crate::registries::{
-    EmploymentKind, OCC_ANY, OCC_PNS, OCC_POLRI, OCC_TNI, Registries, Segment, region_number, text,
+    EmploymentKind, OCC_ANY, OCC_PNS, OCC_POLRI, OCC_TNI, Registries, Segment, record_text,
+    region_number,
 };
 
 /// One row of a roster, from a canonical `roster_entry` record.
@@ -40,7 +41,7 @@ impl RosterRow {
     /// Reads a `roster_entry` record. `fallback_row_no` is used when `row_no` is missing.
     pub fn from_record(r: &Record, fallback_row_no: u64) -> RosterRow {
         debug_assert_eq!(r.table, Table::RosterEntry);
-        let s = |f: &str| text(r, f).unwrap_or("").to_string();
+        let s = |f: &str| record_text(r, f).unwrap_or("").to_string();
         let int = |f: &str| match r.get(f) {
             Some(Value::Integer(i)) => Some(*i),
             Some(Value::Text(t)) => t.trim().parse().ok(),
@@ -56,12 +57,12 @@ impl RosterRow {
                 Some(Value::Text(t)) => t.clone(),
                 _ => String::new(),
             },
-            nik: text(r, "nik").and_then(id16),
-            kk: text(r, "kk").and_then(id16),
+            nik: record_text(r, "nik").and_then(id16),
+            kk: record_text(r, "kk").and_then(id16),
             name: s("name"),
-            birth_date: text(r, "birth_date").map(str::to_string),
+            birth_date: record_text(r, "birth_date").map(str::to_string),
             address: s("address"),
-            village: text(r, "region").and_then(region_number),
+            village: record_text(r, "region").and_then(region_number),
             amount: int("amount"),
         }
     }

@@ -7,6 +7,10 @@
 //! binary search over ten million keys (or over the ~1,500 keys sharing a district prefix)
 //! costs five to ten. The table costs 4 bytes a slot: 64 MiB for ten million distinct keys.
 
+use std::io::{self, Read, Write};
+
+use sinergi_linkage::codec::{Dec, Enc, Fixed};
+
 /// Below this many entries a plain binary search is as fast and costs no table.
 const MIN_HASHED: usize = 1 << 14;
 
@@ -159,6 +163,41 @@ impl<V> KeyMap<V> {
 }
 
 /// Parses a 16-digit identifier (NIK or KK) into a number; `None` unless exactly 16 digits.
+impl<V: Fixed> KeyMap<V> {
+    /// Writes the map with the linkage crate's codec (registry snapshot).
+    pub fn encode<W: Write>(&self, e: &mut Enc<W>) -> io::Result<()> {
+        e.slice(&self.keys)?;
+        e.slice(&self.vals)?;
+        e.slice(&self.slots)
+    }
+
+    /// Reads a map written by [`KeyMap::encode`], checking that keys are sorted, values match
+    /// keys, and every hash slot points at the first entry of its key.
+    pub fn decode<R: Read>(d: &mut Dec<R>) -> io::Result<KeyMap<V>> {
+        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+        let keys: Vec<u64> = d.slice()?;
+        let vals: Vec<V> = d.slice()?;
+        let slots: Vec<u32> = d.slice()?;
+        if vals.len() != keys.len() || !keys.windows(2).all(|w| w[0] <= w[1]) {
+            return Err(bad("key map entries"));
+        }
+        if !slots.is_empty() {
+            let ok = slots.len().is_power_of_two()
+                && slots.iter().all(|&s| {
+                    s == 0 || {
+                        let i = (s - 1) as usize;
+                        i < keys.len() && (i == 0 || keys[i - 1] != keys[i])
+                    }
+                })
+                && slots.contains(&0);
+            if !ok {
+                return Err(bad("key map slots"));
+            }
+        }
+        Ok(KeyMap { keys, vals, slots })
+    }
+}
+
 pub fn id16(s: &str) -> Option<u64> {
     let s = s.trim();
     if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_digit()) {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sinergi_model::standard::Record;
 
 use crate::keymap::{KeyMap, id16};
-use crate::registries::{Registries, region_number, text};
+use crate::registries::{Registries, record_text, region_number};
 
 /// A period as a closed range of months (`year * 12 + month - 1`), or an unparsed label that
 /// only overlaps itself.
@@ -173,33 +173,58 @@ impl LedgerBuilder {
         ));
     }
 
+    /// The `roster_entry` fields [`LedgerBuilder::add_stored_row`] reads, in its order.
+    pub const STORED_FIELDS: [&'static str; 6] =
+        ["program", "period", "nik", "kk", "amount", "region"];
+
     /// Adds a stored `roster_entry` record; the household is the registry KK of its NIK, or the
     /// KK stated in the list when the NIK is not in the registry.
     pub fn add_stored(&mut self, r: &Record, registries: &Registries) {
-        let (Some(program), Some(period)) = (text(r, "program"), text(r, "period")) else {
+        let amount = match r.get("amount") {
+            Some(sinergi_model::standard::Value::Integer(i)) => Some(i.to_string()),
+            _ => None,
+        };
+        let row = [
+            record_text(r, "program"),
+            record_text(r, "period"),
+            record_text(r, "nik"),
+            record_text(r, "kk"),
+            amount.as_deref(),
+            record_text(r, "region"),
+        ];
+        self.add_stored_row(&row, registries);
+    }
+
+    /// [`LedgerBuilder::add_stored`] for a row of [`LedgerBuilder::STORED_FIELDS`] as text
+    /// (what `Store::scan_text` hands out).
+    pub fn add_stored_row(&mut self, row: &[Option<&str>], registries: &Registries) {
+        let field = |i: usize| {
+            row.get(i)
+                .copied()
+                .flatten()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let (Some(program), Some(period)) = (field(0), field(1)) else {
             self.unkeyed += 1;
             return;
         };
-        if self
-            .replaced
-            .contains(&(program.to_string(), period.to_string()))
+        if !self.replaced.is_empty()
+            && self
+                .replaced
+                .contains(&(program.to_string(), period.to_string()))
         {
             return;
         }
-        let nik = text(r, "nik").and_then(id16);
-        let stated = text(r, "kk").and_then(id16);
+        let nik = field(2).and_then(id16);
+        let stated = field(3).and_then(id16);
         let Some(kk) = household(registries, nik, stated) else {
             self.unkeyed += 1;
             return;
         };
-        let amount = match r.get("amount") {
-            Some(sinergi_model::standard::Value::Integer(i)) => *i,
-            _ => 0,
-        };
-        let village = text(r, "region").and_then(region_number).unwrap_or(0);
-        let program = program.to_string();
-        let period = period.to_string();
-        self.add(kk, &program, &period, amount, village);
+        let amount = field(4).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let village = field(5).and_then(region_number).unwrap_or(0);
+        self.add(kk, program, period, amount, village);
     }
 
     /// Indexes the ledger.

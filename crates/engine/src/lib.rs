@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod output;
 pub mod provenance;
 pub mod registries;
+pub mod snapshot;
 pub mod validator;
 pub mod verdict;
 

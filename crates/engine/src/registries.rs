@@ -4,9 +4,11 @@
 //! every worker thread. Keys are NIK/KK as `u64`; values are a few bytes each, so ten million
 //! persons cost a few hundred megabytes besides the linkage index.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use sinergi_linkage::codec::Fixed;
 use sinergi_linkage::{RegistryIndex, RegistryPerson};
 use sinergi_model::Sex;
 use sinergi_model::standard::{Record, Table, Value};
@@ -199,36 +201,35 @@ pub struct Health {
     pub catastrophic: bool,
 }
 
-/// Text of a field, trimmed, when present and non-empty.
-pub(crate) fn text<'a>(r: &'a Record, field: &str) -> Option<&'a str> {
+/// A text field of a record, trimmed; `None` when absent, not text, or blank.
+pub(crate) fn record_text<'a>(r: &'a Record, field: &str) -> Option<&'a str> {
     match r.get(field) {
         Some(Value::Text(s)) if !s.trim().is_empty() => Some(s.trim()),
         _ => None,
     }
 }
 
-fn integer(r: &Record, field: &str) -> Option<i64> {
-    match r.get(field) {
-        Some(Value::Integer(i)) => Some(*i),
-        Some(Value::Text(s)) => s.trim().parse().ok(),
+/// Column `i` of a text row, trimmed; `None` when absent or blank.
+fn text<'a>(row: &[Option<&'a str>], i: usize) -> Option<&'a str> {
+    row.get(i)
+        .copied()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn integer(row: &[Option<&str>], i: usize) -> Option<i64> {
+    text(row, i).and_then(|s| s.parse().ok())
+}
+
+fn boolean(row: &[Option<&str>], i: usize) -> Option<bool> {
+    match text(row, i)?.to_ascii_uppercase().as_str() {
+        "TRUE" | "1" | "Y" | "YA" | "AKTIF" => Some(true),
+        "FALSE" | "0" | "N" | "TIDAK" | "NONAKTIF" => Some(false),
         _ => None,
     }
 }
 
-fn boolean(r: &Record, field: &str) -> Option<bool> {
-    match r.get(field) {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::Integer(i)) => Some(*i != 0),
-        Some(Value::Text(s)) => match s.trim().to_ascii_uppercase().as_str() {
-            "TRUE" | "1" | "Y" | "YA" | "AKTIF" => Some(true),
-            "FALSE" | "0" | "N" | "TIDAK" | "NONAKTIF" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Region text (digits, dots allowed) → number of its digits; `None` if not digits.
 pub fn region_number(s: &str) -> Option<u64> {
     let digits: String = s.chars().filter(|c| *c != '.').collect();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -320,51 +321,85 @@ impl PartBuilder {
         }
     }
 
-    /// Adds one record of this builder's table.
+    /// The fields [`PartBuilder::add_row`] reads, in its order.
+    pub fn fields(&self) -> &'static [&'static str] {
+        match self {
+            PartBuilder::Person(..) => &[
+                "nik",
+                "kk",
+                "region",
+                "family_relationship",
+                "occupation",
+                "sex",
+                "birth_date",
+                "name",
+            ],
+            PartBuilder::Death(..) => &["nik", "death_date"],
+            PartBuilder::Decile(..) => &["nik", "decile", "kk"],
+            PartBuilder::Health(..) => &["nik", "segment", "active", "catastrophic"],
+            PartBuilder::Employment(..) => &["nik", "kind"],
+            PartBuilder::Wage(..) => &["nik", "monthly_wage"],
+        }
+    }
+
+    /// Adds one canonical record (projected onto [`PartBuilder::fields`]).
     pub fn add(&mut self, r: &Record) {
-        let nik = text(r, "nik").and_then(id16);
+        let row: Vec<Option<Cow<'_, str>>> = self
+            .fields()
+            .iter()
+            .map(|f| match r.get(f) {
+                None | Some(Value::Null) => None,
+                Some(Value::Text(s)) => Some(Cow::Borrowed(s.as_str())),
+                Some(Value::Integer(i)) => Some(Cow::Owned(i.to_string())),
+                Some(Value::Bool(b)) => Some(Cow::Borrowed(if *b { "1" } else { "0" })),
+            })
+            .collect();
+        let row: Vec<Option<&str>> = row.iter().map(|c| c.as_deref()).collect();
+        self.add_row(&row);
+    }
+
+    /// Adds one row given as text in the order of [`PartBuilder::fields`] (what
+    /// `Store::scan_text` hands out). Rows without the key or the fact are counted as skipped.
+    pub fn add_row(&mut self, row: &[Option<&str>]) {
+        let nik = text(row, 0).and_then(id16);
         match self {
             PartBuilder::Person(v, persons, skipped) => {
-                let (Some(nik), Some(kk)) = (nik, text(r, "kk").and_then(id16)) else {
+                let (Some(nik), Some(kk)) = (nik, text(row, 1).and_then(id16)) else {
                     *skipped += 1;
                     return;
                 };
-                let village = text(r, "region").and_then(region_number).unwrap_or(0);
+                let village = text(row, 2).and_then(region_number).unwrap_or(0);
                 let mut flags = 0;
-                if text(r, "family_relationship")
-                    .is_some_and(|s| s.eq_ignore_ascii_case("KEPALA KELUARGA"))
-                {
+                if text(row, 3).is_some_and(|s| s.eq_ignore_ascii_case("KEPALA KELUARGA")) {
                     flags |= HEAD;
                 }
-                if let Some(occ) = text(r, "occupation") {
+                if let Some(occ) = text(row, 4) {
                     flags |= occupation_flags(occ);
                 }
                 v.push((nik, PersonFacts::new(kk, village, flags)));
-                let sex = match text(r, "sex") {
+                let sex = match text(row, 5) {
                     Some("P") | Some("p") | Some("2") => Sex::P,
                     _ => Sex::L,
                 };
-                let birth_date = text(r, "birth_date")
+                let birth_date = text(row, 6)
                     .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
                     .unwrap_or(NaiveDate::MIN);
                 persons.push(RegistryPerson {
                     nik,
-                    name_norm: text(r, "name").unwrap_or("").to_string(),
+                    name_norm: text(row, 7).unwrap_or("").to_string(),
                     sex,
                     birth_date,
                     region: village,
                     kk,
                 });
             }
-            PartBuilder::Death(v, skipped) => {
-                match (nik, text(r, "death_date").and_then(date_number)) {
-                    (Some(nik), Some(d)) => v.push((nik, d)),
-                    (Some(nik), None) => v.push((nik, 0)),
-                    _ => *skipped += 1,
-                }
-            }
+            PartBuilder::Death(v, skipped) => match (nik, text(row, 1).and_then(date_number)) {
+                (Some(nik), Some(d)) => v.push((nik, d)),
+                (Some(nik), None) => v.push((nik, 0)),
+                _ => *skipped += 1,
+            },
             PartBuilder::Decile(by_nik, by_kk, skipped) => {
-                let Some(d) = integer(r, "decile").filter(|d| (1..=10).contains(d)) else {
+                let Some(d) = integer(row, 1).filter(|d| (1..=10).contains(d)) else {
                     *skipped += 1;
                     return;
                 };
@@ -374,12 +409,12 @@ impl PartBuilder {
                 } else {
                     *skipped += 1;
                 }
-                if let Some(kk) = text(r, "kk").and_then(id16) {
+                if let Some(kk) = text(row, 2).and_then(id16) {
                     by_kk.push((kk, d));
                 }
             }
             PartBuilder::Health(v, skipped) => {
-                let (Some(nik), Some(segment)) = (nik, text(r, "segment").and_then(Segment::parse))
+                let (Some(nik), Some(segment)) = (nik, text(row, 1).and_then(Segment::parse))
                 else {
                     *skipped += 1;
                     return;
@@ -388,14 +423,13 @@ impl PartBuilder {
                     nik,
                     Health {
                         segment,
-                        active: boolean(r, "active").unwrap_or(true),
-                        catastrophic: boolean(r, "catastrophic").unwrap_or(false),
+                        active: boolean(row, 2).unwrap_or(true),
+                        catastrophic: boolean(row, 3).unwrap_or(false),
                     },
                 ));
             }
             PartBuilder::Employment(v, skipped, datasets) => {
-                let (Some(nik), Some(kind)) =
-                    (nik, text(r, "kind").and_then(EmploymentKind::parse))
+                let (Some(nik), Some(kind)) = (nik, text(row, 1).and_then(EmploymentKind::parse))
                 else {
                     *skipped += 1;
                     return;
@@ -404,8 +438,7 @@ impl PartBuilder {
                 v.push((nik, Employment { kind, dataset }));
             }
             PartBuilder::Wage(v, skipped) => {
-                let (Some(nik), Some(w)) = (nik, integer(r, "monthly_wage").filter(|w| *w >= 0))
-                else {
+                let (Some(nik), Some(w)) = (nik, integer(row, 1).filter(|w| *w >= 0)) else {
                     *skipped += 1;
                     return;
                 };
@@ -415,7 +448,6 @@ impl PartBuilder {
         }
     }
 
-    /// Sorts and compacts the rows.
     pub fn finish(self) -> Part {
         match self {
             PartBuilder::Person(v, persons, s) => Part::Person(
@@ -459,6 +491,92 @@ impl PartBuilder {
 
 /// The employment dataset a kind most likely came from: the BKN dataset for ASN, the TNI/Polri
 /// dataset otherwise (matched on agency or dataset name); the first dataset when unsure.
+impl Fixed for PersonFacts {
+    const SIZE: usize = 16;
+    fn put(&self, o: &mut [u8]) {
+        self.kk.put(&mut o[..8]);
+        self.village_flags.put(&mut o[8..]);
+    }
+    fn get(b: &[u8]) -> Option<Self> {
+        Some(PersonFacts {
+            kk: u64::get(&b[..8])?,
+            village_flags: u64::get(&b[8..])?,
+        })
+    }
+}
+
+const EMPLOYMENT_KINDS: [EmploymentKind; 4] = [
+    EmploymentKind::Pns,
+    EmploymentKind::Pppk,
+    EmploymentKind::Tni,
+    EmploymentKind::Polri,
+];
+
+impl Fixed for Employment {
+    const SIZE: usize = 2;
+    fn put(&self, o: &mut [u8]) {
+        o[0] = EMPLOYMENT_KINDS
+            .iter()
+            .position(|k| *k == self.kind)
+            .expect("every kind listed") as u8;
+        o[1] = self.dataset;
+    }
+    fn get(b: &[u8]) -> Option<Self> {
+        Some(Employment {
+            kind: *EMPLOYMENT_KINDS.get(b[0] as usize)?,
+            dataset: b[1],
+        })
+    }
+}
+
+impl Fixed for Wage {
+    const SIZE: usize = 16;
+    fn put(&self, o: &mut [u8]) {
+        self.total.put(&mut o[..8]);
+        self.max.put(&mut o[8..]);
+    }
+    fn get(b: &[u8]) -> Option<Self> {
+        Some(Wage {
+            total: u64::get(&b[..8])?,
+            max: u64::get(&b[8..])?,
+        })
+    }
+}
+
+const SEGMENTS: [Segment; 5] = [
+    Segment::PbiApbn,
+    Segment::PbiApbd,
+    Segment::Ppu,
+    Segment::Pbpu,
+    Segment::Bp,
+];
+
+impl Fixed for Health {
+    const SIZE: usize = 3;
+    fn put(&self, o: &mut [u8]) {
+        o[0] = SEGMENTS
+            .iter()
+            .position(|s| *s == self.segment)
+            .expect("every segment listed") as u8;
+        o[1] = u8::from(self.active);
+        o[2] = u8::from(self.catastrophic);
+    }
+    fn get(b: &[u8]) -> Option<Self> {
+        let flag = |x: u8| (x <= 1).then_some(x == 1);
+        Some(Health {
+            segment: *SEGMENTS.get(b[0] as usize)?,
+            active: flag(b[1])?,
+            catastrophic: flag(b[2])?,
+        })
+    }
+}
+
+impl sinergi_store::RowSink for PartBuilder {
+    fn row(&mut self, row: &[Option<&str>]) {
+        self.add_row(row);
+    }
+}
+
 fn employment_dataset(datasets: &[Provenance], kind: EmploymentKind) -> u8 {
     let want_bkn = matches!(kind, EmploymentKind::Pns | EmploymentKind::Pppk);
     datasets

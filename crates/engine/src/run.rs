@@ -105,6 +105,16 @@ pub struct Progress {
 pub struct LoadTimings {
     /// Seconds per table (scan and compaction, in parallel).
     pub tables: BTreeMap<String, f64>,
+    /// Of which scanning the store, per table.
+    pub scan_s: BTreeMap<String, f64>,
+    /// Seconds assembling the parts (KK membership index) after the tables.
+    pub assemble_s: f64,
+    /// What became of the registry snapshot ([`crate::snapshot`]): `read FILE` (the
+    /// registries came from it, nothing was scanned), `written FILE`, `not written: ...`,
+    /// `unusable, rebuilt: ...`, or `none` (no cache folder, e.g. PostgreSQL).
+    pub snapshot: String,
+    /// Seconds reading or writing the snapshot.
+    pub snapshot_s: f64,
     /// Rows per table.
     pub rows: BTreeMap<String, u64>,
     /// Wall-clock seconds for the whole load.
@@ -193,6 +203,37 @@ impl Registries {
         let t0 = Instant::now();
         let provenance = store_provenance(store).await?;
         check_loaded(&provenance, needed)?;
+        let mut timings = LoadTimings {
+            snapshot: "none".into(),
+            ..LoadTimings::default()
+        };
+        let cache = store
+            .cache_dir()
+            .map(|dir| (dir, crate::snapshot::key(&provenance)));
+        if let Some((dir, key)) = &cache {
+            let (d, k, prov) = (dir.clone(), key.clone(), provenance.clone());
+            let t = Instant::now();
+            let read = tokio::task::spawn_blocking(move || crate::snapshot::read(&d, &k, prov))
+                .await
+                .expect("snapshot read does not panic");
+            timings.snapshot_s = t.elapsed().as_secs_f64();
+            match read {
+                Ok(Some(reg)) => {
+                    timings.snapshot =
+                        format!("read {}", crate::snapshot::path(dir, key).display());
+                    for (t, datasets) in &reg.provenance {
+                        timings
+                            .rows
+                            .insert(t.name().to_string(), datasets.iter().map(|d| d.rows).sum());
+                    }
+                    timings.total_s = t0.elapsed().as_secs_f64();
+                    timings.heap_bytes = reg.heap_bytes();
+                    return Ok((reg, timings));
+                }
+                Ok(None) => {}
+                Err(e) => timings.snapshot = format!("unusable, rebuilt: {e}"),
+            }
+        }
         let mut tasks = Vec::new();
         for table in [
             Table::Person,
@@ -210,22 +251,58 @@ impl Registries {
             builder.reserve(datasets.iter().map(|d| d.rows as usize).sum());
             tasks.push(tokio::spawn(async move {
                 let t = Instant::now();
-                let rows = store.scan(table, |r| builder.add(&r)).await?;
+                let fields = builder.fields();
+                let (rows, builder) = store.scan_text(table, fields, builder).await?;
+                let scan_s = t.elapsed().as_secs_f64();
                 let part = tokio::task::spawn_blocking(move || builder.finish())
                     .await
                     .expect("compaction does not panic");
-                Ok::<_, sinergi_store::StoreError>((table, part, rows, t.elapsed().as_secs_f64()))
+                Ok::<_, sinergi_store::StoreError>((
+                    table,
+                    part,
+                    rows,
+                    scan_s,
+                    t.elapsed().as_secs_f64(),
+                ))
             }));
         }
         let mut parts = Vec::new();
-        let mut timings = LoadTimings::default();
         for task in tasks {
-            let (table, part, rows, secs) = task.await.expect("load task does not panic")?;
+            let (table, part, rows, scan_s, secs) =
+                task.await.expect("load task does not panic")?;
             timings.tables.insert(table.name().to_string(), secs);
+            timings.scan_s.insert(table.name().to_string(), scan_s);
             timings.rows.insert(table.name().to_string(), rows);
             parts.push(part);
         }
-        let reg = Registries::assemble(parts, provenance);
+        let t_assemble = Instant::now();
+        let reg = tokio::task::spawn_blocking(move || Registries::assemble(parts, provenance))
+            .await
+            .expect("assembly does not panic");
+        timings.assemble_s = t_assemble.elapsed().as_secs_f64();
+        if let Some((dir, key)) = cache {
+            let t = Instant::now();
+            let reg = Arc::new(reg);
+            let r2 = reg.clone();
+            let written =
+                tokio::task::spawn_blocking(move || crate::snapshot::write(&dir, &key, &r2))
+                    .await
+                    .expect("snapshot write does not panic");
+            timings.snapshot_s = t.elapsed().as_secs_f64();
+            let note = match written {
+                Ok(p) => format!("written {}", p.display()),
+                Err(e) => format!("not written: {e}"),
+            };
+            timings.snapshot = if timings.snapshot == "none" {
+                note
+            } else {
+                format!("{}; {note}", timings.snapshot)
+            };
+            let reg = Arc::try_unwrap(reg).expect("the writer has finished");
+            timings.total_s = t0.elapsed().as_secs_f64();
+            timings.heap_bytes = reg.heap_bytes();
+            return Ok((reg, timings));
+        }
         timings.total_s = t0.elapsed().as_secs_f64();
         timings.heap_bytes = reg.heap_bytes();
         Ok((reg, timings))
@@ -284,7 +361,7 @@ pub fn exclusions(programs: &[Program]) -> Exclusions {
 /// validated, which the list itself replaces).
 pub async fn load_ledger(
     store: &Store,
-    registries: &Registries,
+    registries: &Arc<Registries>,
     programs: &[Program],
     replace: Option<(&str, &str)>,
 ) -> Result<LedgerBuilder, EngineError> {
@@ -293,11 +370,23 @@ pub async fn load_ledger(
         b.replace(p, per);
     }
     let _ = programs;
-    if registries.has(Table::RosterEntry) {
-        store
-            .scan(Table::RosterEntry, |r| b.add_stored(&r, registries))
-            .await?;
+    if !registries.has(Table::RosterEntry) {
+        return Ok(b);
     }
+    /// The ledger being built and the registries its households are keyed by.
+    struct Sink(LedgerBuilder, Arc<Registries>);
+    impl sinergi_store::RowSink for Sink {
+        fn row(&mut self, row: &[Option<&str>]) {
+            self.0.add_stored_row(row, &self.1);
+        }
+    }
+    let (_, Sink(b, _)) = store
+        .scan_text(
+            Table::RosterEntry,
+            &LedgerBuilder::STORED_FIELDS,
+            Sink(b, registries.clone()),
+        )
+        .await?;
     Ok(b)
 }
 
@@ -396,6 +485,7 @@ pub async fn validate_with(
         message: format!("registries loaded in {:.1}s", load.total_s),
     });
     let replace_period = req.period.clone();
+    let registries = Arc::new(registries);
     let ledger = load_ledger(
         store,
         &registries,
@@ -403,7 +493,6 @@ pub async fn validate_with(
         replace_period.as_deref().map(|p| (program.code(), p)),
     )
     .await?;
-    let registries = Arc::new(registries);
     let mut out = run_with(
         registries, ledger, programs, &program, mapping, req, load, progress,
     )?;

@@ -518,6 +518,115 @@ async fn same_inputs_give_byte_identical_outputs_whatever_the_block_size() {
     }
 }
 
+fn snapshots(store_dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(store_dir.join("s.db.cache")) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "snap"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn same_outputs(a: &Path, b: &Path) {
+    for f in [
+        "verdicts.csv",
+        "reasons.csv",
+        "verdicts.json",
+        "summary.json",
+        "manifest.json",
+    ] {
+        let x = std::fs::read(a.join(f)).unwrap();
+        let y = std::fs::read(b.join(f)).unwrap();
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_snapshot_is_reused_checked_and_replaced_when_data_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("pkh.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", PKH_ROWS, true);
+    let run = |name: &str| {
+        let mut r = request(dir.path(), &roster, "PKH");
+        r.out_dir = dir.path().join(name);
+        r
+    };
+    // First run builds the registries from the store and writes the snapshot.
+    let first = validate(&store, &run("1"), &mut |_| {}).await.unwrap();
+    assert!(
+        first.load.snapshot.starts_with("written "),
+        "{}",
+        first.load.snapshot
+    );
+    assert_eq!(snapshots(dir.path()).len(), 1);
+    // Second run reads it: nothing scanned, the same verdicts to the byte.
+    let second = validate(&store, &run("2"), &mut |_| {}).await.unwrap();
+    assert!(
+        second.load.snapshot.starts_with("read "),
+        "{}",
+        second.load.snapshot
+    );
+    assert!(second.load.scan_s.is_empty(), "no table scanned");
+    same_outputs(&first.out_dir, &second.out_dir);
+    // A damaged snapshot (one byte flipped, or cut short) is reported and rebuilt, never used.
+    let snap = snapshots(dir.path()).remove(0);
+    let mut bytes = std::fs::read(&snap).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    std::fs::write(&snap, &bytes).unwrap();
+    let third = validate(&store, &run("3"), &mut |_| {}).await.unwrap();
+    assert!(
+        third.load.snapshot.starts_with("unusable, rebuilt: ")
+            && third.load.snapshot.contains("damaged")
+            && third.load.snapshot.contains("written "),
+        "{}",
+        third.load.snapshot
+    );
+    same_outputs(&first.out_dir, &third.out_dir);
+    std::fs::write(&snap, &std::fs::read(&snap).unwrap()[..1000]).unwrap();
+    let fourth = validate(&store, &run("4"), &mut |_| {}).await.unwrap();
+    assert!(
+        fourth.load.snapshot.starts_with("unusable, rebuilt: "),
+        "{}",
+        fourth.load.snapshot
+    );
+    same_outputs(&first.out_dir, &fourth.out_dir);
+    // A new version of a registry makes the snapshot stale: rebuilt, the old file removed,
+    // and the verdicts follow the new data (row 1's person is now recorded as deceased).
+    let mut deaths: Vec<Record> = registry_records()
+        .into_iter()
+        .filter(|r| r.table == Table::Death)
+        .collect();
+    deaths.push(rec(
+        Table::Death,
+        &[("nik", t(PKH_ROWS[0].1)), ("death_date", t("2026-09-30"))],
+    ));
+    load(&store, Table::Death, &deaths).await;
+    let fifth = validate(&store, &run("5"), &mut |_| {}).await.unwrap();
+    assert!(
+        fifth.load.snapshot.starts_with("written "),
+        "{}",
+        fifth.load.snapshot
+    );
+    assert_eq!(
+        snapshots(dir.path()).len(),
+        1,
+        "the stale snapshot is removed"
+    );
+    assert_ne!(snapshots(dir.path())[0], snap);
+    let rows = codes_by_row(&fifth.out_dir);
+    assert!(has(&rows, 1, "DECEASED"), "{:?}", rows[0]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blt_dana_desa_overlapping_a_stored_pkh_list_is_flagged() {
     let dir = tempfile::tempdir().unwrap();
@@ -741,8 +850,8 @@ async fn one_person_at_a_time_gives_the_same_verdict() {
     let (reg, _) = Registries::load(&store, &required_tables(&pkh))
         .await
         .unwrap();
-    let ledger = load_ledger(&store, &reg, &programs, None).await.unwrap();
     let reg = Arc::new(reg);
+    let ledger = load_ledger(&store, &reg, &programs, None).await.unwrap();
     let v = Validator::new(
         reg,
         programs.clone(),

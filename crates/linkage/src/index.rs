@@ -5,6 +5,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sinergi_model::Sex;
 
+use std::io::{self, Read, Write};
+
+use crate::codec::{Dec, Enc, Fixed};
 use crate::names;
 
 /// One person of the population registry, as handed to [`RegistryIndex::build`].
@@ -126,6 +129,34 @@ struct Rec {
     village: u32,
     name_len: u8,
     sex: u8,
+}
+
+impl Fixed for Rec {
+    const SIZE: usize = 8 * 4 + 4 * 3 + 2;
+    fn put(&self, o: &mut [u8]) {
+        self.nik.put(&mut o[0..8]);
+        self.kk.put(&mut o[8..16]);
+        self.sig.put(&mut o[16..24]);
+        self.toks.put(&mut o[24..32]);
+        self.birth.put(&mut o[32..36]);
+        self.name_off.put(&mut o[36..40]);
+        self.village.put(&mut o[40..44]);
+        o[44] = self.name_len;
+        o[45] = self.sex;
+    }
+    fn get(b: &[u8]) -> Option<Rec> {
+        Some(Rec {
+            nik: u64::get(&b[0..8])?,
+            kk: u64::get(&b[8..16])?,
+            sig: u64::get(&b[16..24])?,
+            toks: u64::get(&b[24..32])?,
+            birth: i32::get(&b[32..36])?,
+            name_off: u32::get(&b[36..40])?,
+            village: u32::get(&b[40..44])?,
+            name_len: b[44],
+            sex: (b[45] <= 1).then_some(b[45])?,
+        })
+    }
 }
 
 fn nik_hash(nik: u64) -> usize {
@@ -299,6 +330,86 @@ impl RegistryIndex {
         idx
     }
 
+    /// Writes the index with [`crate::codec`] (for the engine's registry snapshot).
+    pub fn encode<W: Write>(&self, e: &mut Enc<W>) -> io::Result<()> {
+        e.slice(&self.recs)?;
+        e.slice(&self.villages)?;
+        e.str(&self.names)?;
+        e.slice(&self.nik_table)?;
+        for p in [&self.by_date_sex, &self.by_token_year, &self.by_village] {
+            e.slice(&p.keys)?;
+            e.slice(&p.offsets)?;
+            e.slice(&p.ids)?;
+            e.slice(&p.sigs)?;
+        }
+        e.slice(&self.token_freq)
+    }
+
+    /// Reads an index written by [`RegistryIndex::encode`], checking every internal reference
+    /// (name spans, villages, NIK table, postings) so that a damaged input is an error here
+    /// rather than a panic during linkage.
+    pub fn decode<R: Read>(d: &mut Dec<R>) -> io::Result<RegistryIndex> {
+        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+        let recs: Vec<Rec> = d.slice()?;
+        let villages: Vec<u64> = d.slice()?;
+        let names = d.string()?;
+        let nik_table: Vec<u32> = d.slice()?;
+        let n = recs.len();
+        if !nik_table.len().is_power_of_two() || nik_table.len() <= n {
+            return Err(bad("NIK table size"));
+        }
+        if nik_table.iter().any(|&v| v as usize > n) {
+            return Err(bad("NIK table entry"));
+        }
+        for r in &recs {
+            let (a, b) = (
+                r.name_off as usize,
+                r.name_off as usize + r.name_len as usize,
+            );
+            if b > names.len() || !names.is_char_boundary(a) || !names.is_char_boundary(b) {
+                return Err(bad("name span"));
+            }
+            if r.village as usize >= villages.len().max(1) {
+                return Err(bad("village reference"));
+            }
+        }
+        let mut postings = Vec::with_capacity(3);
+        for _ in 0..3 {
+            let p = Postings {
+                keys: d.slice()?,
+                offsets: d.slice()?,
+                ids: d.slice()?,
+                sigs: d.slice()?,
+            };
+            let ok = p.offsets.len() == p.keys.len() + 1
+                && p.offsets.first() == Some(&0)
+                && p.offsets.windows(2).all(|w| w[0] <= w[1])
+                && p.offsets.last().is_some_and(|&l| l as usize == p.ids.len())
+                && p.sigs.len() == p.ids.len()
+                && p.keys.windows(2).all(|w| w[0] < w[1])
+                && p.ids.iter().all(|&i| (i as usize) < n);
+            if !ok {
+                return Err(bad("postings"));
+            }
+            postings.push(p);
+        }
+        let token_freq: Vec<(u32, u32)> = d.slice()?;
+        let by_village = postings.pop().expect("three postings");
+        let by_token_year = postings.pop().expect("three postings");
+        let by_date_sex = postings.pop().expect("three postings");
+        Ok(RegistryIndex {
+            recs,
+            villages,
+            names,
+            nik_mask: nik_table.len() - 1,
+            nik_table,
+            by_date_sex,
+            by_token_year,
+            by_village,
+            token_freq,
+        })
+    }
+
     /// Number of persons.
     pub fn len(&self) -> usize {
         self.recs.len()
@@ -423,5 +534,69 @@ impl RegistryIndex {
         self.token_freq
             .binary_search_by_key(&hash, |e| e.0)
             .map_or(0, |p| self.token_freq[p].1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn persons(n: u64) -> Vec<RegistryPerson> {
+        let names = [
+            "SITI AMINAH",
+            "MUHAMMAD NUR HIDAYAT",
+            "I GUSTI AYU KADEK",
+            "BUDI",
+            "Ñ 漢字",
+        ];
+        (0..n)
+            .map(|i| RegistryPerson {
+                nik: 3_201_010_101_900_000 + i,
+                name_norm: format!("{} {}", names[(i % 5) as usize], i % 7),
+                sex: if i % 2 == 0 { Sex::L } else { Sex::P },
+                birth_date: NaiveDate::from_ymd_opt(1950 + (i % 60) as i32, 1 + (i % 12) as u32, 1)
+                    .unwrap(),
+                region: 3_201_010_001 + i % 13,
+                kk: 3_201_010_000_000_000 + i / 4,
+            })
+            .collect()
+    }
+
+    fn encoded(idx: &RegistryIndex) -> Vec<u8> {
+        let mut e = Enc::new(Vec::new());
+        idx.encode(&mut e).unwrap();
+        e.into_inner()
+    }
+
+    #[test]
+    fn decode_gives_back_the_same_index() {
+        for n in [0, 1, 5_000] {
+            let idx = RegistryIndex::build(persons(n));
+            let bytes = encoded(&idx);
+            let back =
+                RegistryIndex::decode(&mut Dec::new(bytes.as_slice(), bytes.len() as u64)).unwrap();
+            assert_eq!(format!("{idx:?}"), format!("{back:?}"), "{n} persons");
+            if n > 3 {
+                assert_eq!(back.lookup_nik(3_201_010_101_900_003), vec![3]);
+                assert_eq!(back.name(3), idx.name(3));
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_input_is_an_error_not_a_panic() {
+        let idx = RegistryIndex::build(persons(300));
+        let bytes = encoded(&idx);
+        // Cut anywhere: always an error.
+        for cut in [0, 7, 8, 100, bytes.len() / 2, bytes.len() - 1] {
+            let part = &bytes[..cut];
+            assert!(RegistryIndex::decode(&mut Dec::new(part, part.len() as u64)).is_err());
+        }
+        // A name span pointing past the names: the first record's name_off (bytes 8 + 36..40).
+        let mut bad = bytes.clone();
+        bad[8 + 36..8 + 40].copy_from_slice(&u32::MAX.to_le_bytes());
+        let err =
+            RegistryIndex::decode(&mut Dec::new(bad.as_slice(), bad.len() as u64)).unwrap_err();
+        assert!(err.to_string().contains("name span"), "{err}");
     }
 }

@@ -97,6 +97,7 @@
 //! comparators, blocking rules built from field keys, default or configured m/u per level.
 
 pub mod adapter;
+pub mod codec;
 pub mod compare;
 pub mod fs;
 pub mod generic;
