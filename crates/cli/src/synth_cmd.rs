@@ -21,6 +21,35 @@ pub struct Args {
     /// Tingkat anomali daftar penerima: none, default, high.
     #[arg(long, default_value = "default")]
     pub anomalies: AnomalyLevel,
+    /// Jumlah baris daftar penerima suatu program, mis. PBI_JK=1000000 (maks. 1.000.000;
+    /// dapat diulang); bawaan: sesuai porsi program. Untuk uji kinerja; berkas instansi tidak
+    /// berubah (rows of a programme's roster, for benchmarks).
+    #[arg(long, value_parser = parse_roster_rows)]
+    pub roster_rows: Vec<(String, u64)>,
+}
+
+/// `PROGRAM=ROWS`, the programme one of the four demo programmes.
+fn parse_roster_rows(s: &str) -> Result<(String, u64), String> {
+    let (p, n) = s.split_once('=').ok_or_else(|| {
+        format!("'{s}': tulis PROGRAM=JUMLAH, mis. PBI_JK=1000000 (write PROGRAM=ROWS)")
+    })?;
+    let p = p.trim().to_ascii_uppercase().replace('-', "_");
+    if !["PKH", "BPNT", "PBI_JK", "BLT_DD"].contains(&p.as_str()) {
+        return Err(format!(
+            "program '{p}' tidak dikenal; pilih PKH, BPNT, PBI_JK atau BLT_DD (unknown programme)"
+        ));
+    }
+    let n: u64 = n
+        .trim()
+        .replace(['.', '_'], "")
+        .parse()
+        .map_err(|_| format!("'{n}' bukan bilangan bulat (not a whole number)"))?;
+    if n == 0 || n > 1_000_000 {
+        return Err(format!(
+            "{n}: jumlah baris harus 1 s.d. 1.000.000 (rows must be 1 to 1,000,000)"
+        ));
+    }
+    Ok((p, n))
 }
 
 /// Generates with a progress bar and returns the summary.
@@ -65,6 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         people: args.people,
         seed: args.seed,
         anomalies: args.anomalies,
+        roster_rows: args.roster_rows.into_iter().collect(),
         ..SynthConfig::default()
     };
     let summary = generate_with_progress(&cfg, &args.out)?;

@@ -22,6 +22,7 @@ mod refdata;
 mod roster;
 mod util;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -74,6 +75,12 @@ pub struct SynthConfig {
     pub reference_date: NaiveDate,
     /// Roster period (`Periode`), e.g. "2026-11".
     pub period: String,
+    /// Rows of some programmes' rosters (code → rows, at most 1,000,000) instead of the
+    /// programme's share of the world; for benchmarks that need a roster of a given size.
+    /// Agency files do not depend on it. A roster larger than the people (PBI_JK) or families
+    /// it can draw from comes out shorter and slow to plan: keep it to a fraction of them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub roster_rows: BTreeMap<String, u64>,
 }
 
 impl Default for SynthConfig {
@@ -84,6 +91,7 @@ impl Default for SynthConfig {
             anomalies: AnomalyLevel::Default,
             reference_date: NaiveDate::from_ymd_opt(2026, 11, 1).expect("valid date"),
             period: "2026-11".to_string(),
+            roster_rows: BTreeMap::new(),
         }
     }
 }
@@ -300,6 +308,7 @@ pub fn generate(
         cfg.seed,
         today,
         &rates,
+        &cfg.roster_rows,
         &cfg.period,
         out,
         progress,

@@ -5,6 +5,7 @@
 //! [`crate::Rates`], and the truth codes are computed from the resulting state, never from the
 //! intent. Plans are compact (no text); text is rebuilt when the XLSX is written.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use fastrand::Rng;
@@ -175,6 +176,8 @@ struct Ctx<'a> {
     seed: u64,
     today: i32,
     rates: &'a Rates,
+    /// Rows for some rosters instead of the programme's share of the world (benchmarks).
+    roster_rows: &'a BTreeMap<String, u64>,
     /// KKs of PKH and BPNT rows (for BLT_DD overlap) and their families.
     pkh_bpnt_kks: IntSet,
     pkh_bpnt_families: Vec<u64>,
@@ -695,7 +698,10 @@ fn plan_row(ctx: &Ctx, g: &mut Gen, i: u64, fam: &mut Family, reps: &mut Vec<usi
 }
 
 fn generate_plans(ctx: &Ctx, prog: Program) -> Gen {
-    let n = prog.rows(ctx.index.families, ctx.index.people);
+    let n = ctx.roster_rows.get(prog.code()).map_or_else(
+        || prog.rows(ctx.index.families, ctx.index.people),
+        |n| (*n).min(MAX_ROWS),
+    );
     let mut g = Gen {
         prog,
         rows: Vec::with_capacity(n as usize),
@@ -870,6 +876,7 @@ pub fn write_rosters(
     seed: u64,
     today: i32,
     rates: &Rates,
+    roster_rows: &BTreeMap<String, u64>,
     period: &str,
     out: &Path,
     progress: &mut dyn FnMut(Progress),
@@ -880,6 +887,7 @@ pub fn write_rosters(
         seed,
         today,
         rates,
+        roster_rows,
         pkh_bpnt_kks: IntSet::default(),
         pkh_bpnt_families: Vec::new(),
     };

@@ -395,3 +395,31 @@ fn an_unwritable_output_directory_is_a_clear_error() {
     assert_eq!("HIGH".parse::<AnomalyLevel>().unwrap(), AnomalyLevel::High);
     std::fs::remove_dir_all(base).unwrap();
 }
+
+#[test]
+fn roster_rows_resizes_one_roster_and_leaves_the_agency_files_alone() {
+    let base = tmp("roster-rows");
+    let plain = base.join("plain");
+    let sized = base.join("sized");
+    run(3_000, 5, AnomalyLevel::Default, &plain);
+    let cfg = SynthConfig {
+        people: 3_000,
+        seed: 5,
+        roster_rows: [("PBI_JK".to_string(), 500)].into_iter().collect(),
+        ..SynthConfig::default()
+    };
+    generate(&cfg, &sized, &mut |_| {}).unwrap();
+    // The PBI_JK roster and its truth have the rows asked for (header + 500).
+    assert_eq!(sheet(&sized, "rosters/PBI_JK.xlsx").height(), 501);
+    assert_eq!(read(&sized, "truth/PBI_JK.csv").lines().count(), 501);
+    // Agency files and the other rosters do not change.
+    for rel in [
+        "dukcapil/penduduk.csv",
+        "dtsen/dtsen.csv",
+        "bpjs-kesehatan/peserta.jsonl",
+        "truth/PKH.csv",
+    ] {
+        assert_eq!(read(&plain, rel), read(&sized, rel), "{rel}");
+    }
+    std::fs::remove_dir_all(base).unwrap();
+}
