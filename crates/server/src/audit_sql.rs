@@ -246,19 +246,15 @@ impl Db {
         };
         match self {
             Db::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                let head = sqlx::query_as(head_sql).fetch_optional(&mut *tx).await?;
-                check_continues(head_of(head)?, entries)?;
-                {
-                    // sqlx's worker is parked while we hold its handle lock: same connection,
-                    // same transaction (see audit_sqlite.rs). The writer thread runs its own
-                    // current-thread runtime, so blocking here blocks nobody else.
-                    let mut handle = tx.lock_handle().await?;
-                    let db = handle.as_raw_handle();
-                    // SAFETY: we hold the handle lock until the call returns.
-                    unsafe { crate::audit_sqlite::insert(db, &insert_sql(1, false), entries)? };
-                }
-                tx.commit().await?;
+                let mut conn = p.acquire().await?;
+                // sqlx's worker is parked while we hold its handle lock: same connection,
+                // one hand-off for the whole transaction (see audit_sqlite.rs). The writer
+                // thread runs its own current-thread runtime, so blocking here blocks nobody.
+                let mut handle = conn.lock_handle().await?;
+                let db = handle.as_raw_handle();
+                // SAFETY: we hold the handle lock until the call returns; the pool's
+                // connections are in autocommit between uses.
+                unsafe { crate::audit_sqlite::append(db, &insert_sql(1, false), entries)? };
             }
             Db::Pg(p) => {
                 let mut tx = p.begin().await?;
@@ -480,7 +476,7 @@ fn insert_sql(rows: usize, pg: bool) -> String {
     s
 }
 
-fn check_continues(head: ChainHead, entries: &[AuditEntry]) -> Result<(), ChainError> {
+pub(crate) fn check_continues(head: ChainHead, entries: &[AuditEntry]) -> Result<(), ChainError> {
     let mut h = head;
     for e in entries {
         if e.seq != h.seq + 1 {

@@ -10,14 +10,20 @@
 //! once per entry with every value bound `SQLITE_STATIC` from the caller's entries, needs no
 //! statement journal (SQLite checks a single row's constraints before it writes) and no copy.
 //!
-//! The transaction, its commit and rollback stay sqlx's: an error here fails the append and
-//! the caller's transaction is rolled back, so nothing of the batch is stored.
+//! The whole append runs under one lock of the handle: `BEGIN IMMEDIATE`, the head check
+//! (does the batch continue the stored chain?), the inserts and `COMMIT`, with `ROLLBACK` on any
+//! error, so nothing of a failed batch is stored. Through sqlx each of those four steps was a
+//! round trip to sqlx's worker thread (two thread hand-offs each), on the latency of every
+//! audited request; now the batch costs one. The connection is back in autocommit when the
+//! lock is released, as sqlx expects.
 
 use std::ffi::{CStr, c_int};
 use std::ptr::{self, NonNull};
 
 use libsqlite3_sys as ffi;
 use sinergi_exchange::AuditEntry;
+
+use sinergi_exchange::audit::ChainHead;
 
 use crate::audit_sql::AuditDbError;
 
@@ -132,13 +138,77 @@ impl Stmt {
     }
 }
 
-/// Inserts `entries` (already checked to continue the chain) with one prepared single-row
-/// statement (`sql`, 18 anonymous parameters in `ENTRY_COLS` order).
+fn exec(db: *mut ffi::sqlite3, sql: &CStr) -> Result<(), AuditDbError> {
+    // SAFETY: open handle held by the caller; `sql` is NUL-terminated; no callback.
+    let rc = unsafe { ffi::sqlite3_exec(db, sql.as_ptr(), None, ptr::null_mut(), ptr::null_mut()) };
+    if rc == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(error(db, rc))
+    }
+}
+
+/// The stored chain's head, read inside the transaction.
+fn head(db: *mut ffi::sqlite3) -> Result<ChainHead, AuditDbError> {
+    let s = Stmt::prepare(
+        db,
+        "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1",
+    )?;
+    // SAFETY: live statement; column values are read before the next step or finalize.
+    unsafe {
+        match ffi::sqlite3_step(s.raw) {
+            ffi::SQLITE_DONE => Ok(ChainHead::default()),
+            ffi::SQLITE_ROW => {
+                let seq = ffi::sqlite3_column_int64(s.raw, 0);
+                let p = ffi::sqlite3_column_blob(s.raw, 1).cast::<u8>();
+                let n = ffi::sqlite3_column_bytes(s.raw, 1);
+                if p.is_null() || n != 32 {
+                    return Err(AuditDbError::Other("stored hash is not 32 bytes".into()));
+                }
+                let mut hash = [0u8; 32];
+                hash.copy_from_slice(std::slice::from_raw_parts(p, 32));
+                Ok(ChainHead {
+                    seq: seq as u64,
+                    hash: sinergi_exchange::HashValue(hash),
+                })
+            }
+            rc => Err(error(db, rc)),
+        }
+    }
+}
+
+/// Appends `entries` in one transaction: `BEGIN IMMEDIATE`, checks that they continue the
+/// stored head, inserts them with one prepared single-row statement (`sql`, 18 anonymous
+/// parameters in `ENTRY_COLS` order), `COMMIT`; `ROLLBACK` on any error.
 ///
 /// # Safety
-/// `db` must be an open connection handle, inside a transaction, that nothing else uses until
-/// this returns (the caller holds sqlx's handle lock).
-pub(crate) unsafe fn insert(
+/// `db` must be an open connection handle in autocommit mode that nothing else uses until this
+/// returns (the caller holds sqlx's handle lock).
+pub(crate) unsafe fn append(
+    db: NonNull<ffi::sqlite3>,
+    sql: &str,
+    entries: &[AuditEntry],
+) -> Result<(), AuditDbError> {
+    let raw = db.as_ptr();
+    exec(raw, c"BEGIN IMMEDIATE")?;
+    let result = (|| {
+        crate::audit_sql::check_continues(head(raw)?, entries)?;
+        // SAFETY: as this function's.
+        unsafe { insert(db, sql, entries)? };
+        exec(raw, c"COMMIT")
+    })();
+    if result.is_err() {
+        // Still in the transaction (a failed COMMIT leaves it open too): undo it all.
+        let _ = exec(raw, c"ROLLBACK");
+    }
+    result
+}
+
+/// Inserts `entries` with one prepared single-row statement.
+///
+/// # Safety
+/// As [`append`], inside its transaction.
+unsafe fn insert(
     db: NonNull<ffi::sqlite3>,
     sql: &str,
     entries: &[AuditEntry],
