@@ -435,6 +435,10 @@ impl XlsxOut {
             .set_author("Sinergi")
             .set_title("Hasil validasi / Validation results");
         workbook.set_properties(&props);
+        // Deflate level 1, not 6: compressing a million-row sheet at level 6 took ~11 s of a
+        // one-million-row run, on one core after every row was done; level 1 is several times
+        // faster for a file a little larger (docs/BENCHMARKS.md).
+        workbook.set_zip_compression_level(1);
         let bold = Format::new().set_bold();
         let mut x = XlsxOut {
             path,

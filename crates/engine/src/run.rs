@@ -517,88 +517,110 @@ pub fn run_with(
     let ex = exclusions(programs);
     let ledger = Arc::new(stored.finish(ex.clone()));
     let mut validator = Validator::new(registries.clone(), programs.to_vec(), ledger.clone());
-    let mut sink = OutputSink::create(&req.out_dir, &req.formats, program.code())?;
-    let mut rejects = crate::output::RejectWriter::create(&req.out_dir)?;
+    let sink = OutputSink::create(&req.out_dir, &req.formats, program.code())?;
+    let rejects = crate::output::RejectWriter::create(&req.out_dir)?;
     let mut seen: HashMap<u64, u64> = HashMap::new();
-    let mut block: Vec<RosterRow> = Vec::with_capacity(req.block_rows.max(1));
     let mut trained = false;
     let mut done = 0u64;
     let mut exact = 0u64;
     let mut own = LedgerBuilder::new();
-    let mut first_error: Option<EngineError> = None;
-    let mut rows_total = 0u64;
-    let mut flush = |block: &mut Vec<RosterRow>,
-                     validator: &mut Validator,
-                     sink: &mut OutputSink,
-                     progress: &mut (dyn FnMut(Progress) + Send)|
-     -> Result<(), EngineError> {
-        if block.is_empty() {
-            return Ok(());
-        }
-        if let Some(p) = &req.period {
-            for r in block.iter_mut().filter(|r| r.period.is_empty()) {
-                r.period = p.clone();
-            }
-        }
-        if !trained {
-            validator.train(block);
-            trained = true;
-        }
-        let verdicts: Vec<VerdictRow> = validator.validate_block(program, block, &mut seen);
-        for (row, v) in block.iter().zip(&verdicts) {
-            if v.linked_nik.is_some() && v.linked_nik.as_deref().and_then(id16) == row.nik {
-                exact += 1;
-            }
-            let nik = v.linked_nik.as_deref().and_then(id16);
-            if let Some(kk) = household(&registries, nik, row.kk) {
-                own.add(
-                    kk,
-                    program.code(),
-                    &row.period,
-                    row.amount.unwrap_or(0),
-                    row.village.unwrap_or(0),
-                );
-            }
-        }
-        sink.write_block(&verdicts)?;
-        done += block.len() as u64;
-        progress(Progress {
-            stage: Stage::Validate,
-            done,
-            message: format!("{done} rows validated"),
-        });
-        block.clear();
-        Ok(())
-    };
     let block_rows = req.block_rows.max(1);
-    let report = sinergi_ingest::read(
-        mapping,
-        &req.roster,
-        &ReadOptions::default(),
-        &mut |b: Batch| {
-            rejects
-                .add(&b)
-                .map_err(|e| Box::new(e) as sinergi_ingest::SinkError)?;
-            for (rec, row) in b.records.iter().zip(&b.rows) {
-                rows_total += 1;
-                block.push(RosterRow::from_record(rec, *row));
-                if block.len() >= block_rows {
-                    if let Err(e) = flush(&mut block, &mut validator, &mut sink, progress) {
-                        let msg = e.to_string();
-                        first_error = Some(e);
-                        return Err(msg.into());
-                    }
+    // Three stages on their own threads, so the serial parts overlap the parallel one: the
+    // reader parses the roster into blocks, this thread links and judges each block (in
+    // parallel, rayon), the writer formats the verdict files. Bounded channels keep memory to
+    // a few blocks; order is kept because each stage handles blocks in sequence.
+    let (report, rows_total, rejects, sink) = std::thread::scope(|scope| {
+        let (block_tx, block_rx) = std::sync::mpsc::sync_channel::<Vec<RosterRow>>(2);
+        let (verdict_tx, verdict_rx) = std::sync::mpsc::sync_channel::<Vec<VerdictRow>>(2);
+        let reader = std::thread::Builder::new()
+            .name("roster-reader".into())
+            .spawn_scoped(scope, move || {
+                let mut rejects = rejects;
+                let mut rows_total = 0u64;
+                let mut block: Vec<RosterRow> = Vec::with_capacity(block_rows);
+                let report = sinergi_ingest::read(
+                    mapping,
+                    &req.roster,
+                    &ReadOptions::default(),
+                    &mut |b: Batch| {
+                        rejects
+                            .add(&b)
+                            .map_err(|e| Box::new(e) as sinergi_ingest::SinkError)?;
+                        for (rec, row) in b.records.iter().zip(&b.rows) {
+                            rows_total += 1;
+                            block.push(RosterRow::from_record(rec, *row));
+                            if block.len() >= block_rows {
+                                let full =
+                                    std::mem::replace(&mut block, Vec::with_capacity(block_rows));
+                                // The receiver is gone only when validation stopped on an error,
+                                // which is reported instead of this.
+                                block_tx.send(full).map_err(|_| "validation stopped")?;
+                            }
+                        }
+                        Ok(())
+                    },
+                    &mut |_| {},
+                );
+                if !block.is_empty() {
+                    let _ = block_tx.send(block);
+                }
+                (report, rows_total, rejects)
+            })
+            .expect("a thread can be started");
+        let writer = std::thread::Builder::new()
+            .name("verdict-writer".into())
+            .spawn_scoped(scope, move || {
+                let mut sink = sink;
+                for verdicts in verdict_rx {
+                    sink.write_block(&verdicts)?;
+                }
+                Ok::<_, EngineError>(sink)
+            })
+            .expect("a thread can be started");
+        for mut block in block_rx {
+            if let Some(p) = &req.period {
+                for r in block.iter_mut().filter(|r| r.period.is_empty()) {
+                    r.period = p.clone();
                 }
             }
-            Ok(())
-        },
-        &mut |_| {},
-    );
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => return Err(first_error.unwrap_or(EngineError::Ingest(e))),
-    };
-    flush(&mut block, &mut validator, &mut sink, progress)?;
+            if !trained {
+                validator.train(&block);
+                trained = true;
+            }
+            let verdicts: Vec<VerdictRow> = validator.validate_block(program, &block, &mut seen);
+            for (row, v) in block.iter().zip(&verdicts) {
+                if v.linked_nik.is_some() && v.linked_nik.as_deref().and_then(id16) == row.nik {
+                    exact += 1;
+                }
+                let nik = v.linked_nik.as_deref().and_then(id16);
+                if let Some(kk) = household(&registries, nik, row.kk) {
+                    own.add(
+                        kk,
+                        program.code(),
+                        &row.period,
+                        row.amount.unwrap_or(0),
+                        row.village.unwrap_or(0),
+                    );
+                }
+            }
+            done += block.len() as u64;
+            if verdict_tx.send(verdicts).is_err() {
+                // The writer stopped on an error; it is reported below.
+                break;
+            }
+            progress(Progress {
+                stage: Stage::Validate,
+                done,
+                message: format!("{done} rows validated"),
+            });
+        }
+        drop(verdict_tx);
+        let written = writer.join().expect("writer thread does not panic");
+        let (report, rows_total, rejects) = reader.join().expect("reader thread does not panic");
+        Ok::<_, EngineError>((report, rows_total, rejects, written?))
+    })?;
+    let mut sink = sink;
+    let report = report.map_err(EngineError::Ingest)?;
     rejects.finish()?;
     if rows_total == 0 {
         return Err(EngineError::NoRows {
