@@ -1,113 +1,7 @@
-//! Indonesian person names for matching: normalisation (titles, degrees, punctuation),
+//! Indonesian person names for matching (on the model's normalised form, `sinergi_model::name`):
 //! canonical spelling folds (old Van Ophuijsen/Soewandi spellings, the many ways to write
 //! MUHAMMAD), phonetic keys for blocking, Jaro-Winkler and a token-set comparison that handles
 //! reordered, dropped or extra tokens and initials.
-
-/// Honorifics and religious/aristocratic titles that may precede a name.
-const PREFIX_TITLES: &[&str] = &[
-    "H",
-    "HJ",
-    "HAJI",
-    "HAJJAH",
-    "KH",
-    "DR",
-    "DRS",
-    "DRA",
-    "IR",
-    "PROF",
-    "NY",
-    "NYONYA",
-    "TN",
-    "TUAN",
-    "SDR",
-    "SDRI",
-    "IBU",
-    "BPK",
-    "BAPAK",
-    "ALM",
-    "ALMH",
-    "ALMARHUM",
-    "ALMARHUMAH",
-    "USTADZ",
-    "USTAZ",
-    "USTADZAH",
-];
-
-/// Academic degrees written after a name (usually after a comma), dots removed.
-const DEGREES: &[&str] = &[
-    "SPD",
-    "SPDI",
-    "SH",
-    "SE",
-    "MM",
-    "SKOM",
-    "SAG",
-    "SSOS",
-    "ST",
-    "MT",
-    "MPD",
-    "MPDI",
-    "SKM",
-    "SKEP",
-    "AMK",
-    "AMD",
-    "AMDKEB",
-    "AMKEB",
-    "AMDKEP",
-    "SP",
-    "SIP",
-    "MSI",
-    "MH",
-    "MAG",
-    "LC",
-    "SSI",
-    "SS",
-    "SFARM",
-    "APT",
-    "SKED",
-    "SPT",
-    "MKES",
-    "MSC",
-    "PHD",
-    "MBA",
-    "SIKOM",
-    "SHI",
-    "STP",
-    "SPSI",
-    "SST",
-    "SKEB",
-    "SGZ",
-    "SHUT",
-    "SPI",
-    "SAP",
-    "SSTP",
-    "MAP",
-    "MSIE",
-    "BSC",
-    "MA",
-    "SKG",
-    "SPOG",
-    "SPA",
-    "SPB",
-    "SPPD",
-    "SHUM",
-    "MKOM",
-    "MKM",
-    "MSTAT",
-    "SKH",
-    "SPSIKOLOG",
-    "SPDSD",
-    "MTH",
-];
-
-/// Degrees distinctive enough to drop even without a comma or dots (trailing position only).
-const TRAILING_DEGREES: &[&str] = &[
-    "SPD", "SPDI", "SKOM", "SAG", "SSOS", "MPD", "SKM", "SKEP", "AMK", "AMD", "AMDKEB", "SFARM",
-    "SKED", "MKES", "SIKOM", "SSTP", "MSI", "SH", "MM",
-];
-
-/// Connectors of patronymics (`BIN`, `BINTI`) carry no identity.
-const CONNECTORS: &[&str] = &["BIN", "BINTI", "BT", "BN"];
 
 /// Spellings of MUHAMMAD (before folding).
 const MUHAMMAD: &[&str] = &[
@@ -138,72 +32,6 @@ const MUHAMMAD: &[&str] = &[
     "MOHAMMAT",
     "MUHAMMADH",
 ];
-
-fn fold_char(c: char) -> Option<char> {
-    let c = match c {
-        'a'..='z' => c.to_ascii_uppercase(),
-        'A'..='Z' => c,
-        'À'..='Å' | 'à'..='å' => 'A',
-        'È'..='Ë' | 'è'..='ë' => 'E',
-        'Ì'..='Ï' | 'ì'..='ï' => 'I',
-        'Ò'..='Ö' | 'ò'..='ö' => 'O',
-        'Ù'..='Ü' | 'ù'..='ü' => 'U',
-        'Ç' | 'ç' => 'C',
-        'Ñ' | 'ñ' => 'N',
-        _ => return None,
-    };
-    Some(c)
-}
-
-/// Upper-case ASCII, titles and degrees removed, punctuation gone, tokens separated by one
-/// space. Idempotent.
-pub fn normalize(raw: &str) -> String {
-    // Split into comma segments; each segment into raw tokens (whitespace, '-', '/').
-    let mut out: Vec<String> = Vec::new();
-    for (seg_no, seg) in raw.split([',', ';']).enumerate() {
-        for raw_tok in seg.split(|c: char| c.is_whitespace() || c == '-' || c == '/' || c == '_') {
-            // Pieces separated by dots: "S.PD." -> ["S", "PD"], "M." -> ["M"].
-            let mut pieces: Vec<String> = Vec::new();
-            for piece in raw_tok.split('.') {
-                let p: String = piece
-                    .chars()
-                    .filter(|&c| c != '\'' && c != '`' && c != '’')
-                    .filter_map(fold_char)
-                    .collect();
-                if !p.is_empty() {
-                    pieces.push(p);
-                }
-            }
-            if pieces.is_empty() {
-                continue;
-            }
-            let joined: String = pieces.concat();
-            let dotted = pieces.len() > 1 || raw_tok.contains('.');
-            if (seg_no > 0 || dotted) && DEGREES.contains(&joined.as_str()) && joined.len() >= 2 {
-                continue;
-            }
-            if seg_no > 0 && out.is_empty() {
-                // Text before the first comma was empty: treat as a name part.
-            }
-            if pieces.len() > 1 && pieces.iter().all(|p| p.len() == 1) {
-                // "A.B." initials.
-                out.extend(pieces);
-            } else {
-                out.push(joined);
-            }
-        }
-    }
-    // Leading titles (keep at least one token).
-    while out.len() > 1 && PREFIX_TITLES.contains(&out[0].as_str()) {
-        out.remove(0);
-    }
-    // Trailing degrees without comma/dots.
-    while out.len() > 1 && TRAILING_DEGREES.contains(&out[out.len() - 1].as_str()) {
-        out.pop();
-    }
-    out.retain(|t| !CONNECTORS.contains(&t.as_str()));
-    out.join(" ")
-}
 
 /// Canonical spelling of one normalised token for comparison: old spellings folded
 /// (`OE`→`U`, `DJ`→`J`, `TJ`→`C`, `SJ`→`SY`, `CH`→`KH`, `PH`→`F`, `TH`→`T`, `DH`→`D`, `Q`→`K`),
@@ -634,29 +462,6 @@ mod tests {
             "É",
         ] {
             assert_eq!(canonical_token(t), canonical_token_reference(t), "{t}");
-        }
-    }
-
-    #[test]
-    fn normalisation_table() {
-        let cases = [
-            ("H. Mochamad Soleh, S.Pd.", "MOCHAMAD SOLEH"),
-            ("Dr. Ir. SITI AMINAH, M.M", "SITI AMINAH"),
-            ("m. soleh", "M SOLEH"),
-            ("MUHAMMAD SOLEH S.PD.I", "MUHAMMAD SOLEH"),
-            ("SUPARMAN", "SUPARMAN"),
-            ("H", "H"),
-            ("  budi   santoso ", "BUDI SANTOSO"),
-            ("Ma'ruf bin Amin", "MARUF AMIN"),
-            ("A.B. Sitorus", "A B SITORUS"),
-            ("SITI-AMINAH", "SITI AMINAH"),
-            ("José", "JOSE"),
-            ("", ""),
-            ("12345", ""),
-        ];
-        for (raw, want) in cases {
-            assert_eq!(normalize(raw), want, "{raw:?}");
-            assert_eq!(normalize(want), want, "idempotent on {want:?}");
         }
     }
 
