@@ -52,7 +52,7 @@ pub async fn serve(config: NodeConfig, example: Option<String>) -> anyhow::Resul
     let running = sinergi_server::spawn(config)
         .await
         .map_err(|e| anyhow::anyhow!("Node {node} tidak dapat dijalankan di {listen}: {e}"))?;
-    println!("Node {node} mendengarkan di http://{}", running.addr);
+    println!("Node {node} mendengarkan di {}", running.url());
     println!("Log audit: {audit}");
     if let Some(ex) = example {
         println!("{ex}");
