@@ -239,6 +239,26 @@ fn every_shipped_mapping_loads_the_generator_output_and_accounts_for_every_row()
             );
         }
     }
+    // After the loads, the registries are prepared once; preparing again reads them back.
+    let out = sinergi_in(dir.path(), &["datasets", "--siapkan"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Registri siap") && text.contains("written"),
+        "{text}"
+    );
+    let snaps: Vec<_> = std::fs::read_dir(dir.path().join("db.sqlite.cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".snap"))
+        .collect();
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    let again = sinergi_in(dir.path(), &["datasets", "--prepare"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("read"));
 }
 
 #[test]
