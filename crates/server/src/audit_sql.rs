@@ -408,6 +408,57 @@ impl Db {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
+    /// The stored body of agreement `id`, as written.
+    pub async fn agreement_body(&self, id: &str) -> Result<Option<String>, AuditDbError> {
+        let sql = self.sql("SELECT body FROM pks_agreement WHERE id = $1");
+        let row: Option<(String,)> = match self {
+            Db::Sqlite(p) => {
+                sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(id.to_owned())
+                    .fetch_optional(p)
+                    .await?
+            }
+            Db::Pg(p) => {
+                sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(id.to_owned())
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Replaces agreement `id`'s body with `body` only if it is still `expected` (compare and
+    /// set): `false` when another writer changed it since it was read, and nothing is written.
+    pub async fn replace_agreement_if(
+        &self,
+        id: &str,
+        expected: &str,
+        body: &str,
+        at_us: i64,
+    ) -> Result<bool, AuditDbError> {
+        let sql = self.sql(
+            "UPDATE pks_agreement SET body = $1, updated_at_us = $2 WHERE id = $3 AND body = $4",
+        );
+        macro_rules! run {
+            ($p:expr) => {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(body.to_owned())
+                    .bind(at_us)
+                    .bind(id.to_owned())
+                    .bind(expected.to_owned())
+                    .execute($p)
+                    .await?
+                    .rows_affected()
+            };
+        }
+        let n = match self {
+            Db::Sqlite(p) => run!(p),
+            Db::Pg(p) => run!(p),
+        };
+        Ok(n == 1)
+    }
+
     /// Inserts or replaces an agreement. `insert_only`: fails (returns false) when it exists.
     pub async fn put_agreement(
         &self,

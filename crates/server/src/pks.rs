@@ -262,11 +262,17 @@ pub async fn change_status(cx: &Ctx<'_>, id: &str, action: Action) -> Result<Agr
         let e = PksError::Invalid("create is not a status change".into());
         return cx.refuse(action, id, e, &asked).await;
     }
-    let Some(mut a) = find(cx.db, id).await? else {
+    // The body as read: the write below only lands if nobody changed it meanwhile.
+    let read = cx.db.agreement_body(id).await?;
+    let Some(mut a) = read
+        .as_deref()
+        .and_then(|b| serde_json::from_str::<Agreement>(b).ok())
+    else {
         return cx
             .refuse(action, id, PksError::NotFound(id.to_owned()), &asked)
             .await;
     };
+    let read = read.expect("parsed above");
     if let Err(e) = a.set_status(action.status(), cx.by, crate::now(), cx.reason) {
         let reason = match e {
             AgreementError::AlreadyRevoked => "it is revoked, and revocation is final".to_string(),
@@ -281,10 +287,21 @@ pub async fn change_status(cx: &Ctx<'_>, id: &str, action: Action) -> Result<Agr
     let body = serde_json::to_vec(&a).map_err(|e| PksError::Invalid(e.to_string()))?;
     cx.audit(action, id, Ok(200), &body).await?;
     let text = String::from_utf8(body).map_err(|e| PksError::Invalid(e.to_string()))?;
-    let (provider, consumer) = (a.provider.to_string(), a.consumer.to_string());
-    cx.db
-        .put_agreement(&a.id, &provider, &consumer, &text, crate::now().0, false)
-        .await?;
+    if !cx
+        .db
+        .replace_agreement_if(&a.id, &read, &text, crate::now().0)
+        .await?
+    {
+        // Another administrator (the API or `sinergi pks`) changed it between our read and
+        // this write: nothing is written, and the log says so after the attempt above.
+        let e = PksError::Conflict {
+            id: id.to_owned(),
+            reason: "it was changed by another administrator at the same moment; read it \
+                     again and retry"
+                .into(),
+        };
+        return cx.refuse(action, id, e, &asked).await;
+    }
     Ok(a)
 }
 

@@ -232,3 +232,59 @@ async fn direct_changes_take_effect_in_a_running_node_and_every_action_is_audite
     db.close().await;
     node.running.stop().await.unwrap();
 }
+
+/// Two administrators changing one agreement at the same moment: the status change writes
+/// only over the body it read (compare and set), so neither change is silently lost.
+#[tokio::test]
+async fn a_status_change_only_lands_on_the_body_it_read() {
+    let dir = TempDir::new().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let db = Db::open(&url, false).await.unwrap();
+    let a = agreement("PKS-CAS");
+    let first = serde_json::to_string(&a).unwrap();
+    let p = a.provider.to_string();
+    let c = a.consumer.to_string();
+    assert!(
+        db.put_agreement(&a.id, &p, &c, &first, 1, true)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        db.agreement_body("PKS-CAS").await.unwrap().as_deref(),
+        Some(first.as_str())
+    );
+    assert_eq!(db.agreement_body("NO-SUCH").await.unwrap(), None);
+    // Administrator B writes first.
+    let mut b = a.clone();
+    b.legal_basis = "changed by B".into();
+    let by_b = serde_json::to_string(&b).unwrap();
+    assert!(
+        db.replace_agreement_if("PKS-CAS", &first, &by_b, 2)
+            .await
+            .unwrap()
+    );
+    // Administrator A, who read `first`, is refused and B's change stays.
+    let mut late = a.clone();
+    late.legal_basis = "changed by A".into();
+    let by_a = serde_json::to_string(&late).unwrap();
+    assert!(
+        !db.replace_agreement_if("PKS-CAS", &first, &by_a, 3)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        db.agreement_body("PKS-CAS").await.unwrap().as_deref(),
+        Some(by_b.as_str())
+    );
+    // Re-reading and retrying succeeds; an unknown id changes nothing.
+    assert!(
+        db.replace_agreement_if("PKS-CAS", &by_b, &by_a, 4)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.replace_agreement_if("NO-SUCH", &by_b, &by_a, 5)
+            .await
+            .unwrap()
+    );
+}
