@@ -5,10 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use sinergi_model::standard::Record;
 
 use crate::keymap::{KeyMap, id16};
-use crate::registries::{Registries, record_text, region_number};
+use crate::registries::{Registries, region_number, text};
 
 /// A period as a closed range of months (`year * 12 + month - 1`), or an unparsed label that
 /// only overlaps itself.
@@ -177,34 +176,12 @@ impl LedgerBuilder {
     pub const STORED_FIELDS: [&'static str; 6] =
         ["program", "period", "nik", "kk", "amount", "region"];
 
-    /// Adds a stored `roster_entry` record; the household is the registry KK of its NIK, or the
-    /// KK stated in the list when the NIK is not in the registry.
-    pub fn add_stored(&mut self, r: &Record, registries: &Registries) {
-        let amount = match r.get("amount") {
-            Some(sinergi_model::standard::Value::Integer(i)) => Some(i.to_string()),
-            _ => None,
-        };
-        let row = [
-            record_text(r, "program"),
-            record_text(r, "period"),
-            record_text(r, "nik"),
-            record_text(r, "kk"),
-            amount.as_deref(),
-            record_text(r, "region"),
-        ];
-        self.add_stored_row(&row, registries);
-    }
-
-    /// [`LedgerBuilder::add_stored`] for a row of [`LedgerBuilder::STORED_FIELDS`] as text
-    /// (what `Store::scan_text` hands out).
+    /// Adds a stored `roster_entry` row, given as text in the order of
+    /// [`LedgerBuilder::STORED_FIELDS`] (what `Store::scan_text` hands out); the household is
+    /// the registry KK of its NIK, or the KK stated in the list when the NIK is not in the
+    /// registry.
     pub fn add_stored_row(&mut self, row: &[Option<&str>], registries: &Registries) {
-        let field = |i: usize| {
-            row.get(i)
-                .copied()
-                .flatten()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-        };
+        let field = |i: usize| text(row, i);
         let (Some(program), Some(period)) = (field(0), field(1)) else {
             self.unkeyed += 1;
             return;

@@ -210,7 +210,7 @@ pub(crate) fn record_text<'a>(r: &'a Record, field: &str) -> Option<&'a str> {
 }
 
 /// Column `i` of a text row, trimmed; `None` when absent or blank.
-fn text<'a>(row: &[Option<&'a str>], i: usize) -> Option<&'a str> {
+pub(crate) fn text<'a>(row: &[Option<&'a str>], i: usize) -> Option<&'a str> {
     row.get(i)
         .copied()
         .flatten()

@@ -280,29 +280,29 @@ impl Registries {
             .await
             .expect("assembly does not panic");
         timings.assemble_s = t_assemble.elapsed().as_secs_f64();
-        if let Some((dir, key)) = cache {
-            let t = Instant::now();
-            let reg = Arc::new(reg);
-            let r2 = reg.clone();
-            let written =
-                tokio::task::spawn_blocking(move || crate::snapshot::write(&dir, &key, &r2))
-                    .await
-                    .expect("snapshot write does not panic");
-            timings.snapshot_s = t.elapsed().as_secs_f64();
-            let note = match written {
-                Ok(p) => format!("written {}", p.display()),
-                Err(e) => format!("not written: {e}"),
-            };
-            timings.snapshot = if timings.snapshot == "none" {
-                note
-            } else {
-                format!("{}; {note}", timings.snapshot)
-            };
-            let reg = Arc::try_unwrap(reg).expect("the writer has finished");
-            timings.total_s = t0.elapsed().as_secs_f64();
-            timings.heap_bytes = reg.heap_bytes();
-            return Ok((reg, timings));
-        }
+        let reg = match cache {
+            Some((dir, key)) => {
+                let t = Instant::now();
+                let (reg, written) = tokio::task::spawn_blocking(move || {
+                    let written = crate::snapshot::write(&dir, &key, &reg);
+                    (reg, written)
+                })
+                .await
+                .expect("snapshot write does not panic");
+                timings.snapshot_s = t.elapsed().as_secs_f64();
+                let note = match written {
+                    Ok(p) => format!("written {}", p.display()),
+                    Err(e) => format!("not written: {e}"),
+                };
+                timings.snapshot = if timings.snapshot == "none" {
+                    note
+                } else {
+                    format!("{}; {note}", timings.snapshot)
+                };
+                reg
+            }
+            None => reg,
+        };
         timings.total_s = t0.elapsed().as_secs_f64();
         timings.heap_bytes = reg.heap_bytes();
         Ok((reg, timings))
