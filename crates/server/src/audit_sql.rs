@@ -459,7 +459,8 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// Inserts or replaces an agreement. `insert_only`: fails (returns false) when it exists.
+    /// Inserts an agreement; `false` (nothing written) when one with this id exists. Changes
+    /// to a stored agreement go through [`Db::replace_agreement_if`].
     pub async fn put_agreement(
         &self,
         id: &str,
@@ -467,17 +468,11 @@ impl Db {
         consumer: &str,
         body: &str,
         at_us: i64,
-        insert_only: bool,
     ) -> Result<bool, AuditDbError> {
-        let sql = if insert_only {
+        let sql = self.sql(
             "INSERT INTO pks_agreement (id, provider, consumer, body, updated_at_us) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING"
-        } else {
-            "INSERT INTO pks_agreement (id, provider, consumer, body, updated_at_us) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET body = excluded.body, \
-             updated_at_us = excluded.updated_at_us"
-        };
-        let sql = self.sql(sql);
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+        );
         macro_rules! run {
             ($p:expr) => {
                 sqlx::query(AssertSqlSafe(sql))

@@ -233,7 +233,7 @@ pub async fn create(
         let e = PksError::NotHosted(a.provider.to_string());
         return cx.refuse(Action::Create, &a.id, e, &body).await;
     }
-    if find(cx.db, &a.id).await?.is_some() {
+    if cx.db.agreement_body(&a.id).await?.is_some() {
         let e = PksError::Exists(a.id.clone());
         return cx.refuse(Action::Create, &a.id, e, &body).await;
     }
@@ -243,7 +243,7 @@ pub async fn create(
     let (provider, consumer) = (a.provider.to_string(), a.consumer.to_string());
     if !cx
         .db
-        .put_agreement(&a.id, &provider, &consumer, &text, at, true)
+        .put_agreement(&a.id, &provider, &consumer, &text, at)
         .await?
     {
         // Created by someone else between the check and the write.
@@ -303,8 +303,4 @@ pub async fn change_status(cx: &Ctx<'_>, id: &str, action: Action) -> Result<Agr
         return cx.refuse(action, id, e, &asked).await;
     }
     Ok(a)
-}
-
-async fn find(db: &Db, id: &str) -> Result<Option<Agreement>, PksError> {
-    Ok(list(db).await?.into_iter().find(|a| a.id == id))
 }

@@ -211,7 +211,6 @@ impl AppState {
                 &a.consumer.to_string(),
                 &body,
                 at.0,
-                true,
             )
             .await?;
         }

@@ -244,11 +244,7 @@ async fn a_status_change_only_lands_on_the_body_it_read() {
     let first = serde_json::to_string(&a).unwrap();
     let p = a.provider.to_string();
     let c = a.consumer.to_string();
-    assert!(
-        db.put_agreement(&a.id, &p, &c, &first, 1, true)
-            .await
-            .unwrap()
-    );
+    assert!(db.put_agreement(&a.id, &p, &c, &first, 1).await.unwrap());
     assert_eq!(
         db.agreement_body("PKS-CAS").await.unwrap().as_deref(),
         Some(first.as_str())
