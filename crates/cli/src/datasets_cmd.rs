@@ -38,7 +38,13 @@ async fn prepare(store: &sinergi_store::Store) -> anyhow::Result<ExitCode> {
         t.total_s, t.snapshot
     );
     Ok(
-        if t.snapshot.starts_with("written") || t.snapshot.starts_with("read") {
+        // A damaged snapshot reads "unusable, rebuilt: ...; written FILE": what counts is
+        // the last step.
+        if t.snapshot
+            .rsplit("; ")
+            .next()
+            .is_some_and(|s| s.starts_with("written ") || s.starts_with("read "))
+        {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

@@ -259,6 +259,13 @@ fn every_shipped_mapping_loads_the_generator_output_and_accounts_for_every_row()
     assert_eq!(snaps.len(), 1, "{snaps:?}");
     let again = sinergi_in(dir.path(), &["datasets", "--prepare"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("read"));
+    // A damaged snapshot is rebuilt, and preparing still succeeds.
+    let snap = dir.path().join("db.sqlite.cache").join(&snaps[0]);
+    std::fs::write(&snap, b"not a snapshot").unwrap();
+    let rebuilt = sinergi_in(dir.path(), &["datasets", "--siapkan"]);
+    let text = String::from_utf8_lossy(&rebuilt.stdout);
+    assert!(rebuilt.status.success(), "{text}");
+    assert!(text.contains("unusable, rebuilt") && text.contains("written"), "{text}");
 }
 
 #[test]

@@ -111,7 +111,8 @@ pub struct LoadTimings {
     pub assemble_s: f64,
     /// What became of the registry snapshot ([`crate::snapshot`]): `read FILE` (the
     /// registries came from it, nothing was scanned), `written FILE`, `not written: ...`,
-    /// `unusable, rebuilt: ...`, or `none` (no cache folder, e.g. PostgreSQL).
+    /// or `none` (no cache folder, e.g. PostgreSQL); after an unusable file, `unusable,
+    /// rebuilt: ...; ` followed by what became of the new one.
     pub snapshot: String,
     /// Seconds reading or writing the snapshot.
     pub snapshot_s: f64,
