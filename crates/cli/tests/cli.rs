@@ -265,7 +265,10 @@ fn every_shipped_mapping_loads_the_generator_output_and_accounts_for_every_row()
     let rebuilt = sinergi_in(dir.path(), &["datasets", "--siapkan"]);
     let text = String::from_utf8_lossy(&rebuilt.stdout);
     assert!(rebuilt.status.success(), "{text}");
-    assert!(text.contains("unusable, rebuilt") && text.contains("written"), "{text}");
+    assert!(
+        text.contains("unusable, rebuilt") && text.contains("written"),
+        "{text}"
+    );
 }
 
 #[test]
