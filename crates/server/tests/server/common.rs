@@ -10,7 +10,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use sinergi_exchange::httpsig::{SignOptions, generate_signing_key, new_nonce, sign_request};
 use sinergi_exchange::token::{NewToken, token_from_bytes};
-use sinergi_exchange::{ClientId, SigningKey};
+use sinergi_exchange::{Agreement, ClientId, Quota, RegionScope, ServiceGrant, SigningKey};
 use sinergi_model::standard::{Record, Table, Value as V};
 use sinergi_server::config::{MemberConfig, NodeConfig, PeerConfig, PeerMember, TokenConfig};
 use sinergi_server::config::{public_key_b64, token_hash_hex};
@@ -368,4 +368,36 @@ pub async fn entry_for(c: &HttpClient, base: &str, request_id: &str) -> Value {
         .rev()
         .find(|e| e["request_id"] == request_id)
         .unwrap_or_else(|| panic!("no audit entry for {request_id}"))
+}
+
+/// A national agreement granting one service (and `fields`) for VALIDASI_BANSOS, valid
+/// 2025–2030, 100/s and 10,000/day.
+pub fn agreement(
+    id: &str,
+    provider: &str,
+    consumer: &str,
+    service: &str,
+    fields: &[&str],
+) -> Agreement {
+    Agreement {
+        id: id.into(),
+        provider: cid(provider),
+        consumer: cid(consumer),
+        services: vec![ServiceGrant {
+            service_code: service.into(),
+            fields: fields.iter().map(|s| s.to_string()).collect(),
+        }],
+        purposes: vec!["VALIDASI_BANSOS".into()],
+        legal_basis: "test".into(),
+        region_scope: RegionScope::National,
+        valid_from: sinergi_exchange::Timestamp(0),
+        valid_until: sinergi_exchange::Timestamp(1),
+        quota: Quota {
+            per_second: 100,
+            per_day: 10_000,
+        },
+        status_history: vec![],
+    }
+    .with_dates("2025-01-01", "2030-12-31")
+    .unwrap()
 }

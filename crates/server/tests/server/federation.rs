@@ -3,36 +3,11 @@
 //! the other two over signed HTTP.
 
 use serde_json::json;
-use sinergi_exchange::{Agreement, Quota, RegionScope, ServiceGrant};
 use tempfile::TempDir;
 
 use crate::common::*;
 
 const SIKS: &str = "ID/GOV/KEMENSOS/SIKS";
-
-fn pks(id: &str, provider: &str, consumer: &str, service: &str, fields: &[&str]) -> Agreement {
-    Agreement {
-        id: id.into(),
-        provider: cid(provider),
-        consumer: cid(consumer),
-        services: vec![ServiceGrant {
-            service_code: service.into(),
-            fields: fields.iter().map(|s| s.to_string()).collect(),
-        }],
-        purposes: vec!["VALIDASI_BANSOS".into()],
-        legal_basis: "test".into(),
-        region_scope: RegionScope::National,
-        valid_from: sinergi_exchange::Timestamp(0),
-        valid_until: sinergi_exchange::Timestamp(1),
-        quota: Quota {
-            per_second: 100,
-            per_day: 10_000,
-        },
-        status_history: vec![],
-    }
-    .with_dates("2025-01-01", "2030-12-31")
-    .unwrap()
-}
 
 #[tokio::test]
 async fn kemensos_validates_one_recipient_across_three_nodes() {
@@ -50,7 +25,7 @@ async fn kemensos_validates_one_recipient_across_three_nodes() {
         .push(member(DUKCAPIL, None, &["verifikasi-identitas"]));
     c1.peers
         .push(peer("http://127.0.0.1:9", KEMENSOS, &kemensos_key, &[]));
-    c1.agreements.push(pks(
+    c1.agreements.push(agreement(
         "PKS-DUKCAPIL-KEMENSOS",
         DUKCAPIL,
         KEMENSOS,
@@ -63,7 +38,7 @@ async fn kemensos_validates_one_recipient_across_three_nodes() {
     c2.members.push(member(BPJS, None, &["status-kepesertaan"]));
     c2.peers
         .push(peer("http://127.0.0.1:9", KEMENSOS, &kemensos_key, &[]));
-    c2.agreements.push(pks(
+    c2.agreements.push(agreement(
         "PKS-BPJS-KEMENSOS",
         BPJS,
         KEMENSOS,
@@ -94,7 +69,7 @@ async fn kemensos_validates_one_recipient_across_three_nodes() {
     ));
     let (siks, t) = token_for(SIKS, 9);
     c3.tokens.push(t);
-    c3.agreements.push(pks(
+    c3.agreements.push(agreement(
         "PKS-KEMENSOS-SIKS",
         KEMENSOS,
         SIKS,

@@ -4,35 +4,15 @@
 //! chain stays intact although two writers appended to it.
 
 use serde_json::json;
-use sinergi_exchange::{Agreement, Quota, RegionScope, ServiceGrant};
+use sinergi_exchange::Agreement;
 use sinergi_server::audit_sql::Db;
 use sinergi_server::pks::{self, Action, AuditSink, Ctx, PksError};
 use tempfile::TempDir;
 
 use crate::common::*;
 
-fn agreement(id: &str) -> Agreement {
-    Agreement {
-        id: id.into(),
-        provider: cid(DUKCAPIL),
-        consumer: cid(DINSOS),
-        services: vec![ServiceGrant {
-            service_code: "verifikasi-identitas".into(),
-            fields: vec![],
-        }],
-        purposes: vec!["VALIDASI_BANSOS".into()],
-        legal_basis: "test".into(),
-        region_scope: RegionScope::National,
-        valid_from: sinergi_exchange::Timestamp(0),
-        valid_until: sinergi_exchange::Timestamp(1),
-        quota: Quota {
-            per_second: 100,
-            per_day: 10_000,
-        },
-        status_history: vec![],
-    }
-    .with_dates("2025-01-01", "2030-12-31")
-    .unwrap()
+fn pks_for(id: &str) -> Agreement {
+    agreement(id, DUKCAPIL, DINSOS, "verifikasi-identitas", &[])
 }
 
 async fn verify_ok(http: &HttpClient, base: &str) -> serde_json::Value {
@@ -98,7 +78,7 @@ async fn direct_changes_take_effect_in_a_running_node_and_every_action_is_audite
         reason,
     };
     let hosted = vec![cid(DUKCAPIL)];
-    pks::create(&cx("admin.dukcapil", ""), &hosted, agreement("PKS-T-1"))
+    pks::create(&cx("admin.dukcapil", ""), &hosted, pks_for("PKS-T-1"))
         .await
         .unwrap();
     // The node picks the new agreement up within its poll interval.
@@ -120,13 +100,13 @@ async fn direct_changes_take_effect_in_a_running_node_and_every_action_is_audite
         .await
         .unwrap_err();
     assert!(matches!(e, PksError::NotFound(_)), "{e}");
-    let mut foreign = agreement("PKS-T-2");
+    let mut foreign = pks_for("PKS-T-2");
     foreign.provider = cid(BPJS);
     let e = pks::create(&cx("admin.dukcapil", ""), &hosted, foreign)
         .await
         .unwrap_err();
     assert!(matches!(e, PksError::NotHosted(_)), "{e}");
-    let e = pks::create(&cx("admin.dukcapil", ""), &hosted, agreement("PKS-T-1"))
+    let e = pks::create(&cx("admin.dukcapil", ""), &hosted, pks_for("PKS-T-1"))
         .await
         .unwrap_err();
     assert!(matches!(e, PksError::Exists(_)), "{e}");
@@ -240,7 +220,7 @@ async fn a_status_change_only_lands_on_the_body_it_read() {
     let dir = TempDir::new().unwrap();
     let url = format!("sqlite://{}", dir.path().join("audit.db").display());
     let db = Db::open(&url, false).await.unwrap();
-    let a = agreement("PKS-CAS");
+    let a = pks_for("PKS-CAS");
     let first = serde_json::to_string(&a).unwrap();
     let p = a.provider.to_string();
     let c = a.consumer.to_string();

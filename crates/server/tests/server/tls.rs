@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use sinergi_exchange::{Agreement, Quota, RegionScope, ServiceGrant};
+use sinergi_exchange::Agreement;
 use sinergi_server::client::{CallMeta, new_client, send_signed};
 use sinergi_server::config::TlsConfig;
 use sinergi_server::state::Hosted;
@@ -34,27 +34,13 @@ fn trusting_test_ca() -> TlsConfig {
 }
 
 fn pks() -> Agreement {
-    Agreement {
-        id: "PKS-DUKCAPIL-DINSOS-TLS".into(),
-        provider: cid(DUKCAPIL),
-        consumer: cid(DINSOS),
-        services: vec![ServiceGrant {
-            service_code: "verifikasi-identitas".into(),
-            fields: vec![],
-        }],
-        purposes: vec!["VALIDASI_BANSOS".into()],
-        legal_basis: "test".into(),
-        region_scope: RegionScope::National,
-        valid_from: sinergi_exchange::Timestamp(0),
-        valid_until: sinergi_exchange::Timestamp(1),
-        quota: Quota {
-            per_second: 100,
-            per_day: 10_000,
-        },
-        status_history: vec![],
-    }
-    .with_dates("2025-01-01", "2030-12-31")
-    .unwrap()
+    agreement(
+        "PKS-DUKCAPIL-DINSOS-TLS",
+        DUKCAPIL,
+        DINSOS,
+        "verifikasi-identitas",
+        &[],
+    )
 }
 
 #[tokio::test]
