@@ -563,14 +563,10 @@ async fn batch(
                 return;
             };
             let receipt = st.audit.submit(recs);
-            if let Some((prev, prev_out)) = pending.take() {
-                if let Err(e) = prev.wait().await {
-                    let _ = tx.send(Ok(audit_failed(e))).await;
-                    return;
-                }
-                if tx.send(Ok(Bytes::from(prev_out))).await.is_err() {
-                    return;
-                }
+            if let Some((prev, prev_out)) = pending.take()
+                && !send_when_durable(prev, prev_out, &tx, &audit_failed).await
+            {
+                return;
             }
             match receipt {
                 Ok(r) => pending = Some((r, out)),
@@ -580,14 +576,10 @@ async fn batch(
                 }
             }
         }
-        if let Some((prev, prev_out)) = pending.take() {
-            if let Err(e) = prev.wait().await {
-                let _ = tx.send(Ok(audit_failed(e))).await;
-                return;
-            }
-            if tx.send(Ok(Bytes::from(prev_out))).await.is_err() {
-                return;
-            }
+        if let Some((prev, prev_out)) = pending.take()
+            && !send_when_durable(prev, prev_out, &tx, &audit_failed).await
+        {
+            return;
         }
         st.metrics
             .record(&ctx.metric, 200, ctx.started.elapsed().as_secs_f64());
@@ -758,4 +750,20 @@ pub async fn healthz(State(st): State<Arc<AppState>>) -> axum::Json<Value> {
         "persons": ix.persons.len(),
         "snapshots": ix.snapshots.len(),
     }))
+}
+
+/// Sends a batch chunk's answer lines once its audit entries are durable; on an audit failure
+/// sends the AUDIT_UNAVAILABLE line instead. `false`: the batch stops (audit failed or the
+/// client went away).
+async fn send_when_durable(
+    receipt: crate::audit_sql::Receipt,
+    out: Vec<u8>,
+    tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    audit_failed: &impl Fn(crate::audit_sql::AuditSendError) -> Bytes,
+) -> bool {
+    if let Err(e) = receipt.wait().await {
+        let _ = tx.send(Ok(audit_failed(e))).await;
+        return false;
+    }
+    tx.send(Ok(Bytes::from(out))).await.is_ok()
 }
