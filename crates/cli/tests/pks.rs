@@ -72,6 +72,13 @@ fn create_args<'a>(cfg: &'a str, id: &'a str, from: &'a str, until: &'a str) -> 
     ]
 }
 
+/// `sinergi pks ACTION ID --config CFG --by BY --reason REASON`.
+fn change(cfg: &str, action: &str, id: &str, by: &str, reason: &str) -> Out {
+    sinergi(&[
+        "pks", action, id, "--config", cfg, "--by", by, "--reason", reason,
+    ])
+}
+
 fn list_json(cfg: &str) -> serde_json::Value {
     let o = sinergi(&["pks", "list", "--config", cfg, "--json"]);
     assert!(o.ok, "{}", o.stderr);
@@ -168,17 +175,7 @@ fn agreements_lifecycle_with_bad_input_and_audit() {
     assert!(o.stderr.contains("purpose"), "{}", o.stderr);
 
     // Unknown id.
-    let o = sinergi(&[
-        "pks",
-        "suspend",
-        "PKS-TIDAK-ADA",
-        "--config",
-        cfg,
-        "--by",
-        "admin",
-        "--reason",
-        "uji",
-    ]);
+    let o = change(cfg, "suspend", "PKS-TIDAK-ADA", "admin", "uji");
     assert!(!o.ok);
     assert!(
         o.stderr.contains("PKS PKS-TIDAK-ADA tidak ada"),
@@ -186,31 +183,11 @@ fn agreements_lifecycle_with_bad_input_and_audit() {
         o.stderr
     );
     // Who and why are required.
-    let o = sinergi(&[
-        "pks",
-        "suspend",
-        "PKS-UJI-001",
-        "--config",
-        cfg,
-        "--by",
-        " ",
-        "--reason",
-        "uji",
-    ]);
+    let o = change(cfg, "suspend", "PKS-UJI-001", " ", "uji");
     assert!(!o.ok);
     assert!(o.stderr.contains("--by dan --reason"), "{}", o.stderr);
 
-    let o = sinergi(&[
-        "pks",
-        "suspend",
-        "PKS-UJI-001",
-        "--config",
-        cfg,
-        "--by",
-        "admin.dukcapil",
-        "--reason",
-        "audit BPK",
-    ]);
+    let o = change(cfg, "suspend", "PKS-UJI-001", "admin.dukcapil", "audit BPK");
     assert!(o.ok, "{}", o.stderr);
     assert!(o.stdout.contains("dibekukan"), "{}", o.stdout);
     assert_eq!(status_of(cfg, "PKS-UJI-001"), "DIBEKUKAN");
@@ -221,37 +198,23 @@ fn agreements_lifecycle_with_bad_input_and_audit() {
         o.stdout
     );
 
-    let o = sinergi(&[
-        "pks",
+    let o = change(
+        cfg,
         "reinstate",
         "PKS-UJI-001",
-        "--config",
-        cfg,
-        "--by",
         "admin.dukcapil",
-        "--reason",
         "audit selesai",
-    ]);
+    );
     assert!(o.ok, "{}", o.stderr);
     assert_eq!(status_of(cfg, "PKS-UJI-001"), "AKTIF");
 
-    let revoke = [
-        "pks",
-        "revoke",
-        "PKS-UJI-001",
-        "--config",
-        cfg,
-        "--by",
-        "kepala.dinas",
-        "--reason",
-        "PKS diakhiri",
-    ];
-    let o = sinergi(&revoke);
+    let revoke = || change(cfg, "revoke", "PKS-UJI-001", "kepala.dinas", "PKS diakhiri");
+    let o = revoke();
     assert!(o.ok, "{}", o.stderr);
     assert!(o.stdout.contains("dicabut"), "{}", o.stdout);
     assert_eq!(status_of(cfg, "PKS-UJI-001"), "DICABUT");
     // Revoking twice: refused, final.
-    let o = sinergi(&revoke);
+    let o = revoke();
     assert!(!o.ok);
     assert!(
         o.stderr.contains("sudah dicabut") && o.stderr.contains("final"),
@@ -259,17 +222,7 @@ fn agreements_lifecycle_with_bad_input_and_audit() {
         o.stderr
     );
     // Nor can it be reinstated.
-    let o = sinergi(&[
-        "pks",
-        "reinstate",
-        "PKS-UJI-001",
-        "--config",
-        cfg,
-        "--by",
-        "admin",
-        "--reason",
-        "x",
-    ]);
+    let o = change(cfg, "reinstate", "PKS-UJI-001", "admin", "x");
     assert!(!o.ok);
     assert!(o.stderr.contains("sudah dicabut"), "{}", o.stderr);
 
