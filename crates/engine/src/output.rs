@@ -352,33 +352,6 @@ pub struct Manifest {
     pub outputs: Vec<String>,
 }
 
-/// SHA-256 of a file, hex, streaming.
-pub fn sha256_file(path: &Path) -> std::io::Result<InputFile> {
-    use sha2::{Digest, Sha256};
-    let mut f = File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut bytes = 0u64;
-    loop {
-        let n = std::io::Read::read(&mut f, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        bytes += n as u64;
-        h.update(&buf[..n]);
-    }
-    let digest = h.finalize();
-    let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(InputFile {
-        name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        sha256,
-        bytes,
-    })
-}
-
 const VERDICT_HEADER: [&str; 12] = [
     "row_no",
     "program",

@@ -16,7 +16,7 @@ use crate::facts::RosterRow;
 use crate::keymap::id16;
 use crate::ledger::{Exclusions, LedgerBuilder, household};
 use crate::output::{
-    InputFile, Manifest, OutputError, OutputFormat, OutputSink, OverlapLine, Summary, sha256_file,
+    InputFile, Manifest, OutputError, OutputFormat, OutputSink, OverlapLine, Summary,
 };
 use crate::provenance::{Provenance, missing_message};
 use crate::registries::{PartBuilder, Registries};
@@ -653,13 +653,19 @@ pub fn run_with(
             impact,
         })
         .collect();
-    let mut inputs: Vec<InputFile> = Vec::new();
-    for p in &req.roster {
-        inputs.push(sha256_file(p).map_err(|source| OutputError::Io {
-            path: p.clone(),
-            source,
-        })?);
-    }
+    // The reader hashed every file as it read it: the manifest cites those bytes.
+    let inputs: Vec<InputFile> = report
+        .files
+        .iter()
+        .map(|f| InputFile {
+            name: Path::new(&f.path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sha256: f.sha256.clone(),
+            bytes: f.bytes,
+        })
+        .collect();
     let mut datasets: Vec<Provenance> = registries.provenance.values().flatten().cloned().collect();
     datasets.sort();
     let manifest = Manifest {
