@@ -69,6 +69,75 @@ pub async fn call(
     body: &serde_json::Value,
     meta: &CallMeta<'_>,
 ) -> Result<serde_json::Value, CallError> {
+    let (hosted, url) = resolve(st, from, service_code)?;
+    let bytes = serde_json::to_vec(body).map_err(|e| CallError::Sign(e.to_string()))?;
+    let (status, answer) = send_signed(&st.client, hosted, "POST", &url, bytes, meta).await?;
+    if !(200..300).contains(&status) {
+        return Err(refused(status, &answer));
+    }
+    serde_json::from_slice(&answer).map_err(|e| CallError::BadAnswer(e.to_string()))
+}
+
+/// Signs and sends `lines` as NDJSON to whichever node provides the batch service
+/// `service_code` (`...-batch`), with `query` (e.g. `fields=nama,tgl_lahir`) on the URL;
+/// returns the answer lines of a 2xx response, in order. A provider answers one line per line
+/// asked; an answer with more lines than asked is not believed. It may have fewer (its audit
+/// failed mid-way and it stopped): the caller treats the missing lines as not asked.
+pub async fn call_batch(
+    st: &AppState,
+    from: &ClientId,
+    service_code: &str,
+    query: &str,
+    lines: &[serde_json::Value],
+    meta: &CallMeta<'_>,
+) -> Result<Vec<serde_json::Value>, CallError> {
+    let (hosted, url) = resolve(st, from, service_code)?;
+    let url = if query.is_empty() {
+        url
+    } else {
+        format!("{url}?{query}")
+    };
+    let mut body = Vec::with_capacity(lines.len() * 96);
+    for l in lines {
+        serde_json::to_writer(&mut body, l).map_err(|e| CallError::Sign(e.to_string()))?;
+        body.push(b'\n');
+    }
+    let (status, answer) = send_signed_as(
+        &st.client,
+        hosted,
+        "POST",
+        &url,
+        "application/x-ndjson",
+        body,
+        meta,
+    )
+    .await?;
+    if !(200..300).contains(&status) {
+        return Err(refused(status, &answer));
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    for l in answer.split(|b| *b == b'\n') {
+        if l.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        out.push(serde_json::from_slice(l).map_err(|e| CallError::BadAnswer(e.to_string()))?);
+    }
+    if out.len() > lines.len() {
+        return Err(CallError::BadAnswer(format!(
+            "{} lines answered for {} asked",
+            out.len(),
+            lines.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// The hosted member that calls, and the URL of the node providing `service_code`.
+fn resolve<'a>(
+    st: &'a AppState,
+    from: &ClientId,
+    service_code: &str,
+) -> Result<(&'a Hosted, String), CallError> {
     let route = st
         .routes
         .get(service_code)
@@ -86,25 +155,37 @@ pub async fn call(
     };
     let service = ServiceId::new(route.provider.clone(), service_code)
         .map_err(|e| CallError::NoRoute(e.to_string()))?;
-    let url = format!("{base}{}", service.to_path());
-    let bytes = serde_json::to_vec(body).map_err(|e| CallError::Sign(e.to_string()))?;
-    let (status, answer) = send_signed(&st.client, hosted, "POST", &url, bytes, meta).await?;
-    if !(200..300).contains(&status) {
-        let code = serde_json::from_slice::<serde_json::Value>(&answer)
-            .ok()
-            .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
-            .unwrap_or_default();
-        return Err(CallError::Refused { status, code });
-    }
-    serde_json::from_slice(&answer).map_err(|e| CallError::BadAnswer(e.to_string()))
+    Ok((hosted, format!("{base}{}", service.to_path())))
 }
 
-/// Sends a signed request; returns status and body.
+/// The refusal of a non-2xx answer, with the provider's code when it sent one.
+fn refused(status: u16, answer: &[u8]) -> CallError {
+    let code = serde_json::from_slice::<serde_json::Value>(answer)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    CallError::Refused { status, code }
+}
+
+/// Sends a signed JSON request; returns status and body.
 pub async fn send_signed(
     client: &HttpClient,
     from: &Hosted,
     method: &str,
     url: &str,
+    body: Vec<u8>,
+    meta: &CallMeta<'_>,
+) -> Result<(u16, Bytes), CallError> {
+    send_signed_as(client, from, method, url, "application/json", body, meta).await
+}
+
+/// Sends a signed request with the given content type; returns status and body.
+pub async fn send_signed_as(
+    client: &HttpClient,
+    from: &Hosted,
+    method: &str,
+    url: &str,
+    content_type: &str,
     body: Vec<u8>,
     meta: &CallMeta<'_>,
 ) -> Result<(u16, Bytes), CallError> {
@@ -144,7 +225,7 @@ pub async fn send_signed(
     let mut req = hyper::Request::builder()
         .method(method)
         .uri(url)
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .header("content-digest", signed.content_digest)
         .header("signature-input", signed.signature_input)
         .header("signature", signed.signature);
