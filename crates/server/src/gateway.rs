@@ -86,7 +86,7 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    fn refused(code: Code, clause: &str) -> Outcome {
+    pub(crate) fn refused(code: Code, clause: &str) -> Outcome {
         Outcome {
             status: code.status(),
             decision: code.code().to_owned(),
@@ -97,7 +97,7 @@ impl Outcome {
     }
 }
 
-fn record(st: &AppState, ctx: &Ctx, o: &Outcome) -> AuditRecord {
+pub(crate) fn record(st: &AppState, ctx: &Ctx, o: &Outcome) -> AuditRecord {
     AuditRecord {
         at: ctx.at,
         node: st.config.node_name.clone(),
@@ -139,7 +139,7 @@ fn with_xroad_headers(mut resp: Response, ctx: &Ctx) -> Response {
 }
 
 /// Audits the outcome, then returns the response (or AUDIT_UNAVAILABLE if the write failed).
-async fn finish(st: &AppState, ctx: &Ctx, o: Outcome, resp: Response) -> Response {
+pub(crate) async fn finish(st: &AppState, ctx: &Ctx, o: Outcome, resp: Response) -> Response {
     let rec = record(st, ctx, &o);
     let resp = match st.audit.append(vec![rec]).await {
         Ok(_) => resp,
@@ -287,6 +287,17 @@ pub async fn r1(
     };
     let _ = caller;
 
+    if batch && kind == Kind::ValidasiPenerima {
+        return crate::validasi::validate_batch(
+            st,
+            ctx,
+            client,
+            service,
+            sp.query.map(str::to_owned),
+            body,
+        )
+        .await;
+    }
     if batch {
         return crate::gateway::batch(
             st,
@@ -414,35 +425,84 @@ struct BatchParams {
     fields: Option<String>,
 }
 
-/// Streaming NDJSON batch: one line in, one line out, in order. One call-level decision
-/// (status, validity, service, purpose, fields, quota: one unit per call), then per line the
-/// region scope; one audit entry per line (with its subject hash), written before the line's
-/// chunk is sent.
-async fn batch(
-    st: Arc<AppState>,
-    ctx: Ctx,
+/// A batch call's query string (`fields=a,b&...`) as `P`; the defaults when absent or
+/// unreadable.
+pub(crate) fn batch_params<P: serde::de::DeserializeOwned + Default>(query: Option<&str>) -> P {
+    query
+        .and_then(|q| QueryParams::<P>::try_from_uri(&format!("/?{q}").parse().ok()?).ok())
+        .map(|p| p.0)
+        .unwrap_or_default()
+}
+
+/// What every line of an allowed batch call is decided under.
+pub(crate) struct BatchGrant {
+    agreements: Arc<Vec<sinergi_exchange::Agreement>>,
+    base: AccessRequest,
+    /// The fields granted for the whole call.
+    pub granted: Vec<String>,
+    /// The agreement is regional: each line's subject region is checked.
+    regional: bool,
+    pks_id: Option<String>,
+}
+
+impl BatchGrant {
+    /// The decision on one line's subject (`nik` as the caller wrote it): the allowed outcome,
+    /// or the refusal code and its outcome when the subject is outside the agreement's region.
+    /// The outcome carries the subject's keyed hash, for `who-accessed`.
+    pub(crate) fn line(
+        &self,
+        st: &AppState,
+        ix: &crate::index::Index,
+        nik: &str,
+    ) -> Result<Outcome, (ErrorCode, Outcome)> {
+        let k = nik_key(nik);
+        let subject = k.map(|_| subject_hash(&st.secret, nik));
+        if self.regional {
+            let mut req = self.base.clone();
+            req.subject_region = k.and_then(|k| ix.region_of(k).map(str::to_owned));
+            let d = sinergi_exchange::evaluate(&self.agreements, &req);
+            if let DecisionCode::Denied(code) = d.code {
+                return Err((
+                    code,
+                    Outcome {
+                        status: code.http_status(),
+                        decision: code.code().into(),
+                        clause: d.clause.to_string(),
+                        pks_id: pks_of(&d),
+                        subject,
+                    },
+                ));
+            }
+        }
+        Ok(self.allowed(subject))
+    }
+
+    /// The outcome of an allowed line.
+    pub(crate) fn allowed(&self, subject: Option<HashValue>) -> Outcome {
+        Outcome {
+            status: 200,
+            decision: "ALLOWED".into(),
+            clause: self
+                .pks_id
+                .as_ref()
+                .map(|p| format!("{p}#grant"))
+                .unwrap_or_default(),
+            pks_id: self.pks_id.clone(),
+            subject,
+        }
+    }
+}
+
+/// The call-level decision of a batch (status, validity, service, purpose, fields, quota: one
+/// unit per call; the region is left to each line). A refusal is audited and returned as the
+/// response to send.
+pub(crate) async fn decide_batch(
+    st: &AppState,
+    ctx: &Ctx,
     client: ClientId,
     service: ServiceId,
-    kind: Kind,
-    query: Option<String>,
-    body: Bytes,
-) -> Response {
-    let params: BatchParams = query
-        .as_deref()
-        .and_then(|q| {
-            QueryParams::<BatchParams>::try_from_uri(&format!("/?{q}").parse().ok()?).ok()
-        })
-        .map(|p| p.0)
-        .unwrap_or_default();
-    let fields: Vec<String> = params
-        .fields
-        .map(|f| {
-            f.split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    fields: Vec<String>,
+) -> Result<BatchGrant, Response> {
     let base = AccessRequest {
         consumer: client,
         service,
@@ -472,10 +532,12 @@ async fn batch(
                         subject: None,
                     };
                     let r = refuse(ErrorCode::QuotaExceeded, ctx.en, Some(q.retry_after_secs()));
-                    return finish(&st, &ctx, o, r).await;
+                    return Err(finish(st, ctx, o, r).await);
                 }
                 None => {
-                    return refuse_audited(&st, &ctx, ErrorCode::NoAgreement, "default-deny").await;
+                    return Err(
+                        refuse_audited(st, ctx, ErrorCode::NoAgreement, "default-deny").await,
+                    );
                 }
             }
         }
@@ -487,76 +549,131 @@ async fn batch(
                 pks_id: pks_of(&d),
                 subject: None,
             };
-            return finish(&st, &ctx, o, refuse(code, ctx.en, d.retry_after_secs)).await;
+            return Err(finish(st, ctx, o, refuse(code, ctx.en, d.retry_after_secs)).await);
         }
     };
     let granted = if regional {
-        fields.clone()
+        fields
     } else {
         d.fields_granted.clone()
     };
-    let pks_id = pks_of(&d);
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let ctx = Arc::new(ctx);
-    let ctx2 = ctx.clone();
+    Ok(BatchGrant {
+        agreements,
+        base,
+        granted,
+        regional,
+        pks_id: pks_of(&d),
+    })
+}
+
+/// Streaming NDJSON batch: one line in, one line out, in order. One call-level decision
+/// (status, validity, service, purpose, fields, quota: one unit per call), then per line the
+/// region scope; one audit entry per line (with its subject hash), written before the line's
+/// chunk is sent.
+async fn batch(
+    st: Arc<AppState>,
+    ctx: Ctx,
+    client: ClientId,
+    service: ServiceId,
+    kind: Kind,
+    query: Option<String>,
+    body: Bytes,
+) -> Response {
+    let params: BatchParams = batch_params(query.as_deref());
+    let fields: Vec<String> = params
+        .fields
+        .map(|f| {
+            f.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let grant = match decide_batch(&st, &ctx, client, service, fields).await {
+        Ok(g) => Arc::new(g),
+        Err(refused) => return refused,
+    };
+    let ix = st.index();
     let st2 = st.clone();
-    tokio::spawn(async move {
-        let st = st2;
-        let ctx = ctx2;
-        let ix = st.index();
-        let mut ranges: Vec<(usize, usize)> = Vec::new();
-        let mut start = 0;
-        for (i, b) in body.iter().enumerate() {
-            if *b == b'\n' {
-                ranges.push((start, i));
-                start = i + 1;
-            }
+    stream_lines(st, Arc::new(ctx), body, BATCH_CHUNK, move |chunk, ctx| {
+        let (st, ix, grant) = (st2.clone(), ix.clone(), grant.clone());
+        async move {
+            // CPU work off the async workers.
+            tokio::task::spawn_blocking(move || {
+                let mut out = Vec::with_capacity(chunk.len() * 96);
+                let mut recs = Vec::with_capacity(chunk.len());
+                for line in &chunk {
+                    let (val, o) = batch_line(&st, &ix, kind, &line.bytes, &grant);
+                    serde_json::to_writer(&mut out, &val).ok();
+                    out.push(b'\n');
+                    recs.push(record(&st, &ctx, &o));
+                }
+                (out, recs)
+            })
+            .await
+            .ok()
         }
-        ranges.push((start, body.len()));
-        ranges.retain(|&(a, b)| !body[a..b].iter().all(u8::is_ascii_whitespace));
-        // Pipelined: chunk k+1 is computed while chunk k's audit entries are being
-        // committed; chunk k's lines are sent only once its entries are durable.
+    })
+}
+
+/// One non-blank line of a batch body.
+pub(crate) struct Line {
+    /// 1-based line number in the body (blank lines counted).
+    pub baris: u64,
+    pub bytes: Bytes,
+}
+
+/// The non-blank lines of a batch body, numbered from 1 (blank lines counted).
+fn split_lines(body: &Bytes) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let ends = body
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| (*b == b'\n').then_some(i))
+        .chain(std::iter::once(body.len()));
+    for (baris, end) in (1..).zip(ends) {
+        if !body[start..end].iter().all(u8::is_ascii_whitespace) {
+            lines.push(Line {
+                baris,
+                bytes: body.slice(start..end),
+            });
+        }
+        start = end + 1;
+    }
+    lines
+}
+
+/// The streaming half of every batch service: splits `body` into its non-blank lines, hands
+/// them to `work` in chunks of `chunk` lines, in order, and streams each chunk's answer
+/// lines once its audit records are durable. Pipelined: chunk k+1 is computed while chunk
+/// k's records are being committed. `work` answering `None` ends the stream with an error.
+pub(crate) fn stream_lines<W, F>(
+    st: Arc<AppState>,
+    ctx: Arc<Ctx>,
+    body: Bytes,
+    chunk: usize,
+    mut work: W,
+) -> Response
+where
+    W: FnMut(Vec<Line>, Arc<Ctx>) -> F + Send + 'static,
+    F: std::future::Future<Output = Option<(Vec<u8>, Vec<AuditRecord>)>> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let ctx2 = ctx.clone();
+    tokio::spawn(async move {
+        let ctx = ctx2;
+        let lines = split_lines(&body);
         let mut pending: Option<(crate::audit_sql::Receipt, Vec<u8>)> = None;
         let audit_failed = |e: crate::audit_sql::AuditSendError| {
             tracing::error!(error = %e, "audit write failed; batch stopped");
             let line = json!({"code": ErrorCode::AuditUnavailable.code(), "message": ErrorCode::AuditUnavailable.message(if ctx.en {"en"} else {"id"})});
             Bytes::from(format!("{line}\n"))
         };
-        for group in ranges.chunks(BATCH_CHUNK) {
-            let chunk: Vec<Bytes> = group.iter().map(|&(a, b)| body.slice(a..b)).collect();
-            let (st3, ix3, granted3, agreements3, base3, pks3) = (
-                st.clone(),
-                ix.clone(),
-                granted.clone(),
-                agreements.clone(),
-                base.clone(),
-                pks_id.clone(),
-            );
-            let ctx3 = ctx.clone();
-            // CPU work off the async workers.
-            let done = tokio::task::spawn_blocking(move || {
-                let mut out = Vec::with_capacity(chunk.len() * 96);
-                let mut recs = Vec::with_capacity(chunk.len());
-                for line in &chunk {
-                    let (val, o) = batch_line(
-                        &st3,
-                        &ix3,
-                        kind,
-                        line,
-                        &granted3,
-                        regional,
-                        &agreements3,
-                        &base3,
-                        &pks3,
-                    );
-                    serde_json::to_writer(&mut out, &val).ok();
-                    out.push(b'\n');
-                    recs.push(record(&st3, &ctx3, &o));
-                }
-                (out, recs)
-            })
-            .await;
-            let Ok((out, recs)) = done else {
+        let mut lines = lines.into_iter().peekable();
+        while lines.peek().is_some() {
+            let group: Vec<Line> = lines.by_ref().take(chunk.max(1)).collect();
+            let Some((out, recs)) = work(group, ctx.clone()).await else {
                 let _ = tx
                     .send(Err(std::io::Error::other("batch worker failed")))
                     .await;
@@ -595,17 +712,12 @@ async fn batch(
     with_xroad_headers(resp, &ctx)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn batch_line(
     st: &AppState,
     ix: &crate::index::Index,
     kind: Kind,
     line: &[u8],
-    granted: &[String],
-    regional: bool,
-    agreements: &[sinergi_exchange::Agreement],
-    base: &AccessRequest,
-    pks_id: &Option<String>,
+    grant: &BatchGrant,
 ) -> (Value, Outcome) {
     let q: Query = match serde_json::from_slice::<Query>(line) {
         Ok(q) => q,
@@ -617,40 +729,10 @@ fn batch_line(
             );
         }
     };
-    let k = nik_key(&q.nik);
-    let subject = k.map(|_| subject_hash(&st.secret, &q.nik));
-    if regional {
-        let mut req = base.clone();
-        req.subject_region = k.and_then(|k| ix.region_of(k).map(str::to_owned));
-        let d = sinergi_exchange::evaluate(agreements, &req);
-        if let DecisionCode::Denied(code) = d.code {
-            return (
-                json!({"nik": q.nik, "code": code.code()}),
-                Outcome {
-                    status: code.http_status(),
-                    decision: code.code().into(),
-                    clause: d.clause.to_string(),
-                    pks_id: pks_of(&d),
-                    subject,
-                },
-            );
-        }
+    match grant.line(st, ix, &q.nik) {
+        Ok(o) => (services::answer(ix, kind, &q, &grant.granted), o),
+        Err((code, o)) => (json!({"nik": q.nik, "code": code.code()}), o),
     }
-    let v = services::answer(ix, kind, &q, granted);
-    let clause = pks_id
-        .as_ref()
-        .map(|p| format!("{p}#grant"))
-        .unwrap_or_default();
-    (
-        v,
-        Outcome {
-            status: 200,
-            decision: "ALLOWED".into(),
-            clause,
-            pks_id: pks_id.clone(),
-            subject,
-        },
-    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -77,16 +77,14 @@ impl Kind {
         }
     }
 
-    /// Parses a service code; the `-batch` suffix selects the streaming NDJSON variant.
+    /// Parses a service code; the `-batch` suffix selects the streaming NDJSON variant
+    /// (for `validasi-penerima`, a list of recipients: `crate::validasi::validate_batch`).
     pub fn parse(code: &str) -> Option<(Kind, bool)> {
         let (base, batch) = match code.strip_suffix("-batch") {
             Some(b) => (b, true),
             None => (code, false),
         };
         let k = Kind::ALL.into_iter().find(|k| k.code() == base)?;
-        if batch && k == Kind::ValidasiPenerima {
-            return None;
-        }
         Some((k, batch))
     }
 }

@@ -1,6 +1,7 @@
-//! Kemensos `validasi-penerima`: the eligibility of one recipient, gathered over signed HTTP
-//! from the registries' nodes (Dukcapil, BPJS Kesehatan, DTSEN, BKN) and evaluated with the
-//! programme's rules (`sinergi_rules::evaluate`).
+//! Kemensos `validasi-penerima` and `validasi-penerima-batch`: the eligibility of one
+//! recipient, or of a list, gathered over signed HTTP from the registries' nodes (Dukcapil,
+//! BPJS Kesehatan, DTSEN, BKN) and evaluated with the programme's rules
+//! (`sinergi_rules::evaluate`).
 //!
 //! The engine's `Validator` works on a whole roster against registries in one store; a
 //! federated node holds none of the other agencies' data, so here each fact is asked of its
@@ -8,28 +9,40 @@
 //! unreachable) leaves its fact `NotChecked`, which the rules list in `not_checked` rather
 //! than guessing.
 //!
-//! The answers become [`Facts`] in one place ([`Recipient::facts`]), whatever asked them.
+//! One person asks each registry's single service; a list asks each registry's `-batch`
+//! service once per chunk of lines, the four concurrently. Both turn the answers into
+//! [`Facts`] with the same code ([`Recipient::facts`]), so a list line's verdict is the one
+//! the single call gives, plus `DUPLICATE_IN_LIST` for a NIK already on an earlier line.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::response::Response;
 use serde_json::{Map, Value, json};
-use sinergi_exchange::{ClientId, ErrorCode};
+use sinergi_exchange::{AuditRecord, ClientId, ErrorCode, ServiceId};
 use sinergi_model::{Nik, NikParse, RegionCode};
 use sinergi_rules::{
     BpjsMembership, BpjsSegment, CivilServant, CivilServantKind, Death, Dtsen, Facts, Lookup,
     NikStatus, Source, evaluate,
 };
 
-use crate::client::{CallError, CallMeta, call};
-use crate::gateway::Ctx;
+use crate::client::{CallError, CallMeta, call, call_batch};
+use crate::gateway::{Ctx, Line, Outcome, decide_batch, finish, record, stream_lines};
+use crate::refusal::{ServerCode, refuse};
 use crate::services::Query;
 use crate::state::AppState;
 
 /// The programme when the caller names none.
 const DEFAULT_PROGRAM: &str = "PBI_JK";
+/// List lines per chunk: one batch call to each registry, one audit message, one flush.
+const LIST_CHUNK: usize = 2048;
 
 /// A registry asked about each recipient: its service, its key in `sources`, and the fields
 /// asked of it (granted under Kemensos's agreement with its owner).
 struct Registry {
     service: &'static str,
+    batch_service: &'static str,
     source: &'static str,
     fields: &'static [&'static str],
 }
@@ -38,21 +51,25 @@ struct Registry {
 const REGISTRIES: [Registry; 4] = [
     Registry {
         service: "verifikasi-identitas",
+        batch_service: "verifikasi-identitas-batch",
         source: "dukcapil",
         fields: &["kode_wilayah", "tgl_kematian"],
     },
     Registry {
         service: "status-kepesertaan",
+        batch_service: "status-kepesertaan-batch",
         source: "bpjs_kesehatan",
         fields: &["segmen", "katastropik"],
     },
     Registry {
         service: "desil",
+        batch_service: "desil-batch",
         source: "dtsen",
         fields: &["desil"],
     },
     Registry {
         service: "status-asn",
+        batch_service: "status-asn-batch",
         source: "bkn",
         fields: &["jenis"],
     },
@@ -109,7 +126,13 @@ impl Recipient {
         (!self.q.nik.trim().is_empty() && self.parsed.is_valid()).then(|| self.q.nik.trim())
     }
 
-    /// The question to registry `i` about this recipient (without `fields`).
+    /// The person, for duplicates in a list: the valid NIK (as the engine keys its rows).
+    fn key(&self) -> Option<String> {
+        self.parsed.nik.as_ref().map(|n| n.as_str().to_owned())
+    }
+
+    /// The question to registry `i` about this recipient; `fields` ride in the body of a
+    /// single call and on the URL of a batch.
     fn question(&self, i: usize, nik: &str) -> Value {
         if i == 0 {
             json!({"nik": nik, "nama": self.q.nama, "tgl_lahir": self.q.tgl_lahir})
@@ -119,8 +142,8 @@ impl Recipient {
     }
 
     /// The rules' facts from the registries' answers (`None`: nothing was asked, the NIK is
-    /// missing or invalid). `row` is the row number, `duplicate_of_row` the earlier row of the
-    /// same person in a list, `list_region` the region the list is for.
+    /// missing or invalid). `row` is the line number, `duplicate_of_row` the earlier line of
+    /// the same person in a list, `list_region` the region the list is for.
     fn facts(
         &self,
         row: u64,
@@ -314,4 +337,232 @@ pub(crate) async fn validate(
         .map(|o| [0, 1, 2, 3].map(|i| o[i].as_ref().map_err(Clone::clone)));
     let facts = r.facts(1, None, r.q.kode_wilayah.as_deref(), answers.as_ref());
     Ok(r.answer(st, &facts, answers.as_ref()))
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ListParams {
+    /// The programme of every line that names none.
+    #[serde(default)]
+    program: Option<String>,
+    /// The region the list is for, for every line that names none.
+    #[serde(default)]
+    kode_wilayah: Option<String>,
+}
+
+/// One list line, decided.
+enum Item {
+    /// Not a recipient: not JSON, or not the shape of one.
+    Invalid { baris: u64 },
+    /// Refused under the agreement or the programmes (OUT_OF_REGION, SERVICE_NOT_COVERED).
+    Refused {
+        baris: u64,
+        nik: String,
+        code: ErrorCode,
+        outcome: Outcome,
+    },
+    /// To validate.
+    Asked {
+        baris: u64,
+        recipient: Box<Recipient>,
+        duplicate_of_row: Option<u64>,
+        outcome: Outcome,
+    },
+}
+
+fn line_invalid_message(en: bool) -> &'static str {
+    if en {
+        "This line is not a recipient in JSON (an object with nik, nama, tgl_lahir, ...). Fix the line and send it again; the other lines are answered."
+    } else {
+        "Baris ini bukan data penerima dalam format JSON (objek dengan nik, nama, tgl_lahir, ...). Perbaiki baris ini dan kirim ulang; baris lain tetap diproses."
+    }
+}
+
+/// `validasi-penerima-batch`: one call-level decision for the list, then the list's lines in
+/// chunks; per chunk each registry's batch service is asked once (the four concurrently), and
+/// every line is answered `{baris, nik, program, verdict, sources}` (the single answer plus
+/// its line number), or `{baris, code, message}` when it cannot be validated. One audit entry
+/// per line, with its subject hash, durable before the line is sent.
+pub(crate) async fn validate_batch(
+    st: Arc<AppState>,
+    ctx: Ctx,
+    client: ClientId,
+    service: ServiceId,
+    query: Option<String>,
+    body: Bytes,
+) -> Response {
+    let params: ListParams = crate::gateway::batch_params(query.as_deref());
+    let me = service.client.clone();
+    let grant = match decide_batch(&st, &ctx, client, service, Vec::new()).await {
+        Ok(g) => Arc::new(g),
+        Err(refused) => return refused,
+    };
+    let program = params.program.unwrap_or_else(|| DEFAULT_PROGRAM.into());
+    if !st.programs.contains_key(&program) {
+        let code = ErrorCode::ServiceNotCovered;
+        let o = Outcome {
+            status: code.http_status(),
+            decision: code.code().into(),
+            ..grant.allowed(None)
+        };
+        return finish(&st, &ctx, o, refuse(code, ctx.en, None)).await;
+    }
+    let list_region = params.kode_wilayah;
+    let ix = st.index();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let st2 = st.clone();
+    stream_lines(st, Arc::new(ctx), body, LIST_CHUNK, move |chunk, ctx| {
+        // In list order: the line's access, its programme, and the first line of each person.
+        let items: Vec<Item> = chunk
+            .into_iter()
+            .map(|Line { baris, bytes }| {
+                let Ok(q) = serde_json::from_slice::<Query>(&bytes) else {
+                    return Item::Invalid { baris };
+                };
+                let refused = |code, outcome| Item::Refused {
+                    baris,
+                    nik: q.nik.clone(),
+                    code,
+                    outcome,
+                };
+                let outcome = match grant.line(&st2, &ix, &q.nik) {
+                    Ok(o) => o,
+                    Err((code, o)) => return refused(code, o),
+                };
+                let program_code = q.program.clone().unwrap_or_else(|| program.clone());
+                if !st2.programs.contains_key(&program_code) {
+                    let code = ErrorCode::ServiceNotCovered;
+                    let o = Outcome {
+                        status: code.http_status(),
+                        decision: code.code().into(),
+                        ..outcome
+                    };
+                    return refused(code, o);
+                }
+                let recipient = Recipient::new(q, program_code);
+                let duplicate_of_row = recipient.key().and_then(|k| match seen.get(&k) {
+                    Some(first) => Some(*first),
+                    None => {
+                        seen.insert(k, baris);
+                        None
+                    }
+                });
+                Item::Asked {
+                    baris,
+                    recipient: Box::new(recipient),
+                    duplicate_of_row,
+                    outcome,
+                }
+            })
+            .collect();
+        let (st, me, list_region) = (st2.clone(), me.clone(), list_region.clone());
+        async move {
+            let answers = ask_registries(&st, &me, &ctx, &items).await;
+            tokio::task::spawn_blocking(move || {
+                answer_chunk(&st, &ctx, items, &answers, list_region.as_deref())
+            })
+            .await
+            .ok()
+        }
+    })
+}
+
+/// One registry's batch answer for a chunk: the answer lines (one per asked line, in order)
+/// or why the registry could not be asked.
+type ChunkAnswer = Result<Vec<Value>, String>;
+
+/// Asks each registry's batch service about the chunk's askable lines, the four concurrently.
+async fn ask_registries(
+    st: &AppState,
+    me: &ClientId,
+    ctx: &Ctx,
+    items: &[Item],
+) -> [ChunkAnswer; 4] {
+    let asked: Vec<(&Recipient, &str)> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Asked { recipient, .. } => recipient.nik().map(|n| (&**recipient, n)),
+            _ => None,
+        })
+        .collect();
+    if asked.is_empty() {
+        return std::array::from_fn(|_| Ok(Vec::new()));
+    }
+    let meta = meta(ctx);
+    let ask = |i: usize| {
+        let lines: Vec<Value> = asked.iter().map(|(r, nik)| r.question(i, nik)).collect();
+        let query = format!("fields={}", REGISTRIES[i].fields.join(","));
+        let meta = &meta;
+        async move {
+            call_batch(st, me, REGISTRIES[i].batch_service, &query, &lines, meta)
+                .await
+                .map_err(|e| note(&e))
+        }
+    };
+    let (a, b, c, d) = tokio::join!(ask(0), ask(1), ask(2), ask(3));
+    [a, b, c, d]
+}
+
+/// The answer lines and audit records of a chunk. `answers[r][k]` is registry `r`'s answer
+/// about the chunk's `k`-th askable line.
+fn answer_chunk(
+    st: &AppState,
+    ctx: &Ctx,
+    items: Vec<Item>,
+    answers: &[ChunkAnswer; 4],
+    list_region: Option<&str>,
+) -> (Vec<u8>, Vec<AuditRecord>) {
+    let lang = if ctx.en { "en" } else { "id" };
+    let mut out = Vec::with_capacity(items.len() * 1024);
+    let mut recs = Vec::with_capacity(items.len());
+    let mut k = 0;
+    for item in items {
+        let (line, o) = match item {
+            Item::Invalid { baris } => {
+                let code = ServerCode::RequestInvalid;
+                (
+                    json!({"baris": baris, "code": code.code(), "message": line_invalid_message(ctx.en)}),
+                    Outcome::refused(code.into(), "body"),
+                )
+            }
+            Item::Refused {
+                baris,
+                nik,
+                code,
+                outcome,
+            } => (
+                json!({"baris": baris, "nik": nik, "code": code.code(), "message": code.message(lang)}),
+                outcome,
+            ),
+            Item::Asked {
+                baris,
+                recipient,
+                duplicate_of_row,
+                outcome,
+            } => {
+                let line_answers: Option<Answers<'_>> = recipient.nik().map(|_| {
+                    let at = k;
+                    k += 1;
+                    [0, 1, 2, 3].map(|r| match &answers[r] {
+                        Err(why) => Err(why.clone()),
+                        Ok(lines) => match lines.get(at) {
+                            None => Err(ServerCode::UpstreamUnavailable.code().to_owned()),
+                            Some(v) => match s(v, "code") {
+                                Some(code) => Err(code.to_owned()),
+                                None => Ok(v),
+                            },
+                        },
+                    })
+                });
+                let region = recipient.q.kode_wilayah.as_deref().or(list_region);
+                let facts = recipient.facts(baris, duplicate_of_row, region, line_answers.as_ref());
+                let mut v = recipient.answer(st, &facts, line_answers.as_ref());
+                v["baris"] = json!(baris);
+                (v, outcome)
+            }
+        };
+        serde_json::to_writer(&mut out, &line).ok();
+        out.push(b'\n');
+        recs.push(record(st, ctx, &o));
+    }
+    (out, recs)
 }

@@ -163,12 +163,12 @@ async fn kemensos_validates_one_recipient_across_three_nodes() {
     }
 }
 
-fn public_of(n: &Node) -> String {
+pub(crate) fn public_of(n: &Node) -> String {
     let h = n.running.state.hosted.values().next().unwrap();
     sinergi_server::config::public_key_b64(&h.key)
 }
 
-fn peer_pub(
+pub(crate) fn peer_pub(
     base: &str,
     id: &str,
     public_key: &str,

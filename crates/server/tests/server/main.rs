@@ -7,3 +7,4 @@ mod gateway;
 mod pg;
 mod pks;
 mod tls;
+mod validasi_batch;
