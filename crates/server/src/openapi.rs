@@ -68,13 +68,57 @@ fn xroad_params() -> Value {
     ])
 }
 
+/// Query parameters of a `-batch` service.
+fn batch_params(kind: Kind) -> Vec<Value> {
+    if kind == Kind::ValidasiPenerima {
+        vec![
+            json!({"name": "program", "in": "query", "schema": {"type": "string", "enum": ["PKH", "BPNT", "PBI_JK", "BLT_DD"], "default": "PBI_JK"},
+                   "description": "Programme of every line that names none; unknown: the call is refused (SERVICE_NOT_COVERED)"}),
+            json!({"name": "kode_wilayah", "in": "query", "schema": {"type": "string"},
+                   "description": "Region (village code) the list is for, for every line that names none"}),
+        ]
+    } else {
+        vec![
+            json!({"name": "fields", "in": "query", "schema": {"type": "string"},
+                   "description": "Comma-separated values to return for every line; each must be granted (FIELD_NOT_GRANTED otherwise)"}),
+        ]
+    }
+}
+
+/// One output line of `validasi-penerima-batch`.
+fn validasi_line_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["baris"],
+        "properties": {
+            "baris": {"type": "integer", "minimum": 1,
+                      "description": "1-based line number of the input line (blank lines counted, not answered)"},
+            "nik": {"type": "string"},
+            "program": {"type": "string"},
+            "verdict": {"type": "object", "description": "sinergi_rules::Verdict, as validasi-penerima answers it"},
+            "sources": {"type": "object", "description": "per registry: ok, or why it could not be asked"},
+            "code": {"type": "string", "description": "the line was not validated: REQUEST_INVALID, OUT_OF_REGION, SERVICE_NOT_COVERED"},
+            "message": {"type": "string", "description": "why, in Bahasa Indonesia (Accept-Language: en for English)"}
+        }
+    })
+}
+
 fn op(kind: Kind, batch: bool) -> Value {
     let refusals = json!({"description": "Refused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let mut parameters = xroad_params();
+    if batch && let Some(p) = parameters.as_array_mut() {
+        p.extend(batch_params(kind));
+    }
     let (req, resp) = if batch {
+        let line = if kind == Kind::ValidasiPenerima {
+            validasi_line_schema()
+        } else {
+            json!({"type": "object"})
+        };
         (
             json!({"content": {"application/x-ndjson": {"schema": query_schema(kind)}}}),
-            json!({"description": "One answer per input line, in order (NDJSON)",
-                   "content": {"application/x-ndjson": {"schema": {"type": "object"}}}}),
+            json!({"description": "One answer per non-blank input line, in order (NDJSON)",
+                   "content": {"application/x-ndjson": {"schema": line}}}),
         )
     } else {
         (
@@ -85,10 +129,11 @@ fn op(kind: Kind, batch: bool) -> Value {
     json!({
         "post": {
             "summary": kind.description(),
-            "parameters": xroad_params(),
+            "parameters": parameters,
             "requestBody": req,
             "security": [{"httpSignature": []}, {"apiToken": []}],
             "responses": {"200": resp, "400": refusals, "401": refusals, "403": refusals,
+                          "413": {"description": "The body exceeds the node's max_body_bytes"},
                           "429": refusals, "503": refusals}
         }
     })

@@ -709,6 +709,57 @@ async fn registry_that_refuses_leaves_its_facts_not_checked_as_for_one_person() 
 }
 
 #[tokio::test]
+async fn node_documents_the_list_service() {
+    let f = federation(DEFAULT).await;
+    let b = &f.kemensos.base;
+    let r = send(
+        &f.http,
+        "GET",
+        &format!("{b}/r1/{KEMENSOS}/listMethods"),
+        &[],
+        vec![],
+    )
+    .await;
+    let codes: Vec<String> = r.json()["service"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service_code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes, ["validasi-penerima", "validasi-penerima-batch"]);
+    let r = send(
+        &f.http,
+        "GET",
+        &format!("{b}/r1/{KEMENSOS}/getOpenAPI?serviceCode=validasi-penerima-batch"),
+        &[],
+        vec![],
+    )
+    .await;
+    let doc = r.json();
+    let op = &doc["paths"][format!("/r1/{KEMENSOS}/validasi-penerima-batch")]["post"];
+    assert!(
+        op["requestBody"]["content"]["application/x-ndjson"].is_object(),
+        "{doc}"
+    );
+    let params: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        params.contains(&"program") && params.contains(&"kode_wilayah"),
+        "{params:?}"
+    );
+    assert!(
+        op["responses"]["200"]["content"]["application/x-ndjson"]["schema"]["properties"]["baris"]
+            .is_object(),
+        "{doc}"
+    );
+    f.stop().await;
+}
+
+#[tokio::test]
 async fn long_list_is_asked_in_chunks_and_keeps_duplicates_across_them() {
     let f = federation(DEFAULT).await;
     let a = json!({"nik": NIK_CILACAP}).to_string();
