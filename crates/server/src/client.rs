@@ -33,6 +33,10 @@ pub fn new_client(tls: Option<&crate::config::TlsConfig>) -> Result<HttpClient, 
         .build(https))
 }
 
+/// How long [`send_signed`] waits for a whole answer (the node's own calls use
+/// `peer_timeout_secs` of its configuration).
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Why a call to another node failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -44,6 +48,8 @@ pub enum CallError {
     Sign(String),
     #[error("http: {0}")]
     Http(String),
+    #[error("no complete answer within {0} s")]
+    Timeout(u64),
     #[error("provider refused with {status}: {code}")]
     Refused { status: u16, code: String },
     #[error("answer is not JSON: {0}")]
@@ -71,7 +77,17 @@ pub async fn call(
 ) -> Result<serde_json::Value, CallError> {
     let (hosted, url) = resolve(st, from, service_code)?;
     let bytes = serde_json::to_vec(body).map_err(|e| CallError::Sign(e.to_string()))?;
-    let (status, answer) = send_signed(&st.client, hosted, "POST", &url, bytes, meta).await?;
+    let (status, answer) = send_signed_as(
+        &st.client,
+        hosted,
+        "POST",
+        &url,
+        "application/json",
+        bytes,
+        meta,
+        st.config.peer_timeout(),
+    )
+    .await?;
     if !(200..300).contains(&status) {
         return Err(refused(status, &answer));
     }
@@ -110,6 +126,7 @@ pub async fn call_batch(
         "application/x-ndjson",
         body,
         meta,
+        st.config.peer_timeout(),
     )
     .await?;
     if !(200..300).contains(&status) {
@@ -176,10 +193,22 @@ pub async fn send_signed(
     body: Vec<u8>,
     meta: &CallMeta<'_>,
 ) -> Result<(u16, Bytes), CallError> {
-    send_signed_as(client, from, method, url, "application/json", body, meta).await
+    send_signed_as(
+        client,
+        from,
+        method,
+        url,
+        "application/json",
+        body,
+        meta,
+        CALL_TIMEOUT,
+    )
+    .await
 }
 
-/// Sends a signed request with the given content type; returns status and body.
+/// Sends a signed request with the given content type; returns status and body, or
+/// [`CallError::Timeout`] when the whole answer has not arrived within `timeout`.
+#[allow(clippy::too_many_arguments)]
 pub async fn send_signed_as(
     client: &HttpClient,
     from: &Hosted,
@@ -188,6 +217,7 @@ pub async fn send_signed_as(
     content_type: &str,
     body: Vec<u8>,
     meta: &CallMeta<'_>,
+    timeout: std::time::Duration,
 ) -> Result<(u16, Bytes), CallError> {
     let mut headers: Vec<(&str, String)> = vec![
         ("x-road-client", from.id.to_string()),
@@ -235,16 +265,21 @@ pub async fn send_signed_as(
     let req = req
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| CallError::Http(e.to_string()))?;
-    let resp = client
-        .request(req)
+    let exchange = async {
+        let resp = client
+            .request(req)
+            .await
+            .map_err(|e| CallError::Http(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| CallError::Http(e.to_string()))?
+            .to_bytes();
+        Ok((status, bytes))
+    };
+    tokio::time::timeout(timeout, exchange)
         .await
-        .map_err(|e| CallError::Http(e.to_string()))?;
-    let status = resp.status().as_u16();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| CallError::Http(e.to_string()))?
-        .to_bytes();
-    Ok((status, bytes))
+        .map_err(|_| CallError::Timeout(timeout.as_secs()))?
 }

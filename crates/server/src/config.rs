@@ -60,6 +60,10 @@ pub struct NodeConfig {
     /// Largest request body, bytes (batches: 100,000 NIKs are about 4 MB of NDJSON).
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// How long a call to another node (one question, or one chunk of a batch) may take,
+    /// answer included; past it the call has failed and its facts are not checked.
+    #[serde(default = "default_peer_timeout_secs")]
+    pub peer_timeout_secs: u64,
     /// Check the store for a new snapshot every this many seconds (0: never).
     #[serde(default = "default_reload_secs")]
     pub reload_secs: u64,
@@ -195,6 +199,9 @@ fn default_scheme() -> String {
 fn default_max_body() -> usize {
     64 * 1024 * 1024
 }
+fn default_peer_timeout_secs() -> u64 {
+    10
+}
 fn default_reload_secs() -> u64 {
     30
 }
@@ -271,6 +278,11 @@ impl NodeConfig {
 
     /// The scheme clients use to reach this node: `https` when it serves TLS itself,
     /// otherwise `public_scheme` (set it to `https` behind a TLS proxy).
+    /// `peer_timeout_secs` as a duration (at least one second).
+    pub fn peer_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.peer_timeout_secs.max(1))
+    }
+
     pub fn scheme(&self) -> &str {
         if self.tls_serving().is_some() {
             "https"

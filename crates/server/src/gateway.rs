@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query as QueryParams, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -177,9 +178,15 @@ pub async fn r1(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
+    // A body over `max_body_bytes` (or one that could not be read) is refused below, with a
+    // code and an audit entry like every other refusal; its request hash is the empty body's.
+    let (body, unread) = match body {
+        Ok(b) => (b, None),
+        Err(rejection) => (Bytes::new(), Some(rejection.status())),
+    };
     let at = crate::now();
     let pq = uri
         .path_and_query()
@@ -209,6 +216,15 @@ pub async fn r1(
         service_raw: bounded(uri.path()),
         metric: "invalid".into(),
     };
+
+    if let Some(status) = unread {
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ServerCode::RequestTooLarge
+        } else {
+            ServerCode::RequestInvalid
+        };
+        return refuse_audited(&st, &ctx, code, "body").await;
+    }
 
     // 1. Which service.
     let sp = match ServiceId::parse_path_prefix(&pq) {

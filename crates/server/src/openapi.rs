@@ -133,7 +133,7 @@ fn op(kind: Kind, batch: bool) -> Value {
             "requestBody": req,
             "security": [{"httpSignature": []}, {"apiToken": []}],
             "responses": {"200": resp, "400": refusals, "401": refusals, "403": refusals,
-                          "413": {"description": "The body exceeds the node's max_body_bytes"},
+                          "413": {"description": "REQUEST_TOO_LARGE: the body exceeds the node's max_body_bytes"},
                           "429": refusals, "503": refusals}
         }
     })

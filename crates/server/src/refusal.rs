@@ -13,6 +13,8 @@ pub enum ServerCode {
     ServiceNotFound,
     /// The body is not the JSON (or NDJSON) the service expects.
     RequestInvalid,
+    /// The body is larger than the node's `max_body_bytes`.
+    RequestTooLarge,
     /// Admin endpoints: no or wrong admin token.
     AdminTokenInvalid,
     /// Admin endpoints: the agreement does not exist.
@@ -28,9 +30,10 @@ pub enum ServerCode {
 }
 
 impl ServerCode {
-    pub const ALL: [ServerCode; 8] = [
+    pub const ALL: [ServerCode; 9] = [
         ServerCode::ServiceNotFound,
         ServerCode::RequestInvalid,
+        ServerCode::RequestTooLarge,
         ServerCode::AdminTokenInvalid,
         ServerCode::AgreementNotFound,
         ServerCode::AgreementExists,
@@ -43,6 +46,7 @@ impl ServerCode {
         match self {
             ServerCode::ServiceNotFound => "SERVICE_NOT_FOUND",
             ServerCode::RequestInvalid => "REQUEST_INVALID",
+            ServerCode::RequestTooLarge => "REQUEST_TOO_LARGE",
             ServerCode::AdminTokenInvalid => "ADMIN_TOKEN_INVALID",
             ServerCode::AgreementNotFound => "AGREEMENT_NOT_FOUND",
             ServerCode::AgreementExists => "AGREEMENT_EXISTS",
@@ -56,6 +60,7 @@ impl ServerCode {
         match self {
             ServerCode::ServiceNotFound | ServerCode::AgreementNotFound => 404,
             ServerCode::RequestInvalid => 400,
+            ServerCode::RequestTooLarge => 413,
             ServerCode::AdminTokenInvalid => 401,
             ServerCode::AgreementExists | ServerCode::AgreementStatusConflict => 409,
             ServerCode::UpstreamUnavailable => 502,
@@ -76,6 +81,12 @@ impl ServerCode {
             }
             (ServerCode::RequestInvalid, true) => {
                 "The request body is not in the service's format (JSON, or NDJSON for -batch services). See /openapi.json."
+            }
+            (ServerCode::RequestTooLarge, false) => {
+                "Isi permintaan melebihi batas ukuran node (max_body_bytes). Bagi daftar menjadi beberapa permintaan."
+            }
+            (ServerCode::RequestTooLarge, true) => {
+                "The request body exceeds the node's size limit (max_body_bytes). Split the list into several requests."
             }
             (ServerCode::AdminTokenInvalid, false) => "Token admin tidak ada atau tidak dikenal.",
             (ServerCode::AdminTokenInvalid, true) => "The admin token is missing or unknown.",
@@ -152,7 +163,7 @@ impl Code {
 
     fn kind(self) -> &'static str {
         match self.status() {
-            400 | 404 | 409 => "invalid_request",
+            400 | 404 | 409 | 413 => "invalid_request",
             401 => "auth",
             403 => "agreement",
             429 => "quota",

@@ -4,8 +4,8 @@
 //! single `validasi-penerima` call; bad lines, refusals and the body limit.
 
 use serde_json::{Value, json};
-use sinergi_exchange::ServiceGrant;
 use sinergi_exchange::token::NewToken;
+use sinergi_exchange::{Agreement, ServiceGrant};
 use tempfile::TempDir;
 
 use crate::common::*;
@@ -35,8 +35,6 @@ fn both(id: &str, provider: &str, consumer: &str, service: &str, fields: &[&str]
     });
     a
 }
-
-use sinergi_exchange::Agreement;
 
 /// BPJS Kesehatan's members: NIK_CILACAP (PBI APBN) and NIK_PPU (formal employee).
 async fn seed_bpjs_members(db: &std::path::Path) {
@@ -83,12 +81,29 @@ struct Opts {
     body_limit: Option<usize>,
     /// Whether BPJS Kesehatan has an agreement with Kemensos at all.
     bpjs_agrees: bool,
+    /// Kemensos reaches "BPJS Kesehatan" at an address that accepts connections and never
+    /// answers, with `peer_timeout_secs = 1`.
+    bpjs_hangs: bool,
 }
 
 const DEFAULT: Opts = Opts {
     body_limit: None,
     bpjs_agrees: true,
+    bpjs_hangs: false,
 };
+
+/// An address that accepts TCP connections and never answers on them.
+async fn silent_peer() -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = l.accept().await {
+            held.push(sock);
+        }
+    });
+    format!("http://{addr}")
+}
 
 async fn federation(o: Opts) -> Fed {
     let dirs = [
@@ -151,8 +166,14 @@ async fn federation(o: Opts) -> Fed {
         &public_of(&dukcapil),
         &["verifikasi-identitas", "verifikasi-identitas-batch"],
     ));
+    let bpjs_base = if o.bpjs_hangs {
+        c3.peer_timeout_secs = 1;
+        silent_peer().await
+    } else {
+        bpjs.base.clone()
+    };
     c3.peers.push(peer_pub(
-        &bpjs.base,
+        &bpjs_base,
         BPJS,
         &public_of(&bpjs),
         &["status-kepesertaan", "status-kepesertaan-batch"],
@@ -636,6 +657,11 @@ async fn list_over_the_body_limit_is_refused() {
     assert!(big.len() > 64 * 1024);
     let (r, _) = f.list("", "big-1", big).await;
     assert_eq!(r.status, 413, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.code(), "REQUEST_TOO_LARGE");
+    // Refused like every other refusal: with its code, in the node's audit log.
+    let e = entry_for(&f.http, &f.kemensos.base, "big-1").await;
+    assert_eq!(e["decision"], "REQUEST_TOO_LARGE", "{e}");
+    assert_eq!(e["status"], 413, "{e}");
     let m = f.metrics(&f.dukcapil).await;
     assert_eq!(served(&m, "verifikasi-identitas-batch"), 0, "{m}");
     // Under the limit the same lines are answered, every one.
@@ -704,6 +730,43 @@ async fn registry_that_refuses_leaves_its_facts_not_checked_as_for_one_person() 
     );
     let single = f.single(&q, "nobpjs-2").await;
     assert_eq!(single["sources"]["bpjs_kesehatan"], "NO_AGREEMENT");
+    assert_eq!(l["verdict"], single["verdict"]);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn registry_that_never_answers_is_given_up_after_the_peer_timeout() {
+    let f = federation(Opts {
+        bpjs_hangs: true,
+        ..DEFAULT
+    })
+    .await;
+    let q = json!({"nik": NIK_CILACAP, "nama": "SITI AMINAH", "tgl_lahir": "1990-05-15",
+                   "kode_wilayah": "3301012001", "program": "PBI_JK"});
+    // Two calls, each given up after peer_timeout_secs = 1, not held for ever.
+    let ((r, lines), single) = tokio::time::timeout(std::time::Duration::from_secs(8), async {
+        let list = f.list("", "hang-1", ndjson(&[&q.to_string()])).await;
+        (list, f.single(&q, "hang-2").await)
+    })
+    .await
+    .expect("Kemensos still waits for a registry that never answers");
+    assert_eq!(r.status, 200);
+    let l = &lines[0];
+    assert_eq!(l["sources"]["dukcapil"], "ok", "{l}");
+    for s in [
+        &l["sources"]["bpjs_kesehatan"],
+        &single["sources"]["bpjs_kesehatan"],
+    ] {
+        assert!(s.as_str().unwrap().contains("within 1 s"), "{s}");
+    }
+    assert!(
+        l["verdict"]["not_checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "FORMAL_EMPLOYEE_INSURED"),
+        "{l}"
+    );
     assert_eq!(l["verdict"], single["verdict"]);
     f.stop().await;
 }
