@@ -96,7 +96,7 @@ const DEMO_CLIENT: &str = "ID/GOV/KEMENSOS/APLIKASI";
 
 /// `sinergi demo --serve`: the embedded-default node over the demo's database, with a fresh
 /// API token (shown once) for a Kemensos application and a demo agreement letting it call
-/// `validasi-penerima`; `penduduk` (Dukcapil's file) supplies the NIK of the example request.
+/// `validasi-penerima` and `validasi-penerima-batch`; `penduduk` (Dukcapil's file) supplies the NIK of the example request.
 pub async fn serve_demo(db: Option<&str>, penduduk: &Path) -> anyhow::Result<ExitCode> {
     let token = sinergi_exchange::token::generate_token()
         .map_err(|e| anyhow::anyhow!("Token demo tidak dapat dibuat: {e}"))?;
@@ -112,7 +112,10 @@ label = "token demo (sinergi demo --serve)"
 id = "PKS-KEMENSOS-APLIKASI-DEMO"
 provider = "ID/GOV/KEMENSOS/BANSOS"
 consumer = "{DEMO_CLIENT}"
-services = [{{ service_code = "validasi-penerima", fields = [] }}]
+services = [
+  {{ service_code = "validasi-penerima", fields = [] }},
+  {{ service_code = "validasi-penerima-batch", fields = [] }},
+]
 purposes = ["VALIDASI_BANSOS"]
 legal_basis = "demo"
 region_scope = "national"
@@ -135,6 +138,11 @@ status_history = []
          -H 'Authorization: Bearer {tok}' \\\n    \
          -H 'X-Sinergi-Purpose: VALIDASI_BANSOS' -H 'Content-Type: application/json' \\\n    \
          -d '{{\"nik\":\"{nik}\",\"program\":\"PKH\"}}'\n\
+         Daftar penerima (NDJSON, satu penerima per baris; jawaban per baris dengan nomor baris):\n  \
+         printf '%s\\n' '{{\"nik\":\"{nik}\"}}' '{{\"nik\":\"{nik}\"}}' | \\\n    \
+         curl -s -X POST 'http://{addr}/r1/ID/GOV/KEMENSOS/BANSOS/validasi-penerima-batch?program=PKH' \\\n    \
+         -H 'X-Road-Client: {DEMO_CLIENT}' -H 'Authorization: Bearer {tok}' \\\n    \
+         -H 'X-Sinergi-Purpose: VALIDASI_BANSOS' -H 'Content-Type: application/x-ndjson' --data-binary @-\n\
          Siapa mengakses NIK itu: sinergi audit who-accessed {nik}",
         tok = token.plaintext,
         addr = config.listen,

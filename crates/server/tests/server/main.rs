@@ -2,6 +2,7 @@
 //! through the admin API.
 
 mod common;
+mod embedded;
 mod federation;
 mod gateway;
 mod pg;
