@@ -255,7 +255,18 @@ fn build(s: &Setup, mode: Mode, i: usize, valid_secs: i64) -> hyper::Request<Ful
 /// The generator runs on a thread of its own with a single-threaded runtime, apart from the
 /// node's runtime (as a separate load-generator process would be): the two share the
 /// machine's cores through the OS scheduler, not through one tokio run queue.
-fn fixed_rate(s: &Setup, mode: Mode, rate: u64, secs: u64) -> (f64, f64, f64, f64, usize) {
+///
+/// With `NODE_BENCH_TRACE=DIR` in the environment, every request's latency is written to
+/// `DIR/{name}.txt` (to see when the slow ones happen).
+fn fixed_rate(
+    s: &Setup,
+    name: &str,
+    mode: Mode,
+    rate: u64,
+    secs: u64,
+) -> (f64, f64, f64, f64, usize) {
+    let trace = std::env::var_os("NODE_BENCH_TRACE")
+        .map(|d| std::path::Path::new(&d).join(format!("{name}.txt")));
     let total = (rate * secs) as usize;
     // Signatures made now must still be valid at the end of the run.
     let valid = secs as i64 + 60;
@@ -267,7 +278,7 @@ fn fixed_rate(s: &Setup, mode: Mode, rate: u64, secs: u64) -> (f64, f64, f64, f6
                     .enable_all()
                     .build()
                     .unwrap()
-                    .block_on(send_at_rate(requests, rate))
+                    .block_on(send_at_rate(requests, rate, trace))
             })
             .join()
             .unwrap()
@@ -277,6 +288,7 @@ fn fixed_rate(s: &Setup, mode: Mode, rate: u64, secs: u64) -> (f64, f64, f64, f6
 async fn send_at_rate(
     requests: Vec<hyper::Request<Full<Bytes>>>,
     rate: u64,
+    trace: Option<std::path::PathBuf>,
 ) -> (f64, f64, f64, f64, usize) {
     let http: Http = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(512)
@@ -311,6 +323,15 @@ async fn send_at_rate(
         lat.push(d.as_secs_f64() * 1000.0);
     }
     let elapsed = start.elapsed().as_secs_f64();
+    if let Some(path) = trace {
+        // One line per request in sending order: due time and latency, both in ms.
+        let mut out = String::from("due_ms latency_ms\n");
+        for (i, l) in lat.iter().enumerate() {
+            let due = (period * i as u32).as_secs_f64() * 1000.0;
+            out.push_str(&format!("{due:.3} {l:.3}\n"));
+        }
+        std::fs::write(&path, out).unwrap();
+    }
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
     (
@@ -354,7 +375,7 @@ fn main() {
                 let secs: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10).min(60);
                 let s = setup(100_000).await;
                 for (name, mode) in [("hello-world", Mode::Hello), ("token", Mode::Token), ("signed", Mode::Signed)] {
-                    let (rps, p50, p99, max, err) = tokio::task::block_in_place(|| fixed_rate(&s, mode, rate, secs));
+                    let (rps, p50, p99, max, err) = tokio::task::block_in_place(|| fixed_rate(&s, name, mode, rate, secs));
                     println!("{name:12} rate {rate}/s x {secs}s: achieved {rps:.0}/s, p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms, non-200 {err}");
                 }
                 let metrics = reqwestless_get(&format!("http://{}/metrics", s.node.addr)).await;
