@@ -248,6 +248,17 @@ impl Resp {
     pub fn code(&self) -> String {
         self.json()["code"].as_str().unwrap_or_default().to_owned()
     }
+    /// The body as NDJSON: one value per non-empty line.
+    pub fn ndjson(&self) -> Vec<Value> {
+        self.body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                serde_json::from_slice(l)
+                    .unwrap_or_else(|_| panic!("line not JSON: {}", String::from_utf8_lossy(l)))
+            })
+            .collect()
+    }
 }
 
 pub async fn send(

@@ -77,12 +77,7 @@ async fn embedded_default_validates_one_person_and_a_list_in_one_process() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let lines: Vec<Value> = r
-        .body
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect();
+    let lines: Vec<Value> = r.ndjson();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["baris"], 1);
     assert_eq!(lines[0]["verdict"], single["verdict"]);

@@ -601,12 +601,7 @@ async fn batch_streams_ndjson_with_one_audit_entry_per_line() {
     );
     let r = send(&f.http, "POST", &url, &h, body.into_bytes()).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let lines: Vec<Value> = r
-        .body
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect();
+    let lines: Vec<Value> = r.ndjson();
     assert_eq!(lines.len(), 1002);
     assert_eq!(lines[0]["nama"], "sesuai");
     assert_eq!(lines[0]["data"]["nama"], "WARGA UJI");
