@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use sinergi_exchange::httpsig::{SignOptions, generate_signing_key, new_nonce, sign_request};
 use sinergi_exchange::token::token_from_bytes;
 use sinergi_exchange::{Agreement, ClientId, Quota, RegionScope, ServiceGrant, SigningKey};
@@ -195,18 +195,25 @@ enum Mode {
 /// window: the generator then only sends, as wrk or oha would, and the signing cost (which
 /// belongs to the calling agency's host) is not charged to the node's latency.
 fn build(s: &Setup, mode: Mode, i: usize, valid_secs: i64) -> hyper::Request<Full<Bytes>> {
-    let url = format!("http://{}/r1/{DUKCAPIL}/verifikasi-identitas", s.node.addr);
+    let path = format!("/r1/{DUKCAPIL}/verifikasi-identitas");
+    let url = format!("http://{}{path}", s.node.addr);
     let body = format!(
         "{{\"nik\":\"{}\",\"nama\":\"WARGA {i}\"}}",
         nik(i % 100_000)
     )
     .into_bytes();
-    let mut b = hyper::Request::builder().method("POST").uri(&url);
+    // Origin-form target and a Host header, as an HTTP/1.1 client sends them; the node
+    // rebuilds the signed `@target-uri` from the two.
+    let mut b = hyper::Request::builder()
+        .method("POST")
+        .uri(&path)
+        .header("host", s.node.addr.to_string());
     match mode {
         Mode::Hello => {
             return hyper::Request::builder()
                 .method("GET")
-                .uri(format!("http://{}/hello", s.hello))
+                .uri("/hello")
+                .header("host", s.hello.to_string())
                 .body(Full::new(Bytes::new()))
                 .unwrap();
         }
@@ -253,9 +260,13 @@ fn build(s: &Setup, mode: Mode, i: usize, valid_secs: i64) -> hyper::Request<Ful
 
 /// Open-loop fixed-rate run; returns (achieved rps, p50, p99, max in ms, errors).
 ///
-/// The generator runs on a thread of its own with a single-threaded runtime, apart from the
-/// node's runtime (as a separate load-generator process would be): the two share the
-/// machine's cores through the OS scheduler, not through one tokio run queue.
+/// The generator works as oha does: [`CONNECTIONS`] keep-alive HTTP/1.1 connections opened
+/// before the window, each driven by one task that takes the next due request; a dispatcher
+/// releases request `i` at `start + i / rate` whether or not earlier ones are answered (open
+/// loop), and latency counts from that due time (no coordinated omission). It runs on a thread
+/// of its own with a single-threaded runtime, apart from the node's runtime (as a separate
+/// load-generator process would be): the two share the cores through the OS scheduler, not
+/// through one tokio run queue.
 ///
 /// With `NODE_BENCH_TRACE=DIR` in the environment, every request's latency is written to
 /// `DIR/{name}.txt` (to see when the slow ones happen).
@@ -272,6 +283,11 @@ fn fixed_rate(
     // Signatures made now must still be valid at the end of the run.
     let valid = secs as i64 + 60;
     let requests: Vec<_> = (0..total).map(|i| build(s, mode, i, valid)).collect();
+    let addr = if mode == Mode::Hello {
+        s.hello
+    } else {
+        s.node.addr
+    };
     std::thread::scope(|scope| {
         scope
             .spawn(move || {
@@ -279,45 +295,85 @@ fn fixed_rate(
                     .enable_all()
                     .build()
                     .unwrap()
-                    .block_on(send_at_rate(requests, rate, trace))
+                    .block_on(send_at_rate(addr, requests, rate, trace))
             })
             .join()
             .unwrap()
     })
 }
 
+/// Connections the generator keeps open (oha's `-c`).
+const CONNECTIONS: usize = 64;
+
+type Due = (usize, Instant, hyper::Request<Full<Bytes>>);
+
 async fn send_at_rate(
+    addr: std::net::SocketAddr,
     requests: Vec<hyper::Request<Full<Bytes>>>,
     rate: u64,
     trace: Option<std::path::PathBuf>,
 ) -> (f64, f64, f64, f64, usize) {
-    let http: Http = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(512)
-        .build(HttpConnector::new());
     let total = requests.len();
     let period = Duration::from_nanos(1_000_000_000 / rate);
-    let start = Instant::now();
-    let mut handles = Vec::with_capacity(total);
-    for (i, req) in requests.into_iter().enumerate() {
-        let due = start + period * i as u32;
-        tokio::time::sleep_until(due.into()).await;
-        let http = http.clone();
-        handles.push(tokio::spawn(async move {
-            let st = match http.request(req).await {
-                Ok(r) => {
-                    let st = r.status().as_u16();
-                    let _ = r.into_body().collect().await;
-                    st
-                }
-                Err(_) => 0,
-            };
-            (st, due.elapsed())
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Due>();
+    let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+    let mut workers = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let rx = rx.clone();
+        workers.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some((i, due, req)) = next else { break };
+                let st = match sender.ready().await {
+                    Ok(()) => match sender.send_request(req).await {
+                        Ok(r) => {
+                            let st = r.status().as_u16();
+                            let _ = r.into_body().collect().await;
+                            st
+                        }
+                        Err(_) => 0,
+                    },
+                    Err(_) => 0,
+                };
+                done.push((i, st, due.elapsed()));
+            }
+            done
         }));
     }
+    // The dispatcher is an OS thread sleeping with the kernel's timer (tens of µs late at
+    // most), not tokio's, whose 1 ms granularity would add up to 1 ms of the generator's own
+    // lateness to every request's latency.
+    let start = Instant::now();
+    let dispatcher = std::thread::spawn(move || {
+        for (i, req) in requests.into_iter().enumerate() {
+            let due = start + period * i as u32;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if tx.send((i, due, req)).is_err() {
+                break;
+            }
+        }
+    });
+    // Awaited before the join: the workers run on this thread, and end when the dispatcher,
+    // done, drops the sender.
+    let mut results = vec![(0u16, Duration::ZERO); total];
+    for w in workers {
+        for (i, st, d) in w.await.unwrap() {
+            results[i] = (st, d);
+        }
+    }
+    dispatcher.join().unwrap();
     let mut lat = Vec::with_capacity(total);
     let mut errors = 0;
-    for h in handles {
-        let (st, d) = h.await.unwrap();
+    for (st, d) in results {
         if st != 200 {
             errors += 1;
         }
