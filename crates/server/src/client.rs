@@ -33,10 +33,6 @@ pub fn new_client(tls: Option<&crate::config::TlsConfig>) -> Result<HttpClient, 
         .build(https))
 }
 
-/// How long [`send_signed`] waits for a whole answer (the node's own calls use
-/// `peer_timeout_secs` of its configuration).
-pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// Why a call to another node failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -77,17 +73,9 @@ pub async fn call(
 ) -> Result<serde_json::Value, CallError> {
     let (hosted, url) = resolve(st, from, service_code)?;
     let bytes = serde_json::to_vec(body).map_err(|e| CallError::Sign(e.to_string()))?;
-    let (status, answer) = send_signed_as(
-        &st.client,
-        hosted,
-        "POST",
-        &url,
-        "application/json",
-        bytes,
-        meta,
-        st.config.peer_timeout(),
-    )
-    .await?;
+    let timeout = st.config.peer_timeout();
+    let (status, answer) =
+        send_signed(&st.client, hosted, "POST", &url, bytes, meta, timeout).await?;
     if !(200..300).contains(&status) {
         return Err(refused(status, &answer));
     }
@@ -184,7 +172,7 @@ fn refused(status: u16, answer: &[u8]) -> CallError {
     CallError::Refused { status, code }
 }
 
-/// Sends a signed JSON request; returns status and body.
+/// Sends a signed JSON request; returns status and body (see [`send_signed_as`]).
 pub async fn send_signed(
     client: &HttpClient,
     from: &Hosted,
@@ -192,6 +180,7 @@ pub async fn send_signed(
     url: &str,
     body: Vec<u8>,
     meta: &CallMeta<'_>,
+    timeout: std::time::Duration,
 ) -> Result<(u16, Bytes), CallError> {
     send_signed_as(
         client,
@@ -201,7 +190,7 @@ pub async fn send_signed(
         "application/json",
         body,
         meta,
-        CALL_TIMEOUT,
+        timeout,
     )
     .await
 }

@@ -12,6 +12,9 @@ use sinergi_server::config::TlsConfig;
 use sinergi_server::state::Hosted;
 use tempfile::TempDir;
 
+/// How long a test's signed call may take.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 use crate::common::*;
 
 fn tls_dir() -> PathBuf {
@@ -77,9 +80,10 @@ async fn node_serves_https_and_peers_call_it_over_tls() {
     // The certificate names localhost and 127.0.0.1: both verify.
     for host in ["localhost", "127.0.0.1"] {
         let url = format!("https://{host}:{port}/r1/{DUKCAPIL}/verifikasi-identitas");
-        let (status, answer) = send_signed(&client, &dinsos, "POST", &url, body.clone(), &meta)
-            .await
-            .unwrap_or_else(|e| panic!("https call to {host} failed: {e}"));
+        let (status, answer) =
+            send_signed(&client, &dinsos, "POST", &url, body.clone(), &meta, TIMEOUT)
+                .await
+                .unwrap_or_else(|e| panic!("https call to {host} failed: {e}"));
         let v: serde_json::Value = serde_json::from_slice(&answer).unwrap();
         assert_eq!(status, 200, "{v}");
         assert_eq!(v["nama"], "sesuai", "{v}");
@@ -120,9 +124,17 @@ async fn node_serves_https_and_peers_call_it_over_tls() {
     // A client that does not trust the test CA refuses the certificate.
     let untrusting = new_client(None).unwrap();
     let url = format!("https://localhost:{port}/r1/{DUKCAPIL}/verifikasi-identitas");
-    let err = send_signed(&untrusting, &dinsos, "POST", &url, body.clone(), &meta)
-        .await
-        .expect_err("a certificate from an unknown CA must be refused");
+    let err = send_signed(
+        &untrusting,
+        &dinsos,
+        "POST",
+        &url,
+        body.clone(),
+        &meta,
+        TIMEOUT,
+    )
+    .await
+    .expect_err("a certificate from an unknown CA must be refused");
     assert!(
         matches!(err, sinergi_server::client::CallError::Http(_)),
         "{err}"
@@ -130,7 +142,7 @@ async fn node_serves_https_and_peers_call_it_over_tls() {
 
     // Still serving over TLS after all that.
     let url = format!("https://localhost:{port}/r1/{DUKCAPIL}/verifikasi-identitas");
-    let (status, _) = send_signed(&client, &dinsos, "POST", &url, body, &meta)
+    let (status, _) = send_signed(&client, &dinsos, "POST", &url, body, &meta, TIMEOUT)
         .await
         .unwrap();
     assert_eq!(status, 200);
