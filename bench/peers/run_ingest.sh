@@ -24,12 +24,12 @@ cd "$WORK"
 for rep in $(seq 1 "$REPS"); do
   rm -rf "$WORK/sqlite" && mkdir -p "$WORK/sqlite"
   timed "sinergi-sqlite#$rep" "$WORK/sqlite.log" \
-    "$SINERGI" --db "$WORK/sqlite/sinergi.db" ingest --source dukcapil-penduduk \
+    "$SINERGI" ingest --db "$WORK/sqlite/sinergi.db" --source dukcapil-penduduk \
       --rejects "$WORK/sqlite/rejects.csv" --warnings "$WORK/sqlite/warnings.csv" "$FILE"
   timed "duckdb-varchar#$rep" "$WORK/duckdb.log" "$PEERS_ROOT/venv-duckdb/bin/python" "$HERE/duckdb_ingest.py" "$FILE" "$WORK/penduduk.duckdb"
   psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB" >/dev/null
   timed "sinergi-postgres#$rep" "$WORK/postgres.log" \
-    "$SINERGI" --db "$PG_URL" ingest --source dukcapil-penduduk \
+    "$SINERGI" ingest --db "$PG_URL" --source dukcapil-penduduk \
       --rejects "$WORK/pg-rejects.csv" --warnings "$WORK/pg-warnings.csv" "$FILE"
   if [ "${DUCKDB_AUTO:-0}" = 1 ]; then
     timed "duckdb-auto#$rep" "$WORK/duckdb-auto.log" "$PEERS_ROOT/venv-duckdb/bin/python" "$HERE/duckdb_ingest.py" "$FILE" "$WORK/penduduk-auto.duckdb" --auto

@@ -25,7 +25,7 @@ if [ "${SKIP_SINERGI:-0}" != 1 ] && [ ! -f "$WORK/store/.ingested" ]; then
   rm -rf "$WORK/store" && mkdir -p "$WORK/store/problems"
   ingest() { # SOURCE FILE
     timed "ingest $1 $(basename "$2")" "$WORK/store/problems/$1-$(basename "$2").log" \
-      "$SINERGI" --db "$DB" ingest --source "$1" \
+      "$SINERGI" ingest --db "$DB" --source "$1" \
         --rejects "$WORK/store/problems/$1-$(basename "$2")-rejects.csv" \
         --warnings "$WORK/store/problems/$1-$(basename "$2")-warnings.csv" "$2"
   }
@@ -44,7 +44,7 @@ for rep in $(seq 1 "$REPS"); do
   if [ "${SKIP_SINERGI:-0}" != 1 ]; then
     rm -rf "$WORK/out"
     timed "sinergi-validate#$rep" "$WORK/validate.log" \
-      "$SINERGI" --db "$DB" validate --program "$PROGRAM" --list "$DATA/rosters/$PROGRAM.xlsx" --out "$WORK/out"
+      "$SINERGI" validate --db "$DB" --program "$PROGRAM" --list "$DATA/rosters/$PROGRAM.xlsx" --out "$WORK/out"
     preds+=(--pred "sinergi=$WORK/out/verdicts.csv:row_no:linked_nik")
   fi
   timed "splink#$rep" "$WORK/splink.log" \

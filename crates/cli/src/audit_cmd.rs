@@ -19,31 +19,36 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
-    /// Periksa rantai hash log audit dan checkpoint bertanda tangan (verify the audit chain).
-    /// Status keluar 0 bila utuh, 1 bila ada perubahan.
+    /// Periksa rantai hash log audit dan checkpoint bertanda tangan. Status keluar 0 bila
+    /// utuh, 1 bila ada perubahan.
+    /// [en] Verify the audit log's hash chain and signed checkpoints. Exit status 0 when intact,
+    /// 1 when anything changed.
     Verify(VerifyArgs),
-    /// Siapa yang mengakses data NIK ini (who accessed a NIK; UU PDP pasal 32).
+    /// Siapa yang mengakses data NIK ini (UU PDP pasal 32).
+    /// [en] Who accessed this NIK's data (UU PDP art. 32).
     WhoAccessed(WhoArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// Konfigurasi node (TOML); bawaan: konfigurasi demo tertanam.
+    /// [en] Node configuration (TOML); default: the embedded demo configuration.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Cetak laporan sebagai JSON (print the report as JSON).
+    /// Cetak laporan sebagai JSON. [en] Print the report as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct WhoArgs {
-    /// NIK yang ditanyakan (16 angka).
+    /// NIK yang ditanyakan (16 angka). [en] The NIK asked about (16 digits).
     pub nik: String,
     /// Konfigurasi node (TOML); bawaan: konfigurasi demo tertanam.
+    /// [en] Node configuration (TOML); default: the embedded demo configuration.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Cetak sebagai JSON (print as JSON).
+    /// Cetak sebagai JSON. [en] Print as JSON.
     #[arg(long)]
     pub json: bool,
 }

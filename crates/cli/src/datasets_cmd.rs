@@ -4,13 +4,17 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Cetak sebagai JSON (print as JSON).
+    /// Cetak sebagai JSON. [en] Print as JSON.
     #[arg(long)]
     pub json: bool,
     /// Siapkan registri untuk validasi sekarang: bangun dan simpan snapshot registri, agar
-    /// validasi berikutnya langsung mulai darinya (prepare the registry snapshot after loading).
+    /// validasi berikutnya langsung mulai darinya.
+    /// [en] Prepare the registries for validation now: build and keep the registry snapshot,
+    /// so the next validation starts from it.
     #[arg(long, alias = "prepare")]
     pub siapkan: bool,
+    #[command(flatten)]
+    pub db: crate::DbArgs,
 }
 
 /// Builds and writes the registry snapshot for the store's current datasets.

@@ -14,19 +14,24 @@ use crate::load::{ProblemFiles, load_files, resolve_mapping};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Jumlah penduduk sintetis.
+    /// Jumlah penduduk sintetis. [en] Number of synthetic people.
     #[arg(long, default_value_t = 100_000)]
     pub people: u64,
-    /// Benih acak.
+    /// Benih acak. [en] Random seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Folder kerja demo (data sintetis, laporan, hasil).
+    /// [en] The demo's working folder (synthetic data, reports, results).
     #[arg(long, default_value = "sinergi-data/demo")]
     pub dir: PathBuf,
     /// Setelah demo, jalankan node pertukaran (konfigurasi tertanam) atas basis data yang sama
-    /// sampai Ctrl-C (then serve the exchange node over the same database).
+    /// sampai Ctrl-C.
+    /// [en] After the demo, serve the exchange node (embedded configuration) over the same
+    /// database until Ctrl-C.
     #[arg(long)]
     pub serve: bool,
+    #[command(flatten)]
+    pub db: crate::DbArgs,
 }
 
 /// Agency sources and their files in the generator's layout.

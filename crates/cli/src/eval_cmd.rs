@@ -5,13 +5,14 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder truth/ dari `sinergi synth`.
+    /// Folder truth/ dari `sinergi synth`. [en] The truth/ folder of `sinergi synth`.
     #[arg(long)]
     pub truth: PathBuf,
     /// Folder hasil `sinergi validate` (atau induknya, berisi satu folder per program).
+    /// [en] The result folder of `sinergi validate` (or its parent, one folder per programme).
     #[arg(long)]
     pub verdicts: PathBuf,
-    /// Cetak sebagai JSON.
+    /// Cetak sebagai JSON. [en] Print as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -11,30 +11,40 @@ use crate::progress;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Nama sumber, mis. dukcapil-penduduk, dtsen, bpjs-kesehatan, roster.
+    /// [en] Source name, e.g. dukcapil-penduduk, dtsen, bpjs-kesehatan, roster.
     #[arg(long)]
     pub source: String,
     /// Berkas pemetaan TOML (bawaan: pemetaan yang dikirim bersama Sinergi untuk --source).
+    /// [en] TOML mapping file (default: the mapping shipped with Sinergi for --source).
     #[arg(long)]
     pub mapping: Option<PathBuf>,
     /// Nama dataset (bawaan: nama sumber; untuk daftar penerima: roster-<nama berkas>, mis.
     /// roster-PKH, agar daftar tiap program tersimpan terpisah).
+    /// [en] Dataset name (default: the source name; for recipient lists roster-<file name>,
+    /// e.g. roster-PKH, so each programme's list is kept apart).
     #[arg(long)]
     pub dataset: Option<String>,
     /// Perbarui per kunci (upsert) alih-alih mengganti seluruh snapshot.
+    /// [en] Update by key (upsert) instead of replacing the whole snapshot.
     #[arg(long)]
     pub delta: bool,
     /// Tulis laporan mutu sebagai JSON ke berkas ini.
+    /// [en] Write the quality report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// Berkas baris yang ditolak (bawaan: <source>-ditolak.csv di folder kerja).
+    /// [en] File of rejected rows (default: <source>-ditolak.csv in the working folder).
     #[arg(long)]
     pub rejects: Option<PathBuf>,
     /// Berkas peringatan (bawaan: <source>-peringatan.csv).
+    /// [en] File of warnings (default: <source>-peringatan.csv).
     #[arg(long)]
     pub warnings: Option<PathBuf>,
-    /// Berkas masukan.
+    /// Berkas masukan. [en] Input files.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: crate::DbArgs,
 }
 
 pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {

@@ -20,25 +20,32 @@ use crate::progress;
 #[command(group(clap::ArgGroup::new("masukan").required(true).args(["left", "dedup"])))]
 pub struct Args {
     /// Daftar kiri (CSV atau XLSX); pasangannya dicari di --right.
+    /// [en] Left list (CSV or XLSX); its matches are looked for in --right.
     #[arg(long, requires = "right", value_name = "BERKAS")]
     pub left: Option<PathBuf>,
-    /// Daftar kanan (CSV atau XLSX).
+    /// Daftar kanan (CSV atau XLSX). [en] Right list (CSV or XLSX).
     #[arg(long, requires = "left", value_name = "BERKAS")]
     pub right: Option<PathBuf>,
     /// Cari duplikat di dalam satu daftar ini (pengganti --left/--right).
+    /// [en] Look for duplicates within this one list (instead of --left/--right).
     #[arg(long, conflicts_with_all = ["left", "right"], value_name = "BERKAS")]
     pub dedup: Option<PathBuf>,
     /// Konfigurasi TOML: kolom yang dibandingkan, blocking dan ambang (lihat docs/LINK.md,
     /// contoh: config/link/example.toml).
+    /// [en] TOML configuration: compared columns, blocking and thresholds (see docs/LINK.md,
+    /// example: config/link/example.toml).
     #[arg(long, value_name = "BERKAS")]
     pub config: PathBuf,
     /// Tulis pasangan (CSV) ke berkas ini (bawaan: keluaran standar).
+    /// [en] Write the pairs (CSV) to this file (default: standard output).
     #[arg(long, value_name = "BERKAS")]
     pub out: Option<PathBuf>,
     /// Bobot minimum untuk "cocok" (menimpa match_threshold di konfigurasi).
+    /// [en] Minimum weight for "match" (overrides match_threshold in the configuration).
     #[arg(long, value_name = "BOBOT")]
     pub threshold: Option<f64>,
     /// Lembar kerja XLSX yang dibaca (bawaan: lembar pertama).
+    /// [en] XLSX worksheet to read (default: the first sheet).
     #[arg(long, value_name = "NAMA")]
     pub sheet: Option<String>,
 }

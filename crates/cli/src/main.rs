@@ -9,6 +9,7 @@ mod datasets_cmd;
 mod demo_cmd;
 mod eval_cmd;
 mod ingest_cmd;
+mod lang;
 mod link_cmd;
 mod load;
 mod nik_cmd;
@@ -20,59 +21,93 @@ mod validate_cmd;
 mod wilayah_cmd;
 
 /// Sinergi: pertukaran data antarinstansi dan validasi penerima bantuan sosial.
+/// [en] Sinergi: inter-agency data exchange and social-aid recipient validation.
 #[derive(Debug, Parser)]
 #[command(name = "sinergi", version, about, long_about = None)]
 struct Cli {
-    /// Basis data: postgres://... untuk PostgreSQL, atau jalur berkas SQLite
-    /// (bawaan: ./sinergi-data/sinergi.db).
-    #[arg(long, global = true, env = "SINERGI_DATABASE_URL")]
-    db: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
+/// `--db`, on the commands that open the store.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArgs {
+    /// Basis data: postgres://... untuk PostgreSQL, atau jalur berkas SQLite (bawaan:
+    /// ./sinergi-data/sinergi.db).
+    /// [en] Database: postgres://... for PostgreSQL, or the path of an SQLite file (default:
+    /// ./sinergi-data/sinergi.db).
+    #[arg(long, env = "SINERGI_DATABASE_URL", value_name = "URL")]
+    pub db: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Demo lengkap: data sintetis, pemuatan, validasi empat program, akurasi (full demo).
+    /// Demo lengkap: data sintetis, pemuatan, validasi empat program, akurasi.
+    /// [en] Full demo: synthetic data, loading, validation of four programmes, accuracy.
     Demo(demo_cmd::Args),
-    /// Periksa NIK dan cetak satu objek JSON per masukan (check NIKs).
+    /// Periksa NIK dan cetak satu objek JSON per masukan.
+    /// [en] Check NIKs and print one JSON object per input.
     Nik(nik_cmd::Args),
-    /// Cari wilayah Kemendagri menurut kode atau nama (look a region up by code or name).
+    /// Cari wilayah Kemendagri menurut kode atau nama.
+    /// [en] Look a Kemendagri region up by code or name.
     Wilayah(wilayah_cmd::Args),
-    /// Buat data sintetis Indonesia dalam format asli tiap instansi (synthetic data).
+    /// Buat data sintetis Indonesia dalam format asli tiap instansi.
+    /// [en] Generate synthetic Indonesian data in each agency's native format.
     Synth(synth_cmd::Args),
-    /// Muat berkas instansi ke basis data melalui pemetaan (ingest agency files).
+    /// Muat berkas instansi ke basis data melalui pemetaan.
+    /// [en] Load agency files into the database through a mapping.
     Ingest(ingest_cmd::Args),
-    /// Validasi daftar penerima terhadap semua registri (validate a recipient list).
+    /// Validasi daftar penerima terhadap semua registri.
+    /// [en] Validate a recipient list against every registry.
     Validate(validate_cmd::Args),
-    /// Presisi dan recall putusan terhadap truth/ generator (evaluate verdicts).
+    /// Presisi dan recall putusan terhadap truth/ generator.
+    /// [en] Precision and recall of verdicts against the generator's truth/.
     Eval(eval_cmd::Args),
-    /// Daftar dataset, versi, jumlah baris dan mutu (list datasets).
+    /// Daftar dataset, versi, jumlah baris dan mutu.
+    /// [en] List datasets, versions, row counts and quality.
     Datasets(datasets_cmd::Args),
-    /// Cocokkan dua daftar tanpa NIK, atau cari duplikat dalam satu daftar (link lists).
+    /// Cocokkan dua daftar tanpa NIK, atau cari duplikat dalam satu daftar.
+    /// [en] Link two lists without NIK, or find duplicates within one list.
     Link(link_cmd::Args),
-    /// Jalankan node pertukaran data sampai Ctrl-C (run an exchange node).
+    /// Jalankan node pertukaran data sampai Ctrl-C.
+    /// [en] Run an exchange node until Ctrl-C.
     Serve(serve_cmd::Args),
-    /// Periksa log audit node dan siapa mengakses suatu NIK (audit log checks).
+    /// Periksa log audit node dan siapa mengakses suatu NIK.
+    /// [en] Check the node's audit log and who accessed a NIK.
     Audit(audit_cmd::Args),
-    /// Kelola PKS: buat, daftar, bekukan, cabut (manage data-sharing agreements).
+    /// Kelola PKS: buat, daftar, bekukan, cabut.
+    /// [en] Manage data-sharing agreements (PKS): create, list, suspend, revoke.
     Pks(pks_cmd::Args),
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
-    let cli = Cli::parse();
-    let db = cli.db.as_deref();
+    let cli: Cli = lang::parse();
     match cli.command {
-        Command::Demo(args) => runtime()?.block_on(demo_cmd::run(db, args)),
-        Command::Validate(args) => runtime()?.block_on(validate_cmd::run(db, args)),
+        Command::Demo(args) => {
+            let db = args.db.db.clone();
+            runtime()?.block_on(demo_cmd::run(db.as_deref(), args))
+        }
+        Command::Validate(args) => {
+            let db = args.db.db.clone();
+            runtime()?.block_on(validate_cmd::run(db.as_deref(), args))
+        }
         Command::Eval(args) => eval_cmd::run(args),
         Command::Nik(args) => nik_cmd::run(args),
         Command::Wilayah(args) => wilayah_cmd::run(args),
         Command::Synth(args) => synth_cmd::run(args),
-        Command::Ingest(args) => runtime()?.block_on(ingest_cmd::run(db, args)),
-        Command::Datasets(args) => runtime()?.block_on(datasets_cmd::run(db, args)),
+        Command::Ingest(args) => {
+            let db = args.db.db.clone();
+            runtime()?.block_on(ingest_cmd::run(db.as_deref(), args))
+        }
+        Command::Datasets(args) => {
+            let db = args.db.db.clone();
+            runtime()?.block_on(datasets_cmd::run(db.as_deref(), args))
+        }
         Command::Link(args) => link_cmd::run(args),
-        Command::Serve(args) => runtime()?.block_on(serve_cmd::run(db, args)),
+        Command::Serve(args) => {
+            let db = args.db.db.clone();
+            runtime()?.block_on(serve_cmd::run(db.as_deref(), args))
+        }
         Command::Audit(args) => runtime()?.block_on(audit_cmd::run(args)),
         Command::Pks(args) => runtime()?.block_on(pks_cmd::run(args)),
     }
@@ -98,4 +133,47 @@ pub(crate) async fn open_store(db: Option<&str>) -> anyhow::Result<sinergi_store
 /// Today's date in local time: the default reference date for ages and NIK centuries.
 pub(crate) fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command and argument a user can ask `--help` about carries its English half, so
+    /// `SINERGI_LANG=en` never falls back to Indonesian (and the default never shows English).
+    #[test]
+    fn every_command_and_argument_is_documented_in_both_languages() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            let about = cmd.get_about().map(|s| s.to_string()).unwrap_or_default();
+            if path != "sinergi" && !about.contains(crate::lang::EN_MARKER) {
+                missing.push(path.clone());
+            }
+            for a in cmd.get_arguments() {
+                let help = a.get_help().map(|s| s.to_string()).unwrap_or_default();
+                if !help.contains(crate::lang::EN_MARKER) {
+                    missing.push(format!("{path} --{}", a.get_id()));
+                }
+            }
+            for s in cmd.get_subcommands() {
+                walk(s, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let root = super::Cli::command();
+        let about = root.get_about().map(|s| s.to_string()).unwrap_or_default();
+        assert!(about.contains(crate::lang::EN_MARKER), "{about}");
+        walk(&root, "", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "no `[en]` half in the doc comment of: {missing:#?}"
+        );
+    }
+
+    #[test]
+    fn the_localized_tree_passes_clap_checks_in_both_languages() {
+        for lang in [crate::lang::Lang::Id, crate::lang::Lang::En] {
+            crate::lang::localize(super::Cli::command(), lang).debug_assert();
+        }
+    }
 }

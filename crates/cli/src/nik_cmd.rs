@@ -11,8 +11,11 @@ use sinergi_model::{RegionCode, wilayah};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// NIK yang diperiksa; tanpa argumen, satu NIK per baris dari stdin.
+    /// [en] NIKs to check; with none, one NIK per line from standard input.
     pub niks: Vec<String>,
     /// Tanggal acuan untuk menentukan abad tahun lahir (YYYY-MM-DD; bawaan: hari ini).
+    /// [en] Reference date that decides the century of the birth year (YYYY-MM-DD; default:
+    /// today).
     #[arg(long, env = "SINERGI_REFERENCE_DATE")]
     pub reference_date: Option<NaiveDate>,
 }

@@ -20,21 +20,23 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PksCommand {
-    /// Buat PKS baru di node penyedia (create an agreement).
+    /// Buat PKS baru di node penyedia. [en] Create an agreement on the provider's node.
     Create(Box<CreateArgs>),
-    /// Daftar PKS dan statusnya sekarang (list agreements).
+    /// Daftar PKS dan statusnya sekarang. [en] List agreements and their current status.
     List(ListArgs),
-    /// Bekukan PKS sementara: permintaan ditolak AGREEMENT_SUSPENDED (suspend).
+    /// Bekukan PKS sementara: permintaan ditolak AGREEMENT_SUSPENDED.
+    /// [en] Suspend an agreement: requests are refused with AGREEMENT_SUSPENDED.
     Suspend(StatusArgs),
-    /// Aktifkan kembali PKS yang dibekukan (reinstate).
+    /// Aktifkan kembali PKS yang dibekukan. [en] Reinstate a suspended agreement.
     Reinstate(StatusArgs),
-    /// Cabut PKS; pencabutan bersifat final (revoke).
+    /// Cabut PKS; pencabutan bersifat final. [en] Revoke an agreement; revocation is final.
     Revoke(StatusArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct NodeArgs {
     /// Konfigurasi node (TOML); bawaan: konfigurasi demo tertanam.
+    /// [en] Node configuration (TOML); default: the embedded demo configuration.
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -44,43 +46,52 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub node: NodeArgs,
     /// PKS dari berkas JSON (bentuk yang sama dengan POST /admin/pks); tanpa opsi lain.
+    /// [en] The agreement from a JSON file (the shape POST /admin/pks takes); no other options.
     #[arg(long, conflicts_with_all = ["id", "provider", "consumer", "service", "purpose", "legal_basis", "region", "from", "until", "per_second", "per_day"])]
     pub file: Option<PathBuf>,
     /// Nomor PKS, mis. PKS-DUKCAPIL-DINSOS3301-2025-001.
+    /// [en] Agreement number, e.g. PKS-DUKCAPIL-DINSOS3301-2025-001.
     #[arg(long, required_unless_present = "file")]
     pub id: Option<String>,
     /// Penyedia data, anggota yang di-host node ini (INSTANCE/KELAS/KODE/SUBSISTEM).
+    /// [en] Data provider, a member this node hosts (INSTANCE/CLASS/CODE/SUBSYSTEM).
     #[arg(long, required_unless_present = "file")]
     pub provider: Option<String>,
-    /// Konsumen (INSTANCE/KELAS/KODE/SUBSISTEM).
+    /// Konsumen (INSTANCE/KELAS/KODE/SUBSISTEM). [en] Consumer (INSTANCE/CLASS/CODE/SUBSYSTEM).
     #[arg(long, required_unless_present = "file")]
     pub consumer: Option<String>,
     /// Layanan yang dibuka, dengan atribut yang boleh diterima: `verifikasi-identitas` atau
     /// `verifikasi-identitas:nama,tgl_lahir`. Boleh diulang.
+    /// [en] Service opened, with the attributes that may be received: `verifikasi-identitas` or
+    /// `verifikasi-identitas:nama,tgl_lahir`. Repeatable.
     #[arg(long, required_unless_present = "file")]
     pub service: Vec<String>,
     /// Kode tujuan, mis. VALIDASI_BANSOS. Boleh diulang.
+    /// [en] Purpose code, e.g. VALIDASI_BANSOS. Repeatable.
     #[arg(long, required_unless_present = "file")]
     pub purpose: Vec<String>,
     /// Dasar hukum (undang-undang, peraturan, nomor PKS).
+    /// [en] Legal basis (law, regulation, agreement number).
     #[arg(long, required_unless_present = "file")]
     pub legal_basis: Option<String>,
     /// Cakupan wilayah: `nasional`, atau kode Kemendagri (33, 33.01, ...). Boleh diulang.
+    /// [en] Region scope: `nasional`, or Kemendagri codes (33, 33.01, ...). Repeatable.
     #[arg(long, required_unless_present = "file")]
     pub region: Vec<String>,
-    /// Berlaku mulai (YYYY-MM-DD, 00:00 WIB).
+    /// Berlaku mulai (YYYY-MM-DD, 00:00 WIB). [en] In force from (YYYY-MM-DD, 00:00 WIB).
     #[arg(long, required_unless_present = "file")]
     pub from: Option<String>,
     /// Berlaku sampai dengan (YYYY-MM-DD, termasuk hari itu).
+    /// [en] In force until (YYYY-MM-DD, that day included).
     #[arg(long, required_unless_present = "file")]
     pub until: Option<String>,
-    /// Kuota permintaan per detik.
+    /// Kuota permintaan per detik. [en] Request quota per second.
     #[arg(long, default_value_t = 50)]
     pub per_second: u32,
-    /// Kuota permintaan per hari (WIB).
+    /// Kuota permintaan per hari (WIB). [en] Request quota per day (WIB).
     #[arg(long, default_value_t = 200_000)]
     pub per_day: u64,
-    /// Siapa yang membuat (dicatat di log audit).
+    /// Siapa yang membuat (dicatat di log audit). [en] Who creates it (written to the audit log).
     #[arg(long, default_value = "")]
     pub by: String,
 }
@@ -89,21 +100,23 @@ pub struct CreateArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub node: NodeArgs,
-    /// Cetak sebagai JSON (print as JSON).
+    /// Cetak sebagai JSON. [en] Print as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
-    /// Nomor PKS.
+    /// Nomor PKS. [en] Agreement number.
     pub id: String,
     #[command(flatten)]
     pub node: NodeArgs,
     /// Siapa yang bertindak (dicatat di riwayat PKS dan log audit).
+    /// [en] Who acts (written to the agreement's history and the audit log).
     #[arg(long)]
     pub by: String,
     /// Alasan (dicatat di riwayat PKS dan log audit).
+    /// [en] Reason (written to the agreement's history and the audit log).
     #[arg(long)]
     pub reason: String,
 }

@@ -10,8 +10,12 @@ use sinergi_server::NodeConfig;
 pub struct Args {
     /// Konfigurasi node (TOML, lihat config/node.example.toml); bawaan: konfigurasi demo
     /// tertanam dengan semua instansi dalam satu proses.
+    /// [en] Node configuration (TOML, see config/node.example.toml); default: the embedded
+    /// demo configuration with every agency in one process.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: crate::DbArgs,
 }
 
 pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {

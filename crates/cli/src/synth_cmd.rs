@@ -9,21 +9,26 @@ use crate::progress;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Jumlah penduduk sintetis (number of people).
+    /// Jumlah penduduk sintetis. [en] Number of synthetic people.
     #[arg(long, default_value_t = 100_000)]
     pub people: u64,
-    /// Benih acak; benih yang sama menghasilkan berkas yang identik (random seed).
+    /// Benih acak; benih yang sama menghasilkan berkas yang identik.
+    /// [en] Random seed; the same seed gives byte-identical files.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Folder keluaran (output folder).
+    /// Folder keluaran. [en] Output folder.
     #[arg(long)]
     pub out: PathBuf,
     /// Tingkat anomali daftar penerima: none, default, high.
+    /// [en] Anomaly level of the recipient lists: none, default, high.
     #[arg(long, default_value = "default")]
     pub anomalies: AnomalyLevel,
     /// Jumlah baris daftar penerima suatu program, mis. PBI_JK=1000000 (maks. 1.000.000;
     /// dapat diulang); bawaan: sesuai porsi program. Untuk uji kinerja; berkas instansi tidak
-    /// berubah (rows of a programme's roster, for benchmarks).
+    /// berubah.
+    /// [en] Rows of one programme's recipient list, e.g. PBI_JK=1000000 (at most 1,000,000;
+    /// repeatable); default: the programme's share. For benchmarks; the agencies' files do not
+    /// change.
     #[arg(long, value_parser = parse_roster_rows)]
     pub roster_rows: Vec<(String, u64)>,
 }

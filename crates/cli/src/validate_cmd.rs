@@ -10,27 +10,34 @@ use crate::progress;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Kode program: PKH, BPNT, PBI_JK, BLT_DD.
+    /// Kode program: PKH, BPNT, PBI_JK, BLT_DD. [en] Programme code: PKH, BPNT, PBI_JK, BLT_DD.
     #[arg(long)]
     pub program: String,
     /// Daftar penerima (XLSX atau CSV sesuai pemetaan).
+    /// [en] The recipient list (XLSX or CSV, as the mapping says).
     #[arg(long)]
     pub list: PathBuf,
     /// Pemetaan daftar (bawaan: pemetaan roster yang dikirim bersama Sinergi).
+    /// [en] The list's mapping (default: the roster mapping shipped with Sinergi).
     #[arg(long)]
     pub mapping: Option<PathBuf>,
     /// Folder aturan program (bawaan: aturan yang dikirim bersama Sinergi).
+    /// [en] Folder of programme rules (default: the rules shipped with Sinergi).
     #[arg(long)]
     pub programs: Option<PathBuf>,
     /// Periode daftar bila baris tidak menyebutkannya, mis. 2026-11.
+    /// [en] The list's period when its rows do not say, e.g. 2026-11.
     #[arg(long)]
     pub period: Option<String>,
-    /// Folder hasil (bawaan: hasil-<PROGRAM>).
+    /// Folder hasil (bawaan: hasil-<PROGRAM>). [en] Result folder (default: hasil-<PROGRAM>).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Format hasil: csv, xlsx, json (dipisah koma).
+    /// [en] Result formats: csv, xlsx, json (comma-separated).
     #[arg(long, default_value = "csv,xlsx,json")]
     pub format: String,
+    #[command(flatten)]
+    pub db: crate::DbArgs,
 }
 
 /// Runs one validation with a progress bar; used by `validate` and `demo`.

@@ -8,6 +8,7 @@ use sinergi_model::{Region, RegionCode, wilayah};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Kode wilayah (32.01, 3201010001) atau nama (KAB. BOGOR, Kota Bogor).
+    /// [en] Region code (32.01, 3201010001) or name (KAB. BOGOR, Kota Bogor).
     pub query: Vec<String>,
 }
 

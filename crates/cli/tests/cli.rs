@@ -1079,3 +1079,89 @@ status_history = []
         assert!(err.contains("belum pernah dijalankan"), "{err}");
     }
 }
+
+/// `sinergi` with `SINERGI_LANG` set to `lang` (or unset).
+fn sinergi_lang(lang: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sinergi"));
+    cmd.args(args).env_remove("SINERGI_LANG");
+    if let Some(l) = lang {
+        cmd.env("SINERGI_LANG", l);
+    }
+    cmd.stdin(Stdio::null()).output().unwrap()
+}
+
+#[test]
+fn help_is_in_bahasa_indonesia_by_default_and_in_english_with_sinergi_lang_en() {
+    for args in [&["--help"][..], &["validate", "--help"], &["ingest", "-h"]] {
+        let id = sinergi_lang(None, args);
+        assert!(id.status.success());
+        let id = String::from_utf8(id.stdout).unwrap();
+        for word in ["Penggunaan:", "Opsi:", "Tampilkan bantuan"] {
+            assert!(id.contains(word), "{args:?} lacks {word}: {id}");
+        }
+        for word in [
+            "Usage:",
+            "Options:",
+            "Print help",
+            "[en]",
+            "[default:",
+            "(English",
+        ] {
+            assert!(!id.contains(word), "{args:?} shows {word}: {id}");
+        }
+        let en = sinergi_lang(Some("en_US.UTF-8"), args);
+        assert!(en.status.success());
+        let en = String::from_utf8(en.stdout).unwrap();
+        for word in ["Usage:", "Options:", "Print help"] {
+            assert!(en.contains(word), "{args:?} lacks {word}: {en}");
+        }
+        for word in ["Penggunaan", "Opsi:", "[en]", "bawaan", "Tampilkan"] {
+            assert!(!en.contains(word), "{args:?} shows {word}: {en}");
+        }
+    }
+}
+
+#[test]
+fn usage_errors_are_in_the_chosen_language_and_exit_two() {
+    let id = sinergi_lang(None, &["validate", "--progrm", "PKH"]);
+    assert_eq!(id.status.code(), Some(2));
+    let err = String::from_utf8(id.stderr).unwrap();
+    assert!(
+        err.contains("tidak dikenal") && err.contains("--program"),
+        "names the wrong argument and suggests the right one: {err}"
+    );
+    assert!(!err.contains("unexpected argument"), "{err}");
+    let id = sinergi_lang(None, &["validate"]);
+    let err = String::from_utf8(id.stderr).unwrap();
+    assert!(
+        err.contains("argumen wajib") && err.contains("--list"),
+        "{err}"
+    );
+    let en = sinergi_lang(Some("en"), &["validate"]);
+    assert_eq!(en.status.code(), Some(2));
+    let err = String::from_utf8(en.stderr).unwrap();
+    assert!(
+        err.contains("required arguments") && err.contains("--list"),
+        "{err}"
+    );
+}
+
+#[test]
+fn db_is_offered_only_by_commands_that_open_a_database() {
+    for (cmd, has_db) in [
+        ("validate", true),
+        ("ingest", true),
+        ("datasets", true),
+        ("demo", true),
+        ("serve", true),
+        ("nik", false),
+        ("wilayah", false),
+        ("synth", false),
+        ("eval", false),
+        ("link", false),
+    ] {
+        let out = sinergi_lang(None, &[cmd, "--help"]);
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(help.contains("--db"), has_db, "{cmd}: {help}");
+    }
+}

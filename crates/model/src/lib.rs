@@ -8,12 +8,14 @@
 //! - [`date`]: dates as agencies write them ([`parse_date`]).
 //! - [`standard`]: the canonical tables of the data standard ([`standard::Table`]).
 //! - [`minwage`]: regional minimum wages (UMP/UMK) by region.
+//! - [`lang`]: the language of user-facing text ([`Lang`]: Bahasa Indonesia or English).
 //!
 //! Architecture invariant: this crate does no I/O and knows nothing of HTTP, SQL or files.
 //! Reference tables are compiled in with `include_str!` and parsed on first use.
 
 pub mod date;
 pub mod kk;
+pub mod lang;
 pub mod minwage;
 pub mod name;
 pub mod nik;
@@ -22,6 +24,7 @@ pub mod standard;
 
 pub use date::{DateError, DateFormat, from_excel_serial, parse_date, parse_date_format};
 pub use kk::{Kk, KkError, KkParse, KkWarning};
+pub use lang::Lang;
 pub use name::{PersonName, name_tokens, normalize_name, phonetic_key};
 pub use nik::{Nik, NikError, NikParse, NikWarning};
 pub use region::{Level, Region, RegionCode, Wilayah, wilayah};

@@ -107,6 +107,13 @@ pub struct Text {
     pub en: String,
 }
 
+impl Text {
+    /// The message in `lang`.
+    pub fn get(&self, lang: sinergi_model::Lang) -> &str {
+        lang.pick(&self.id, &self.en)
+    }
+}
+
 /// Which fact's source a custom rule's reason cites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
