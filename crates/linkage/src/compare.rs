@@ -63,6 +63,95 @@ pub fn compare_dates(a: NaiveDate, b: NaiveDate) -> DateLevel {
     }
 }
 
+/// Day and month that agencies write when the real birth date was never recorded: 1 January,
+/// 31 December, 1 July (mid-year).
+pub const DEFAULT_DAY_MONTHS: [(u32, u32); 3] = [(1, 1), (31, 12), (1, 7)];
+
+/// Whether a stated birth date is one of the [`DEFAULT_DAY_MONTHS`].
+pub fn is_default_date(d: NaiveDate) -> bool {
+    DEFAULT_DAY_MONTHS.contains(&(d.day(), d.month()))
+}
+
+/// How a birth date stated in a list relates to the registry's, for the roster linker. Finer
+/// than [`DateLevel`] where lists go wrong in their own ways: a default date written when the
+/// real one was unknown, and a day that is off (`09` for `10`) without being one digit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BirthDateLevel {
+    /// Same date (and the stated date is not a default).
+    Exact,
+    /// Day and month swapped, same year.
+    DayMonthSwapped,
+    /// Same day and month, year off by one.
+    YearOffByOne,
+    /// `DDMMYYYY` differ in exactly one digit.
+    OneDigitOff,
+    /// Same year and month, the day one off (`09` for `10`, across a ten so not one digit
+    /// off) or written as the 1st or 15th (the day was not known).
+    DayDiffers,
+    /// The stated date is a default day and month ([`DEFAULT_DAY_MONTHS`]) in the registry
+    /// date's year: only the year is information.
+    DefaultDate,
+    /// Anything else.
+    Other,
+}
+
+impl BirthDateLevel {
+    /// Every level, best first (the index of a level is its position here).
+    pub const ALL: [BirthDateLevel; 7] = [
+        BirthDateLevel::Exact,
+        BirthDateLevel::DayMonthSwapped,
+        BirthDateLevel::YearOffByOne,
+        BirthDateLevel::OneDigitOff,
+        BirthDateLevel::DayDiffers,
+        BirthDateLevel::DefaultDate,
+        BirthDateLevel::Other,
+    ];
+
+    /// Stable label used in evidence.
+    pub const fn label(self) -> &'static str {
+        match self {
+            BirthDateLevel::Exact => "exact",
+            BirthDateLevel::DayMonthSwapped => "day_month_swapped",
+            BirthDateLevel::YearOffByOne => "year_off_by_one",
+            BirthDateLevel::OneDigitOff => "one_digit_off",
+            BirthDateLevel::DayDiffers => "day_differs",
+            BirthDateLevel::DefaultDate => "default_date_same_year",
+            BirthDateLevel::Other => "different",
+        }
+    }
+
+    /// Whether the stated date is wrong in a way a clerk makes on the right person's row (every
+    /// level between `Exact` and `Other`).
+    pub const fn is_slip(self) -> bool {
+        !matches!(self, BirthDateLevel::Exact | BirthDateLevel::Other)
+    }
+}
+
+/// Compares a stated birth date with a registry one. A stated default date in the registry
+/// date's year is [`BirthDateLevel::DefaultDate`] even when the registry holds the same
+/// default: agreeing on 1 January says little, and a namesake born on 1 January must not
+/// outweigh the person whose NIK the row carries.
+pub fn compare_birth_dates(stated: NaiveDate, registry: NaiveDate) -> BirthDateLevel {
+    if is_default_date(stated) && stated.year() == registry.year() {
+        return BirthDateLevel::DefaultDate;
+    }
+    match compare_dates(stated, registry) {
+        DateLevel::Exact => BirthDateLevel::Exact,
+        DateLevel::DayMonthSwapped => BirthDateLevel::DayMonthSwapped,
+        DateLevel::YearOffByOne => BirthDateLevel::YearOffByOne,
+        DateLevel::OneDigitOff => BirthDateLevel::OneDigitOff,
+        DateLevel::Other
+            if stated.year() == registry.year()
+                && stated.month() == registry.month()
+                && (stated.day().abs_diff(registry.day()) == 1
+                    || matches!(stated.day(), 1 | 15)) =>
+        {
+            BirthDateLevel::DayDiffers
+        }
+        DateLevel::Other => BirthDateLevel::Other,
+    }
+}
+
 /// Region agreement levels (Kemendagri village codes `PPKKCCVVVV`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RegionLevel {
@@ -281,6 +370,33 @@ mod tests {
         ];
         for (a, b, want) in cases {
             assert_eq!(compare_dates(a, b), want, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn birth_date_levels() {
+        use BirthDateLevel::*;
+        let cases = [
+            (d(1980, 3, 7), d(1980, 3, 7), Exact),
+            (d(1980, 7, 3), d(1980, 3, 7), DayMonthSwapped),
+            (d(1980, 3, 8), d(1980, 3, 7), OneDigitOff),
+            (d(1980, 3, 10), d(1980, 3, 9), DayDiffers),
+            (d(1980, 3, 1), d(1980, 3, 27), DayDiffers),
+            (d(1980, 3, 15), d(1980, 3, 27), DayDiffers),
+            (d(1980, 3, 2), d(1980, 3, 13), Other),
+            (d(1961, 1, 1), d(1961, 5, 17), DefaultDate),
+            (d(1961, 12, 31), d(1961, 5, 17), DefaultDate),
+            (d(1961, 7, 1), d(1961, 5, 17), DefaultDate),
+            // A default date says only the year, even against a registry default.
+            (d(1961, 1, 1), d(1961, 1, 1), DefaultDate),
+            (d(1962, 1, 1), d(1961, 5, 17), Other),
+            (d(1980, 3, 7), d(1975, 11, 20), Other),
+        ];
+        for (stated, reg, want) in cases {
+            assert_eq!(compare_birth_dates(stated, reg), want, "{stated} {reg}");
+        }
+        for (i, l) in BirthDateLevel::ALL.iter().enumerate() {
+            assert_eq!(*l as usize, i);
         }
     }
 

@@ -44,7 +44,7 @@ pub const FIELDS: [Field; 5] = [
 ];
 
 /// Number of levels per field, in [`FIELDS`] order.
-pub const LEVELS: [usize; 5] = [5, 5, 5, 2, 4];
+pub const LEVELS: [usize; 5] = [5, 5, 7, 2, 4];
 
 /// m and u of every level of every field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,14 +64,14 @@ impl Params {
             m: vec![
                 vec![0.88, 0.04, 0.015, 0.015, 0.05],
                 vec![0.80, 0.10, 0.06, 0.025, 0.015],
-                vec![0.92, 0.02, 0.02, 0.02, 0.02],
+                vec![0.88, 0.01, 0.015, 0.02, 0.02, 0.03, 0.025],
                 vec![0.98, 0.02],
                 vec![0.85, 0.07, 0.03, 0.05],
             ],
             u: vec![
                 vec![1.0 / n, 4.0 / n, 1.0 / n, 3.0 / n, 1.0 - 9.0 / n],
                 vec![2e-4, 1e-4, 1e-3, 0.02, 0.9787],
-                vec![4.5e-5, 4e-5, 1e-4, 8e-4, 0.999],
+                vec![4.5e-5, 4e-5, 1e-4, 8e-4, 1.2e-3, 5e-4, 0.997_315],
                 vec![0.5, 0.5],
                 vec![1e-4, 1e-3, 1e-2, 0.9889],
             ],

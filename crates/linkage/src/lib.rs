@@ -24,21 +24,31 @@
 //!    (`H.`, `HJ.`, `DRS.`, `S.PD.`), old spellings folded (`OE`→`U`, `DJ`→`J`, `TJ`→`C`,
 //!    `CH`→`KH`), every MUHAMMAD spelling unified; then exact (order-insensitive),
 //!    Jaro-Winkler per token, token subsets (a dropped marga or middle name, single-name
-//!    people) and initials (`M. SOLEH` ~ `MUHAMMAD SOLEH`). Birth dates: exact, day/month
-//!    swapped, year off by one, one digit off. Sex. Region: same village, district, regency.
+//!    people; a single token only when it is the same) and initials (`M. SOLEH` ~ `MUHAMMAD
+//!    SOLEH`); tokens one keystroke apart are a typo even when short (`ANI` ~ `AMI`). Birth
+//!    dates ([`compare::compare_birth_dates`]): exact, day/month swapped, year off by one, one
+//!    digit off, day off by one or written as the 1st/15th, a default date (01-01, 31-12,
+//!    01-07) in the right year. Sex. Region: same village, district, regency.
 //!    NIK: exact, one substitution, adjacent transposition, truncated-15, other.
 //! 4. **Scoring** (Fellegi–Sunter): `score = log2 prior odds + Σ log2(m/u)`, the posterior
 //!    log2 odds that this registry person is the row's person. The prior is one in the registry
 //!    size (times the share of rows expected in the registry). `probability` divides the
 //!    candidate's odds by `1 + Σ odds` over all candidates, so several equally good candidates
 //!    (ten BUDI SANTOSO born the same day) share the probability and none is linked.
-//! 5. **Decision**: `ExactNik` when the listed NIK exists and name and birth date agree;
-//!    `ExactNikMismatch` when it exists but they disagree (the search then runs anyway and the
-//!    best other candidate is offered as [`Link::suggestion`]: "propose the likely right NIK");
+//! 5. **Decision**: when the listed NIK exists, its holder is scored like any candidate (the
+//!    exact NIK weighed against name and birth date, no veto). `ExactNik` when the holder's
+//!    posterior log2 odds stay ≥ [`LinkConfig::holder_min_score`]: a name typo, a default
+//!    birth date (01-01, 31-12, 01-07) or a day typo on a correct NIK still links, and the
+//!    difference is reported in [`Link::slips`] for a data-correction note; nobody else is even
+//!    considered, so a namesake born on the default date can never take the holder's place.
+//!    Only below it is the row `ExactNikMismatch`: the search runs and the best other
+//!    candidate is offered as [`Link::suggestion`] ("propose the likely right NIK").
 //!    `Probable` when the best candidate's score ≥ [`LinkConfig::match_threshold`], its
 //!    probability ≥ [`LinkConfig::min_probability`] *and its name agrees at least at the
 //!    subset/initials level*; `Possible` above [`LinkConfig::possible_threshold`]; else
-//!    `NotFound`. Every link keeps its score and per-field [`FieldEvidence`].
+//!    `NotFound`. Every link keeps its score and per-field [`FieldEvidence`]. A suggested or
+//!    probable person is an *inferred* identity: the engine never lets a reason resting on it
+//!    be more than TINJAU.
 //!
 //! # Not counting the NIK's contents twice
 //!
@@ -105,7 +115,7 @@ pub mod index;
 pub mod linker;
 pub mod names;
 
-pub use compare::{DateLevel, NikLevel, RegionLevel};
+pub use compare::{BirthDateLevel, DateLevel, NikLevel, RegionLevel};
 pub use fs::{EmReport, Field, Params};
 pub use generic::{
     Comparator, ConfigError, FieldSpec, GenericConfig, GenericEvidence, GenericLinker,
@@ -113,7 +123,7 @@ pub use generic::{
 };
 pub use index::{IndexStats, RegistryIndex, RegistryPerson};
 pub use linker::{
-    Candidate, FieldEvidence, Link, LinkConfig, LinkOutcome, Linker, Query, Suggestion, Via,
+    Candidate, FieldEvidence, Link, LinkConfig, LinkOutcome, Linker, Query, Slip, Suggestion, Via,
     WeightOverride,
 };
 pub use names::NameLevel;

@@ -7,8 +7,8 @@ use sinergi_model::Sex;
 
 use crate::adapter::{self, NikInput};
 use crate::compare::{
-    self, DateLevel, Listed, NikLevel, RegionLevel, compare_dates, compare_nik, compare_regions,
-    seg,
+    self, BirthDateLevel, Listed, NikLevel, RegionLevel, compare_birth_dates, compare_nik,
+    compare_regions, is_default_date, seg,
 };
 use crate::fs::{self, EmReport, FIELDS, Field, Gamma, Params};
 use crate::index::{self, RegistryIndex, sex_code};
@@ -129,6 +129,27 @@ pub struct Link {
     pub alternatives: Vec<Candidate>,
     /// Candidate pairs compared.
     pub candidates: u32,
+    /// For a link (`ExactNik`, `Probable`): where the row's name or birth date differ from the
+    /// linked person's while still agreeing with them (a data-correction note for the list).
+    pub slips: Vec<Slip>,
+}
+
+/// A small difference between a row and the person it is linked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "field", content = "level")]
+pub enum Slip {
+    /// The name agrees only at this level (a typo, a dropped or added token, initials).
+    Name(#[serde(serialize_with = "ser_name_level")] NameLevel),
+    /// The birth date differs in this way (a default date, a day typo, ...).
+    BirthDate(#[serde(serialize_with = "ser_date_level")] BirthDateLevel),
+}
+
+fn ser_name_level<S: serde::Serializer>(l: &NameLevel, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(l.label())
+}
+
+fn ser_date_level<S: serde::Serializer>(l: &BirthDateLevel, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(l.label())
 }
 
 /// A manual weight for one level of one field.
@@ -152,6 +173,10 @@ pub struct LinkConfig {
     pub min_probability: f64,
     /// Minimum posterior log2 odds for `Possible`.
     pub possible_threshold: f64,
+    /// The holder of the listed NIK is the row's person unless their own posterior log2 odds
+    /// fall below this (name and birth date weighed against the exact NIK, no veto). Below
+    /// it the row is `ExactNikMismatch`; only then is anyone else considered.
+    pub holder_min_score: f64,
     /// Share of roster rows expected to be in the registry (sets the prior).
     pub prior_in_registry: f64,
     /// Estimate m (EM) and u (random pairs) in [`Linker::train`]; otherwise keep defaults.
@@ -172,6 +197,7 @@ impl Default for LinkConfig {
             match_threshold: 2.0,
             min_probability: 0.8,
             possible_threshold: -8.0,
+            holder_min_score: -3.0,
             prior_in_registry: 0.9,
             use_em: true,
             em_max_queries: 20_000,
@@ -193,6 +219,8 @@ struct Prep {
     listed: Listed,
     birth: Option<NaiveDate>,
     days: Option<i32>,
+    /// The stated birth date is a default day and month (see [`is_default_date`]).
+    birth_default: bool,
     sex: Option<u8>,
     region: Option<u64>,
 }
@@ -201,7 +229,7 @@ struct Prep {
 struct Cmp {
     nik: Option<(NikLevel, u8)>,
     name: Option<NameLevel>,
-    date: Option<DateLevel>,
+    date: Option<BirthDateLevel>,
     sex: Option<bool>,
     region: Option<RegionLevel>,
 }
@@ -227,7 +255,7 @@ pub struct Linker<'a> {
 fn nik_level_index(l: NikLevel) -> usize {
     l as usize
 }
-fn date_index(l: DateLevel) -> usize {
+fn date_index(l: BirthDateLevel) -> usize {
     l as usize
 }
 fn region_index(l: RegionLevel) -> usize {
@@ -252,14 +280,7 @@ fn level_label(f: usize, l: usize) -> &'static str {
             NameLevel::Other,
         ][l]
             .label(),
-        2 => [
-            DateLevel::Exact,
-            DateLevel::DayMonthSwapped,
-            DateLevel::YearOffByOne,
-            DateLevel::OneDigitOff,
-            DateLevel::Other,
-        ][l]
-            .label(),
+        2 => BirthDateLevel::ALL[l].label(),
         3 => ["agree", "disagree"][l],
         _ => [
             RegionLevel::SameVillage,
@@ -269,6 +290,31 @@ fn level_label(f: usize, l: usize) -> &'static str {
         ][l]
             .label(),
     }
+}
+
+/// The evidence label of a birth-date level beside NIK digits that carry the date.
+fn date_beside_nik_label(l: BirthDateLevel) -> &'static str {
+    match l {
+        BirthDateLevel::Exact => "exact_implied_by_nik",
+        BirthDateLevel::DayMonthSwapped => "day_month_swapped_beside_nik",
+        BirthDateLevel::YearOffByOne => "year_off_by_one_beside_nik",
+        BirthDateLevel::OneDigitOff => "one_digit_off_beside_nik",
+        BirthDateLevel::DayDiffers => "day_differs_beside_nik",
+        BirthDateLevel::DefaultDate => "default_date_beside_nik",
+        BirthDateLevel::Other => "different",
+    }
+}
+
+/// The name and birth-date differences of a linked candidate.
+fn slips(c: &Cmp) -> Vec<Slip> {
+    let mut out = Vec::new();
+    if let Some(l) = c.name.filter(|l| *l != NameLevel::Exact) {
+        out.push(Slip::Name(l));
+    }
+    if let Some(l) = c.date.filter(|l| *l != BirthDateLevel::Exact) {
+        out.push(Slip::BirthDate(l));
+    }
+    out
 }
 
 /// One sampled row's training data: candidate comparison vectors, NIK-neighbour counts per
@@ -383,6 +429,7 @@ impl<'a> Linker<'a> {
             listed,
             birth: q.birth_date,
             days: q.birth_date.map(|d| d.num_days_from_ce()),
+            birth_default: q.birth_date.is_some_and(is_default_date),
             sex: q.sex.map(sex_code),
             region: q.region.filter(|&r| r > 0),
         }
@@ -418,10 +465,10 @@ impl<'a> Linker<'a> {
             nik: compare_nik(q.listed, ix.nik(i)),
             name: names::compare_names(&q.canonical, ix.name(i)),
             date: q.birth.map(|d| {
-                if q.days == Some(ix.birth_days(i)) {
-                    DateLevel::Exact
+                if q.days == Some(ix.birth_days(i)) && !q.birth_default {
+                    BirthDateLevel::Exact
                 } else {
-                    compare_dates(d, ix.birth_date(i))
+                    compare_birth_dates(d, ix.birth_date(i))
                 }
             }),
             sex: q.sex.map(|s| sex_code(ix.sex(i)) == s),
@@ -451,8 +498,11 @@ impl<'a> Linker<'a> {
         }
         if let Some(l) = c.date {
             let li = date_index(l);
-            out[2] = Some(if l == DateLevel::Exact && shares(seg::DATE) {
-                (2, li, "exact_implied_by_nik", 0.0)
+            // The candidate's NIK carries the listed NIK's date digits: agreement is implied,
+            // and a near miss (a default date, a day typo) is a slip on the row that says
+            // nothing against the candidate. A wholly different date still counts in full.
+            out[2] = Some(if shares(seg::DATE) && l != BirthDateLevel::Other {
+                (2, li, date_beside_nik_label(l), 0.0)
             } else {
                 (2, li, l.label(), w[2][li])
             });
@@ -487,10 +537,14 @@ impl<'a> Linker<'a> {
         out
     }
 
+    /// The comparison vector for EM: a field whose level is settled by the NIK digits the
+    /// candidate shares with the listed NIK is missing (every birth-date level when the date
+    /// digits are shared, so that m is not learnt from the slips alone).
     fn gamma(&self, c: &Cmp) -> Gamma {
         let mut g: Gamma = [None; 5];
         for (f, li, label, _) in self.contributions(c).into_iter().flatten() {
-            if !label.contains("implied") && !label.contains("beyond") {
+            if !label.contains("implied") && !label.contains("beyond") && !label.contains("beside")
+            {
                 g[f] = Some(li as u8);
             }
         }
@@ -664,7 +718,7 @@ impl<'a> Linker<'a> {
         let confident = scored.iter().any(|s| {
             s.score >= self.config.match_threshold + 6.0
                 && matches!(s.cmp.name, Some(NameLevel::Exact | NameLevel::Strong))
-                && matches!(s.cmp.date, Some(DateLevel::Exact) | None)
+                && matches!(s.cmp.date, Some(BirthDateLevel::Exact) | None)
         });
         if !confident {
             let mut more = Vec::new();
@@ -724,12 +778,11 @@ impl<'a> Linker<'a> {
             });
         }
         if let Some(h) = best {
-            let name_ok = matches!(
-                h.cmp.name,
-                None | Some(NameLevel::Exact | NameLevel::Strong | NameLevel::Partial)
-            );
-            let date_ok = !matches!(h.cmp.date, Some(DateLevel::Other));
-            if name_ok && date_ok {
+            // The listed NIK's holder is the row's person unless name and birth date together
+            // weigh them below `holder_min_score`: a name typo, a default date or a day typo
+            // on a correct NIK leave them linked (with the slips noted), and nobody else is
+            // even considered, so no namesake can take their place.
+            if h.score >= self.config.holder_min_score {
                 let odds = h.score.exp2();
                 return Link {
                     outcome: LinkOutcome::ExactNik,
@@ -740,6 +793,7 @@ impl<'a> Linker<'a> {
                     suggestion: None,
                     alternatives: Vec::new(),
                     candidates: n_holders,
+                    slips: slips(&h.cmp),
                 };
             }
             // Mismatch: look for the right person elsewhere.
@@ -777,6 +831,7 @@ impl<'a> Linker<'a> {
                     .map(|s| self.candidate(s, denom))
                     .collect(),
                 candidates: count + holders.len() as u32,
+                slips: Vec::new(),
             };
         }
         self.prep_blocking(&mut q);
@@ -792,6 +847,7 @@ impl<'a> Linker<'a> {
                 suggestion: None,
                 alternatives: Vec::new(),
                 candidates: 0,
+                slips: Vec::new(),
             };
         };
         let p = best.score.exp2() / denom;
@@ -817,6 +873,11 @@ impl<'a> Linker<'a> {
                 .map(|s| self.candidate(s, denom))
                 .collect(),
             candidates: count,
+            slips: if matches!(outcome, LinkOutcome::Probable { .. }) {
+                slips(&best.cmp)
+            } else {
+                Vec::new()
+            },
         }
     }
 

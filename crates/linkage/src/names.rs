@@ -358,6 +358,7 @@ pub fn compare_tokens(ta: &[&str], a: &str, b: &str) -> Option<NameLevel> {
     let mut matched = 0usize;
     let mut any_initial = false;
     let mut strong_full = false;
+    let mut exact = 0usize;
     for &(s, i, j, initial) in pairs.iter() {
         if used_a & (1 << i) != 0 || used_b & (1 << j) != 0 {
             continue;
@@ -367,6 +368,7 @@ pub fn compare_tokens(ta: &[&str], a: &str, b: &str) -> Option<NameLevel> {
         if s >= 0.85 {
             matched += 1;
             any_initial |= initial;
+            exact += usize::from(s == 1.0);
             if !initial && s >= 0.92 && ta[i as usize].len() >= 3 && tb[j as usize].len() >= 3 {
                 strong_full = true;
             }
@@ -375,9 +377,12 @@ pub fn compare_tokens(ta: &[&str], a: &str, b: &str) -> Option<NameLevel> {
     }
     let short = ta.len().min(tb.len());
     let dice = 2.0 * sum / (ta.len() + tb.len()) as f64;
+    // A one-token name inside a longer one is a subset only when that token is the same: a
+    // fuzzy single token ("TARI" ~ "TRI ADRIANSYAH") says little about identity.
+    let subset_ok = short > 1 || exact == 1;
     let level = if ta.len() == tb.len() && matched == short && !any_initial && dice >= 0.92 {
         NameLevel::Strong
-    } else if matched == short && strong_full {
+    } else if matched == short && strong_full && subset_ok {
         NameLevel::Partial
     } else if dice >= 0.70 {
         NameLevel::Weak
@@ -395,7 +400,34 @@ fn token_score(x: &str, y: &str) -> (f64, bool) {
         let same = x.as_bytes()[0] == y.as_bytes()[0];
         return (if same { 0.9 } else { 0.0 }, same);
     }
-    (jaro_winkler(x, y), false)
+    let jw = jaro_winkler(x, y);
+    // One keystroke apart (a letter wrong, missing, extra or two swapped) is a typo even in a
+    // short token, where Jaro-Winkler falls below the match level ("ANI" ~ "AMI": 0.80).
+    if x.len().min(y.len()) >= 3 && jw < TYPO_SCORE && one_edit(x.as_bytes(), y.as_bytes()) {
+        return (TYPO_SCORE, false);
+    }
+    (jw, false)
+}
+
+/// Token score given to tokens one edit apart (see [`token_score`]): a match, not a strong one.
+const TYPO_SCORE: f64 = 0.88;
+
+/// Whether two byte strings are one substitution, insertion, deletion or adjacent
+/// transposition apart (Damerau-Levenshtein distance 1).
+fn one_edit(a: &[u8], b: &[u8]) -> bool {
+    let (a, b) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if b.len() - a.len() > 1 || a == b {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if a.len() == b.len() {
+        // One substitution, or two neighbours swapped.
+        a[p + 1..] == b[p + 1..]
+            || (p + 1 < a.len() && a[p] == b[p + 1] && a[p + 1] == b[p] && a[p + 2..] == b[p + 2..])
+    } else {
+        // One byte more in `b`.
+        a[p..] == b[p + 1..]
+    }
 }
 
 #[cfg(test)]
@@ -511,5 +543,25 @@ mod tests {
         assert_eq!(c("SUPARMAN", "SUPARMAN"), Some(Exact));
         assert_eq!(c("BUDI SANTOSO", "SITI AMINAH"), Some(Other));
         assert_eq!(c("", "SITI"), None);
+        // One keystroke off in a short token is a typo.
+        assert_eq!(c("AMI SURYANI", "ANI SURYANI"), Some(Strong));
+        assert_eq!(c("SIRI WAHYUNI", "SRI WAHYUNI"), Some(Strong));
+    }
+
+    #[test]
+    fn one_edit_apart() {
+        for (a, b, want) in [
+            ("ANI", "AMI", true),
+            ("SRI", "SIRI", true),
+            ("SIRI", "SRI", true),
+            ("ANTO", "NATO", true),
+            ("ANTO", "ANOT", true),
+            ("ANI", "ANI", false),
+            ("ANI", "INA", false),
+            ("ANI", "ANIKA", false),
+            ("", "A", true),
+        ] {
+            assert_eq!(one_edit(a.as_bytes(), b.as_bytes()), want, "{a} {b}");
+        }
     }
 }

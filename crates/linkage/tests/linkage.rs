@@ -624,3 +624,184 @@ fn generic_config_errors_are_explained() {
     assert_eq!(err.code(), "LINK_CONFIG_UNKNOWN_FIELD");
     assert!(err.to_string().contains("alamat"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 17: verdicts that hold on the world as it is. Registries of a few rows.
+// ---------------------------------------------------------------------------------------------
+
+/// Four people, two of them namesakes born in the same year (one on a default date).
+fn four() -> World {
+    let persons = vec![
+        // 0: listed with her own NIK in the tests below.
+        RegistryPerson {
+            nik: nik(320101, date(1961, 5, 17), Sex::P, 1),
+            ..person("SRI WAHYUNI", Sex::P, date(1961, 5, 17), V1, 1)
+        },
+        // 1: her namesake, born on 01-01 of the same year, registered elsewhere.
+        RegistryPerson {
+            nik: nik(327305, date(1961, 1, 1), Sex::P, 3),
+            ..person("SRI WAHYUNI", Sex::P, date(1961, 1, 1), V3, 3)
+        },
+        person("BAMBANG SUSILO", Sex::L, date(1970, 9, 9), V1, 2),
+        person("ANI SURYANI", Sex::P, date(1975, 6, 14), V2, 4),
+    ];
+    World {
+        index: RegistryIndex::build(persons.clone()),
+        persons,
+    }
+}
+
+#[test]
+fn a_correct_nik_with_a_small_slip_links_to_its_holder() {
+    let w = four();
+    let sri = nik_str(&w, 0);
+    let bambang = nik_str(&w, 2);
+    let ani = nik_str(&w, 3);
+    let cases = [
+        (
+            "default birth date 01-01 (same year)",
+            query(Some(&sri), "SRI WAHYUNI", Some(date(1961, 1, 1)), None),
+            0,
+        ),
+        (
+            "default birth date 31-12 (same year)",
+            query(Some(&sri), "SRI WAHYUNI", Some(date(1961, 12, 31)), None),
+            0,
+        ),
+        (
+            "day off by one across a ten (09 -> 10)",
+            query(
+                Some(&bambang),
+                "BAMBANG SUSILO",
+                Some(date(1970, 9, 10)),
+                None,
+            ),
+            2,
+        ),
+        (
+            "day with one wrong digit (09 -> 19)",
+            query(
+                Some(&bambang),
+                "BAMBANG SUSILO",
+                Some(date(1970, 9, 19)),
+                None,
+            ),
+            2,
+        ),
+        (
+            "one letter wrong in a short token",
+            query(Some(&ani), "AMI SURYANI", Some(date(1975, 6, 14)), None),
+            3,
+        ),
+        (
+            "one letter wrong and a default date",
+            query(Some(&ani), "ANI SURYAMI", Some(date(1975, 1, 1)), None),
+            3,
+        ),
+    ];
+    let linker = Linker::new(&w.index, LinkConfig::default());
+    for (case, q, holder) in cases {
+        let link = linker.link(&q);
+        assert_eq!(
+            (link.outcome, link.person),
+            (LinkOutcome::ExactNik, Some(holder)),
+            "{case}: {link:#?}"
+        );
+        // The slip shows in the evidence (for the officer's data-correction note).
+        assert!(
+            link.evidence
+                .iter()
+                .any(|e| matches!(e.field, Field::Name | Field::BirthDate)
+                    && e.level != "exact"
+                    && !e.level.contains("implied")),
+            "{case}: {:?}",
+            link.evidence
+        );
+    }
+}
+
+#[test]
+fn a_namesake_on_a_default_date_never_replaces_the_holder_of_a_valid_nik() {
+    let w = four();
+    let linker = Linker::new(&w.index, LinkConfig::default());
+    // Her own NIK, the namesake's exact birth date (a default 01-01): still her.
+    let link = linker.link(&query(
+        Some(&nik_str(&w, 0)),
+        "SRI WAHYUNI",
+        Some(date(1961, 1, 1)),
+        Some(Sex::P),
+    ));
+    assert_eq!(link.person, Some(0), "{link:#?}");
+    assert_eq!(link.outcome, LinkOutcome::ExactNik);
+    assert!(link.suggestion.is_none(), "{link:#?}");
+}
+
+#[test]
+fn a_one_token_name_near_one_token_of_another_is_not_a_name_agreement() {
+    use names::{NameLevel, canonical_name, compare_names};
+    let c = |a: &str, b: &str| compare_names(&canonical_name(a), &canonical_name(b));
+    // A fuzzy single token against one token of a longer name says little.
+    assert!(c("TARI", "TRI ADRIANSYAH") > Some(NameLevel::Partial));
+    assert!(c("TARI", "TRI ADRIANSYAH").is_some());
+    // An exact single name inside a longer one is still a subset (single-name people).
+    assert_eq!(c("SUPARMAN", "SUPARMAN HADI"), Some(NameLevel::Partial));
+}
+
+#[test]
+fn an_absent_person_does_not_link_to_a_crowded_nik_neighbour_with_another_name() {
+    // A crowded NIK space: forty women registered in one district on one day and living in one
+    // village, serials 0001-0040, as in the national registry. One is TRI ADRIANSYAH.
+    let others = [
+        "SITI RAHMAWATI",
+        "DEWI SARTIKA",
+        "NUR AINI",
+        "YULIANTI",
+        "RINA MARLINA",
+        "KARTINI",
+        "ENDANG SUSILAWATI",
+        "LILIS SURYANI",
+    ];
+    let mut persons = vec![person("TRI ADRIANSYAH", Sex::P, date(1990, 3, 4), V1, 1)];
+    for s in 2..=40u64 {
+        let name = format!(
+            "{} {}",
+            others[s as usize % 8],
+            ["A", "B", "C", "D", "E"][s as usize % 5]
+        );
+        persons.push(person(&name, Sex::P, date(1990, 3, 4), V1, s));
+    }
+    let w = World {
+        index: RegistryIndex::build(persons.clone()),
+        persons,
+    };
+    let linker = Linker::new(&w.index, LinkConfig::default());
+    let tri = nik_str(&w, 0); // serial 0001
+    // TARI is not in the registry. Her own NIK (serial 0099, not registered), a neighbour's
+    // NIK one digit off (serial 0041), or no NIK at all.
+    for listed in [
+        Some(one_sub(&one_sub(&tri, 14, '9'), 15, '9')),
+        Some(one_sub(&tri, 14, '4')),
+        None,
+    ] {
+        if let Some(l) = &listed {
+            assert!(w.index.lookup_nik(l.parse().unwrap()).is_empty());
+        }
+        let q = Query {
+            region: Some(V1),
+            ..query(
+                listed.as_deref(),
+                "TARI",
+                Some(date(1990, 3, 4)),
+                Some(Sex::P),
+            )
+        };
+        let link = linker.link(&q);
+        assert!(
+            !matches!(
+                link.outcome,
+                LinkOutcome::Probable { .. } | LinkOutcome::ExactNik
+            ),
+            "{listed:?}: {link:#?}"
+        );
+    }
+}
