@@ -5,7 +5,7 @@ use sinergi_model::{Level, RegionCode};
 
 use crate::catalogue::{Decision, ReasonCode};
 use crate::facts::{
-    BpjsSegment, CivilServant, CivilServantKind, Facts, Link, Lookup, NikStatus, Source, Wage,
+    BpjsSegment, CivilServant, CivilServantKind, Facts, Link, Lookup, NikStatus, Slip, Source, Wage,
 };
 use crate::program::{FactSource, Program, RegionScope, Text, Unit};
 
@@ -48,6 +48,10 @@ pub struct Verdict {
     /// not loaded, not permitted, or person unknown), in catalogue order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_checked: Vec<String>,
+    /// Data-correction notes: the row is the linked person, but the list writes their name or
+    /// birth date differently from the population registry. They do not change the verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
     /// The rules version that produced the verdict.
     pub rules_version: String,
     /// Programme code.
@@ -63,6 +67,88 @@ impl Verdict {
     /// Codes of the reasons, in order.
     pub fn codes(&self) -> Vec<&str> {
         self.reasons.iter().map(|r| r.code.as_str()).collect()
+    }
+}
+
+/// A data-correction note (see [`Verdict::notes`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    /// Stable code: `NAME_DIFFERS`, `BIRTH_DATE_DEFAULT`, `BIRTH_DATE_DIFFERS`.
+    pub code: String,
+    /// What differs and what to correct.
+    pub message: Text,
+    /// Where the registry side was read (Dukcapil).
+    pub source: Source,
+}
+
+/// The codes whose facts are the listed NIK itself; every other reason rests on the linked
+/// person and is at most TINJAU when that person was inferred.
+const LISTED_NIK_CODES: [ReasonCode; 3] = [
+    ReasonCode::NikInvalid,
+    ReasonCode::NikNotFound,
+    ReasonCode::IdentityMismatch,
+];
+
+fn notes(f: &Facts) -> Vec<Note> {
+    let (pid, pen) = per(&f.identity.source);
+    f.identity
+        .slips
+        .iter()
+        .map(|slip| {
+            let (code, id, en) = match slip {
+                Slip::Name => (
+                    "NAME_DIFFERS",
+                    format!("Nama di daftar ditulis berbeda dari {pid} (salah ketik, kata hilang atau singkatan); NIK dan orangnya cocok. Perbaiki penulisan nama di daftar sesuai KTP-el."),
+                    format!("The name in the list is written differently from {pen} (a typo, a missing word or initials); the NIK and the person match. Correct the name in the list from the KTP-el."),
+                ),
+                Slip::DefaultBirthDate => (
+                    "BIRTH_DATE_DEFAULT",
+                    format!("Tanggal lahir di daftar adalah tanggal pengganti (1 Januari, 31 Desember atau 1 Juli), sedangkan {pid} mencatat tanggal lahir lain pada tahun yang sama; NIK dan orangnya cocok. Perbaiki tanggal lahir di daftar sesuai KTP-el."),
+                    format!("The birth date in the list is a placeholder (1 January, 31 December or 1 July) while {pen} records another date in the same year; the NIK and the person match. Correct the birth date in the list from the KTP-el."),
+                ),
+                Slip::BirthDate => (
+                    "BIRTH_DATE_DIFFERS",
+                    format!("Tanggal lahir di daftar sedikit berbeda dari {pid} (salah ketik hari, hari dan bulan tertukar, atau tahun meleset satu); NIK dan orangnya cocok. Perbaiki tanggal lahir di daftar sesuai KTP-el."),
+                    format!("The birth date in the list differs slightly from {pen} (a mistyped day, day and month swapped, or the year off by one); the NIK and the person match. Correct the birth date in the list from the KTP-el."),
+                ),
+            };
+            Note {
+                code: code.to_owned(),
+                message: t(id, en),
+                source: f.identity.source.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Caps at TINJAU every reason that rests on an inferred identity (see
+/// [`crate::IdentityFacts::inferred`]); a duplicate whose earlier row was inferred likewise.
+fn cap_inferred(reasons: &mut [Reason], f: &Facts, program: &Program) {
+    let inferred = f.identity.inferred;
+    for r in reasons.iter_mut() {
+        if r.severity != Decision::TidakLayak {
+            continue;
+        }
+        let builtin = ReasonCode::parse(&r.code);
+        let rests_on_person = match builtin {
+            Some(c) if LISTED_NIK_CODES.contains(&c) => false,
+            Some(ReasonCode::DuplicateInList) => inferred || f.row.duplicate_inferred,
+            Some(_) => inferred,
+            None => {
+                inferred
+                    && program
+                        .custom
+                        .iter()
+                        .find(|c| c.code == r.code)
+                        .is_none_or(|c| c.source != Some(FactSource::List))
+            }
+        };
+        if rests_on_person {
+            r.severity = Decision::Tinjau;
+            r.message.id.push_str(" Orang ini dikenali dari NIK usulan, bukan dari NIK di daftar: petugas memastikan identitasnya sebelum memutuskan.");
+            r.message.en.push_str(" This person was identified from a suggested NIK, not the NIK in the list: an officer confirms the identity before deciding.");
+            r.detail.push_str("; NIK usulan");
+        }
     }
 }
 
@@ -747,6 +833,7 @@ pub fn evaluate(program: &Program, facts: &Facts) -> Verdict {
         .sort_by_key(|r| ReasonCode::parse(&r.code).map_or(usize::MAX, |c| c.index()));
 
     custom(&mut o, f);
+    cap_inferred(&mut o.reasons, f, program);
 
     let verdict = o
         .reasons
@@ -759,6 +846,7 @@ pub fn evaluate(program: &Program, facts: &Facts) -> Verdict {
         verdict,
         reasons: o.reasons,
         not_checked: o.not_checked,
+        notes: notes(f),
         rules_version: program.version().to_owned(),
         program: program.code().to_owned(),
     }

@@ -150,6 +150,28 @@ pub struct IdentityFacts {
     /// Whether the person is on the No KK stated in the row. `None`: no KK stated, or the
     /// person is unknown.
     pub kk_stated_matches: Option<bool>,
+    /// The person whose records the other facts describe was inferred by linkage (a suggested
+    /// NIK), not read from a valid listed NIK. Every reason that rests on them is then at most
+    /// TINJAU: nobody is cut off on a guess.
+    #[serde(default)]
+    pub inferred: bool,
+    /// Small differences between the row and the linked person's registry record (a name
+    /// typo, a default birth date): the row is still that person; the list needs correcting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slips: Vec<Slip>,
+}
+
+/// A small difference between a row and the registry record of the person it is linked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Slip {
+    /// The name is written differently (a typo, a missing or extra word, initials).
+    Name,
+    /// The birth date is a default date (1 January, 31 December, 1 July) where the registry
+    /// has the real one.
+    DefaultBirthDate,
+    /// The birth date differs slightly (a day typo, day and month swapped, year off by one).
+    BirthDate,
 }
 
 /// The row as it stands in the list.
@@ -163,6 +185,9 @@ pub struct RowFacts {
     /// For a row whose person already appeared in an earlier row of the same list: that
     /// earlier row's number. The first occurrence has `None`.
     pub duplicate_of_row: Option<u64>,
+    /// The earlier row's person (see `duplicate_of_row`) was inferred by linkage.
+    #[serde(default)]
+    pub duplicate_inferred: bool,
     /// The region the list is for, for this row: the row's Kode Desa (village). The rules
     /// compare it with the domicile at the programme's `region_scope`.
     pub list_region: Option<RegionCode>,

@@ -18,10 +18,10 @@ mod facts;
 mod program;
 
 pub use catalogue::{Decision, ReasonCode};
-pub use eval::{Reason, Verdict, evaluate};
+pub use eval::{Note, Reason, Verdict, evaluate};
 pub use facts::{
     BpjsMembership, BpjsSegment, CivilServant, CivilServantKind, Death, Dtsen, Facts, FamilyFacts,
-    IdentityFacts, Link, Lookup, NikStatus, Observed, PersonFacts, RowFacts, Source, Wage,
+    IdentityFacts, Link, Lookup, NikStatus, Observed, PersonFacts, RowFacts, Slip, Source, Wage,
 };
 pub use program::{
     Benefit, CustomRule, FactSource, Period, Program, RegionScope, RulesError, RulesErrorKind,

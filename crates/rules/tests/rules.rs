@@ -36,6 +36,7 @@ fn clean() -> Facts {
         source: src("Dukcapil", "penduduk"),
         link: None,
         kk_stated_matches: Some(true),
+        ..IdentityFacts::default()
     };
     f.person = PersonFacts {
         sex: Some(Sex::P),
@@ -1116,8 +1117,15 @@ fn arb_facts() -> impl Strategy<Value = Facts> {
         arb_source(),
         any::<Option<u64>>(),
         proptest::option::of(arb_region()),
+        any::<bool>(),
     );
-    let identity = (status, arb_source(), link, any::<Option<bool>>());
+    let identity = (
+        status,
+        arb_source(),
+        link,
+        any::<Option<bool>>(),
+        any::<bool>(),
+    );
     let person = (
         any::<Option<u32>>(),
         arb_lookup(arb_region()),
@@ -1151,12 +1159,15 @@ fn arb_facts() -> impl Strategy<Value = Facts> {
             source: r.1,
             duplicate_of_row: r.2,
             list_region: r.3,
+            duplicate_inferred: r.4,
         },
         identity: IdentityFacts {
             nik_status: i.0,
             source: i.1,
             link: i.2,
             kk_stated_matches: i.3,
+            inferred: i.4,
+            slips: Vec::new(),
         },
         person: PersonFacts {
             sex: None,
@@ -1189,6 +1200,14 @@ proptest! {
             let v = evaluate(p, &f);
             let worst = v.reasons.iter().filter(|r| r.overridden_by.is_none()).map(|r| r.severity).max().unwrap_or(Decision::Layak);
             prop_assert_eq!(v.verdict, worst);
+            // Nobody is cut off on a guess: with an inferred identity only the listed NIK's own
+            // codes can be TIDAK LAYAK.
+            if f.identity.inferred {
+                for r in &v.reasons {
+                    let listed = ["NIK_INVALID", "NIK_NOT_FOUND", "IDENTITY_MISMATCH"].contains(&r.code.as_str());
+                    prop_assert!(listed || r.severity != Decision::TidakLayak, "{:?}", r);
+                }
+            }
             prop_assert_eq!(serde_json::to_vec(&v).unwrap(), serde_json::to_vec(&evaluate(p, &f)).unwrap());
         }
     }
