@@ -25,4 +25,4 @@ pub use facts::RosterRow;
 pub use output::{Manifest, OutputFormat, Summary};
 pub use run::{EngineError, Progress, RunOutput, Stage, ValidateRequest, validate, validate_with};
 pub use validator::Validator;
-pub use verdict::{Decision, ReasonOut, VerdictRow};
+pub use verdict::{Decision, NotChecked, NoteOut, ReasonOut, VerdictRow};

@@ -166,6 +166,10 @@ pub struct Summary {
     pub by_regency: BTreeMap<String, RegionTally>,
     /// Roster rows the ingest step rejected (not validated).
     pub rejected_rows: u64,
+    /// Checks not made: rows per `CODE` and per `CODE WHY` (see [`crate::NotChecked`]).
+    pub not_checked: BTreeMap<String, u64>,
+    /// Data-correction notes: rows per note code.
+    pub notes: BTreeMap<String, u64>,
     /// Household overlaps across all loaded rosters (budget impact per programme and region).
     pub overlaps: Vec<OverlapLine>,
 }
@@ -196,6 +200,16 @@ impl Summary {
                 seen.push(&r.code);
                 *self.by_reason.entry(r.code.clone()).or_default() += 1;
             }
+        }
+        for n in &v.not_checked {
+            *self.not_checked.entry(n.code.clone()).or_default() += 1;
+            *self
+                .not_checked
+                .entry(format!("{} {}", n.code, n.why))
+                .or_default() += 1;
+        }
+        for n in &v.notes {
+            *self.notes.entry(n.code.clone()).or_default() += 1;
         }
         if !self.periods.contains(&v.period) {
             self.periods.push(v.period.clone());
@@ -263,6 +277,24 @@ impl Summary {
         ));
         for (code, n) in &self.by_reason {
             s.push_str(&format!("{code:<28}{n:>12}\n"));
+        }
+        if !self.not_checked.is_empty() {
+            s.push_str(&format!(
+                "\n{:<44}{:>12}\n",
+                "Tidak diperiksa / Not checked (alasan / why)", "Baris/Rows"
+            ));
+            for (code, n) in &self.not_checked {
+                s.push_str(&format!("{code:<44}{n:>12}\n"));
+            }
+        }
+        if !self.notes.is_empty() {
+            s.push_str(&format!(
+                "\n{:<44}{:>12}\n",
+                "Catatan perbaikan data / Data notes", "Baris/Rows"
+            ));
+            for (code, n) in &self.notes {
+                s.push_str(&format!("{code:<44}{n:>12}\n"));
+            }
         }
         s.push_str(&format!(
             "\n{:<12}{:>24}{:>24}\n",
@@ -352,7 +384,7 @@ pub struct Manifest {
     pub outputs: Vec<String>,
 }
 
-const VERDICT_HEADER: [&str; 12] = [
+const VERDICT_HEADER: [&str; 14] = [
     "row_no",
     "program",
     "period",
@@ -365,6 +397,8 @@ const VERDICT_HEADER: [&str; 12] = [
     "suggested_score",
     "amount",
     "region",
+    "not_checked",
+    "data_notes",
 ];
 
 const REASON_HEADER: [&str; 14] = [
@@ -466,6 +500,12 @@ impl XlsxOut {
             ws.write_number(r, 10, a as f64)?;
         }
         ws.write_string(r, 11, v.region.as_deref().unwrap_or(""))?;
+        if !v.not_checked.is_empty() {
+            ws.write_string(r, 12, v.not_checked_codes())?;
+        }
+        if !v.notes.is_empty() {
+            ws.write_string(r, 13, v.note_codes())?;
+        }
         self.verdict_row += 1;
         for reason in &v.reasons {
             if self.reason_row >= XLSX_MAX_ROWS {
@@ -613,6 +653,8 @@ impl OutputSink {
                     &score,
                     &amount,
                     v.region.as_deref().unwrap_or(""),
+                    &v.not_checked_codes(),
+                    &v.note_codes(),
                 ])
                 .map_err(csv_err("verdicts.csv"))?;
                 for r in &v.reasons {

@@ -1,7 +1,7 @@
 //! Bulk validation runs: load registries from the store, stream the roster through ingest in
 //! blocks, validate each block in parallel, write outputs, summary and manifest.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -520,7 +520,7 @@ pub fn run_with(
     let mut validator = Validator::new(registries.clone(), programs.to_vec(), ledger.clone());
     let sink = OutputSink::create(&req.out_dir, &req.formats, program.code())?;
     let rejects = crate::output::RejectWriter::create(&req.out_dir)?;
-    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut seen = crate::validator::Seen::new();
     let mut trained = false;
     let mut done = 0u64;
     let mut exact = 0u64;

@@ -14,7 +14,7 @@ use sinergi_model::RegionCode;
 use sinergi_model::standard::Table;
 use sinergi_rules::{
     BpjsMembership, BpjsSegment, CivilServant as RCivilServant, CivilServantKind, Death, Decision,
-    Dtsen, Facts, Link, Lookup, NikStatus, Observed, Program, ReasonCode, Source, Unit, Wage,
+    Dtsen, Facts, Link, Lookup, NikStatus, Observed, Program, ReasonCode, Slip, Source, Unit, Wage,
 };
 
 use crate::facts::{CivilServantSource, RosterRow};
@@ -22,7 +22,7 @@ use crate::keymap::fmt16;
 use crate::ledger::Ledger;
 use crate::provenance::citizen_agency;
 use crate::registries::{EmploymentKind, Registries, Segment, fmt_date};
-use crate::verdict::{Decision as OutDecision, ReasonOut, VerdictRow, round4};
+use crate::verdict::{Decision as OutDecision, NotChecked, NoteOut, ReasonOut, VerdictRow, round4};
 
 /// Source of each registry, built once per validator.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +69,16 @@ pub struct Resolved {
     pub person: Option<u64>,
     /// Suggested NIK and its probability, when linkage proposes a different NIK.
     pub suggestion: Option<(u64, f64)>,
+    /// `person` was inferred by linkage rather than read from a valid listed NIK: every reason
+    /// resting on them is at most TINJAU.
+    pub inferred: bool,
+    /// Where the row's name or birth date differ slightly from the linked person's record.
+    pub slips: Vec<Slip>,
 }
+
+/// The first row of each person seen in a list: its row number and whether its person was
+/// inferred (for DUPLICATE_IN_LIST).
+pub type Seen = HashMap<u64, (u64, bool)>;
 
 /// Validates rows against loaded registries and programme rules.
 pub struct Validator {
@@ -161,7 +170,7 @@ impl Validator {
         &self,
         program: &Program,
         rows: &[RosterRow],
-        seen: &mut HashMap<u64, u64>,
+        seen: &mut Seen,
     ) -> Vec<VerdictRow> {
         let linker = self.linker();
         let resolved: Vec<Resolved> = rows
@@ -170,7 +179,7 @@ impl Validator {
             .collect();
         // Sequential, in list order: the first row of a person keeps it, later rows are
         // duplicates.
-        let dups: Vec<Option<u64>> = rows
+        let dups: Vec<Option<(u64, bool)>> = rows
             .iter()
             .zip(&resolved)
             .map(|(row, res)| {
@@ -178,7 +187,7 @@ impl Validator {
                 match seen.get(&key) {
                     Some(first) => Some(*first),
                     None => {
-                        seen.insert(key, row.row_no);
+                        seen.insert(key, (row.row_no, res.inferred));
                         None
                     }
                 }
@@ -197,7 +206,7 @@ impl Validator {
         program: &Program,
         row: &RosterRow,
         res: &Resolved,
-        dup: Option<u64>,
+        dup: Option<(u64, bool)>,
     ) -> Facts {
         let reg = &*self.registries;
         let list_source = self.roster_source.clone().map_or_else(
@@ -217,7 +226,8 @@ impl Validator {
             },
         );
         let mut f = Facts::new(row.row_no, list_source);
-        f.row.duplicate_of_row = dup;
+        f.row.duplicate_of_row = dup.map(|d| d.0);
+        f.row.duplicate_inferred = dup.is_some_and(|d| d.1);
         f.row.list_region = row.region_code();
         let person_src = self.sources.get(Table::Person).cloned().unwrap_or_default();
         f.identity.nik_status = res.nik_status.clone();
@@ -226,6 +236,8 @@ impl Validator {
             suggested_nik: fmt16(nik),
             score: round4(p),
         });
+        f.identity.inferred = res.inferred;
+        f.identity.slips = res.slips.clone();
         let family = program.unit() == Unit::Family;
         let Some(nik) = res.person else {
             return f;
@@ -398,10 +410,24 @@ impl Validator {
         program: &Program,
         row: &RosterRow,
         res: &Resolved,
-        dup: Option<u64>,
+        dup: Option<(u64, bool)>,
     ) -> VerdictRow {
         let facts = self.facts(program, row, res, dup);
         let v = sinergi_rules::evaluate(program, &facts);
+        let not_checked = v
+            .not_checked
+            .iter()
+            .map(|code| self.why_not_checked(code, row, res, program))
+            .collect();
+        let notes = v
+            .notes
+            .into_iter()
+            .map(|n| NoteOut {
+                code: n.code,
+                message_id: n.message.id,
+                message_en: n.message.en,
+            })
+            .collect();
         VerdictRow {
             row_no: row.row_no,
             program: program.code().to_string(),
@@ -432,6 +458,77 @@ impl Validator {
             suggested_score: res.suggestion.map(|(_, p)| round4(p)),
             amount: row.amount,
             region: row.village.map(|v| format!("{v:010}")),
+            not_checked,
+            notes,
+        }
+    }
+
+    /// Why a check the programme enables was not made for a row.
+    fn why_not_checked(
+        &self,
+        code: &str,
+        row: &RosterRow,
+        res: &Resolved,
+        program: &Program,
+    ) -> NotChecked {
+        use ReasonCode::*;
+        let c = ReasonCode::parse(code);
+        let table = match c {
+            Some(Deceased) => Table::Death,
+            Some(CivilServant) => Table::Employment,
+            Some(WageAboveMinimum) => Table::Wage,
+            Some(FormalEmployeeInsured | ExceptionCatastrophic) => Table::HealthMembership,
+            Some(DecileAboveCut | NotInDtsen) => Table::Decile,
+            Some(ProgramOverlap) => Table::RosterEntry,
+            _ => Table::Person,
+        };
+        let (why, id, en): (&'static str, String, String) = if !self.registries.has(table) {
+            let info = crate::provenance::table_info(table);
+            (
+                "NOT_LOADED",
+                format!("{} belum dimuat", info.name_id),
+                format!("{} not loaded", info.name_en),
+            )
+        } else if res.person.is_none() {
+            (
+                "NO_PERSON",
+                "baris ini tidak tertaut ke seorang pun di data kependudukan".into(),
+                "this row is not linked to anyone in the population registry".into(),
+            )
+        } else {
+            match c {
+                Some(KkMismatch) if row.kk.is_none() => (
+                    "NOT_IN_ROW",
+                    "No KK tidak tertulis (atau tidak sah) di daftar".into(),
+                    "the list states no (valid) No KK".into(),
+                ),
+                Some(OutOfRegion) if row.region_code().is_none() => (
+                    "NOT_IN_ROW",
+                    "Kode Desa tidak tertulis (atau tidak sah) di daftar".into(),
+                    "the list states no (valid) Kode Desa".into(),
+                ),
+                Some(WageAboveMinimum) => (
+                    "NO_MINIMUM_WAGE",
+                    "UMK wilayah domisili tidak diketahui".into(),
+                    "the minimum wage of the domicile is unknown".into(),
+                ),
+                Some(CivilServant) if program.unit() == Unit::Family => (
+                    "NO_HEAD",
+                    "kepala keluarga tidak tercatat di KK".into(),
+                    "no head of family is recorded on the KK".into(),
+                ),
+                _ => (
+                    "NOT_AVAILABLE",
+                    "data yang diperlukan tidak tersedia".into(),
+                    "the data needed is not available".into(),
+                ),
+            }
+        };
+        NotChecked {
+            code: code.to_string(),
+            why,
+            why_id: id,
+            why_en: en,
         }
     }
 }
@@ -512,6 +609,26 @@ pub fn query(row: &RosterRow) -> Query {
 
 /// Reduces a link to the NIK status, the person to ask the registries about, and a suggestion.
 pub fn resolve(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Resolved {
+    let mut r = resolve_person(index, row, link);
+    r.inferred = r.person.is_some() && r.person != row.nik;
+    if r.person.is_some() {
+        for s in &link.slips {
+            let slip = match s {
+                sinergi_linkage::Slip::Name(_) => Slip::Name,
+                sinergi_linkage::Slip::BirthDate(sinergi_linkage::BirthDateLevel::DefaultDate) => {
+                    Slip::DefaultBirthDate
+                }
+                sinergi_linkage::Slip::BirthDate(_) => Slip::BirthDate,
+            };
+            if !r.slips.contains(&slip) {
+                r.slips.push(slip);
+            }
+        }
+    }
+    r
+}
+
+fn resolve_person(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Resolved {
     let index_nik = |c: &sinergi_linkage::Candidate| c.nik;
     let listed_status = || -> NikStatus {
         if row.nik.is_some() {
@@ -533,12 +650,16 @@ pub fn resolve(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Res
                 nik_status: listed_status(),
                 person: person_nik,
                 suggestion: person_nik.map(|n| (n, link.probability)),
+                inferred: false,
+                slips: Vec::new(),
             }
         }
         LinkOutcome::ExactNik => Resolved {
             nik_status: NikStatus::Valid,
             person: row.nik,
             suggestion: None,
+            inferred: false,
+            slips: Vec::new(),
         },
         LinkOutcome::ExactNikMismatch => {
             let sugg = link
@@ -550,6 +671,8 @@ pub fn resolve(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Res
                 nik_status: NikStatus::ExactMismatch,
                 person: sugg.map(|s| s.0),
                 suggestion: sugg,
+                inferred: false,
+                slips: Vec::new(),
             }
         }
         LinkOutcome::Probable { .. } => {
@@ -560,12 +683,16 @@ pub fn resolve(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Res
                 suggestion: person_nik
                     .filter(|n| Some(*n) != row.nik)
                     .map(|n| (n, link.probability)),
+                inferred: false,
+                slips: Vec::new(),
             }
         }
         LinkOutcome::Possible | LinkOutcome::NotFound => Resolved {
             nik_status: listed_status(),
             person: None,
             suggestion: None,
+            inferred: false,
+            slips: Vec::new(),
         },
     }
 }

@@ -109,9 +109,59 @@ pub struct VerdictRow {
     pub amount: Option<i64>,
     /// Village code as listed (digits).
     pub region: Option<String>,
+    /// Checks the programme enables that were not made for this row, and why.
+    pub not_checked: Vec<NotChecked>,
+    /// Data-correction notes: the row is the linked person, but its name or birth date is
+    /// written differently from the population registry.
+    pub notes: Vec<NoteOut>,
+}
+
+/// A check that was not made for a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotChecked {
+    /// The check's reason code (`DECEASED`, `DECILE_ABOVE_CUT`, ...).
+    pub code: String,
+    /// Why, as a stable code: `NOT_LOADED` (the registry is not loaded), `NO_PERSON` (the row
+    /// is not linked to anyone in the population registry), `NOT_IN_ROW` (the list does not
+    /// state what the check compares, e.g. No KK or Kode Desa), `NO_MINIMUM_WAGE` (no UMK for
+    /// the domicile).
+    pub why: &'static str,
+    /// Why, in Bahasa Indonesia.
+    pub why_id: String,
+    /// Why, in English.
+    pub why_en: String,
+}
+
+/// A data-correction note of a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoteOut {
+    /// `NAME_DIFFERS`, `BIRTH_DATE_DEFAULT`, `BIRTH_DATE_DIFFERS`.
+    pub code: String,
+    /// Bahasa Indonesia.
+    pub message_id: String,
+    /// English.
+    pub message_en: String,
 }
 
 impl VerdictRow {
+    /// The codes of the checks not made, joined with `;`.
+    pub fn not_checked_codes(&self) -> String {
+        self.not_checked
+            .iter()
+            .map(|n| n.code.as_str())
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    /// The data-correction note codes joined with `;`.
+    pub fn note_codes(&self) -> String {
+        self.notes
+            .iter()
+            .map(|n| n.code.as_str())
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
     /// The reason codes joined with `;`, in reason order.
     pub fn codes(&self) -> String {
         self.reasons

@@ -899,3 +899,229 @@ async fn eval_scores_codes_and_suggestions_against_truth() {
     assert_eq!(r.by_code["KK_MISMATCH"].recall, 0.0);
     assert_eq!(r.linked_nik.precision, 1.0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 17: no lost links on a correct NIK, no one declared dead by a guess.
+// ---------------------------------------------------------------------------------------------
+
+const SRI: &str = "3201015705610001";
+const SRI_NAMESAKE: &str = "3201014101610003";
+const BAMBANG: &str = "3201010909700002";
+const ANI: &str = "3201015406750004";
+
+/// Four people: SRI WAHYUNI (alive, born 17-05-1961) and her namesake born on 01-01-1961 in
+/// the same village (dead), BAMBANG SUSILO (dead), ANI SURYANI.
+async fn four_people(dir: &Path) -> Store {
+    let store = Store::open(Some(&dir.join("s.db").display().to_string()))
+        .await
+        .unwrap();
+    let people = [
+        (SRI, "3201010101100011", "SRI WAHYUNI", "P", "1961-05-17"),
+        (
+            SRI_NAMESAKE,
+            "3201010101100012",
+            "SRI WAHYUNI",
+            "P",
+            "1961-01-01",
+        ),
+        (
+            BAMBANG,
+            "3201010101100013",
+            "BAMBANG SUSILO",
+            "L",
+            "1970-09-09",
+        ),
+        (ANI, "3201010101100014", "ANI SURYANI", "P", "1975-06-14"),
+    ];
+    let persons: Vec<Record> = people
+        .iter()
+        .map(|(nik, kk, name, sex, birth)| {
+            rec(
+                Table::Person,
+                &[
+                    ("nik", t(nik)),
+                    ("kk", t(kk)),
+                    ("name", t(name)),
+                    ("sex", t(sex)),
+                    ("birth_date", t(birth)),
+                    ("family_relationship", t("KEPALA KELUARGA")),
+                    ("occupation", t("PETANI/PEKEBUN")),
+                    ("region", t(VILLAGE)),
+                ],
+            )
+        })
+        .collect();
+    load(&store, Table::Person, &persons).await;
+    let deaths: Vec<Record> = [SRI_NAMESAKE, BAMBANG]
+        .iter()
+        .map(|nik| {
+            rec(
+                Table::Death,
+                &[("nik", t(nik)), ("death_date", t("2025-03-01"))],
+            )
+        })
+        .collect();
+    load(&store, Table::Death, &deaths).await;
+    let deciles: Vec<Record> = people
+        .iter()
+        .enumerate()
+        .map(|(i, (nik, kk, ..))| {
+            rec(
+                Table::Decile,
+                &[
+                    ("family_id", t(&format!("F{i}"))),
+                    ("kk", t(kk)),
+                    ("nik", t(nik)),
+                    ("decile", Value::Integer(2)),
+                ],
+            )
+        })
+        .collect();
+    load(&store, Table::Decile, &deciles).await;
+    let all = registry_records();
+    for table in [Table::HealthMembership, Table::Employment, Table::Wage] {
+        let rs: Vec<Record> = all.iter().filter(|r| r.table == table).cloned().collect();
+        load(&store, table, &rs).await;
+    }
+    store
+}
+
+/// The verdicts of a run as JSON objects, by row number.
+fn verdicts_json(out: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(out.join("verdicts.json")).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn reason<'a>(v: &'a serde_json::Value, code: &str) -> Option<&'a serde_json::Value> {
+    v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == code)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correct_nik_with_a_slip_keeps_its_holder_and_gets_a_correction_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = four_people(dir.path()).await;
+    let roster = dir.path().join("pbi.xlsx");
+    write_roster(
+        &roster,
+        "PBI_JK",
+        "2026-11",
+        &[
+            // Her own NIK, birth date written as the default 01-01 of her birth year.
+            (1, SRI, "", "SRI WAHYUNI", "1961-01-01", VILLAGE, 42_000),
+            // Dead; the day typed 10 for 09.
+            (
+                2,
+                BAMBANG,
+                "",
+                "BAMBANG SUSILO",
+                "1970-09-10",
+                VILLAGE,
+                42_000,
+            ),
+            // One letter wrong in a short name.
+            (3, ANI, "", "AMI SURYANI", "1975-06-14", VILLAGE, 42_000),
+        ],
+        true,
+    );
+    let out = validate(&store, &request(dir.path(), &roster, "PBI_JK"), &mut |_| {})
+        .await
+        .unwrap();
+    let v = verdicts_json(&out.out_dir);
+    // No one is declared dead by a guess: SRI is alive and her NIK is hers.
+    assert_eq!(v[0]["linked_nik"], SRI, "{:#}", v[0]);
+    assert!(reason(&v[0], "DECEASED").is_none(), "{:#}", v[0]);
+    assert!(reason(&v[0], "IDENTITY_MISMATCH").is_none(), "{:#}", v[0]);
+    assert_eq!(v[0]["verdict"], "LAYAK", "{:#}", v[0]);
+    // A dead recipient with a day typo is TIDAK LAYAK on their own NIK.
+    assert_eq!(v[1]["linked_nik"], BAMBANG, "{:#}", v[1]);
+    assert!(reason(&v[1], "IDENTITY_MISMATCH").is_none(), "{:#}", v[1]);
+    assert_eq!(
+        reason(&v[1], "DECEASED").unwrap()["severity"],
+        "TIDAK LAYAK"
+    );
+    // A name typo on a correct NIK links.
+    assert_eq!(v[2]["linked_nik"], ANI, "{:#}", v[2]);
+    assert!(reason(&v[2], "IDENTITY_MISMATCH").is_none(), "{:#}", v[2]);
+    // Each slip gets a data-correction note, not a reason.
+    let notes = |i: usize| -> Vec<String> {
+        v[i]["notes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|n| n["code"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(notes(0), ["BIRTH_DATE_DEFAULT"], "{:#}", v[0]);
+    assert_eq!(notes(1), ["BIRTH_DATE_DIFFERS"], "{:#}", v[1]);
+    assert_eq!(notes(2), ["NAME_DIFFERS"], "{:#}", v[2]);
+    assert!(
+        v[2]["notes"][0]["message_id"]
+            .as_str()
+            .unwrap()
+            .contains("KTP-el")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reason_resting_on_a_suggested_nik_is_at_most_tinjau() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = four_people(dir.path()).await;
+    let roster = dir.path().join("pbi.xlsx");
+    let typo = "3201010909700092"; // BAMBANG's NIK with a wrong serial digit: nobody's.
+    write_roster(
+        &roster,
+        "PBI_JK",
+        "2026-11",
+        &[
+            (1, typo, "", "BAMBANG SUSILO", "1970-09-09", VILLAGE, 42_000),
+            (
+                2,
+                BAMBANG,
+                "",
+                "BAMBANG SUSILO",
+                "1970-09-09",
+                VILLAGE,
+                42_000,
+            ),
+        ],
+        true,
+    );
+    let out = validate(&store, &request(dir.path(), &roster, "PBI_JK"), &mut |_| {})
+        .await
+        .unwrap();
+    let v = verdicts_json(&out.out_dir);
+    // Row 1: the registry has no such NIK; linkage suggests BAMBANG, who is dead. The death
+    // is reported, for review only.
+    assert_eq!(v[0]["suggested_nik"], BAMBANG, "{:#}", v[0]);
+    assert_eq!(
+        reason(&v[0], "NIK_NOT_FOUND").unwrap()["severity"],
+        "TINJAU"
+    );
+    assert_eq!(
+        reason(&v[0], "DECEASED").unwrap()["severity"],
+        "TINJAU",
+        "{:#}",
+        v[0]
+    );
+    assert_eq!(v[0]["verdict"], "TINJAU", "{:#}", v[0]);
+    // Row 2 lists his own NIK: the death counts in full; the duplicate rests on row 1's
+    // inferred identity, so it is for review.
+    assert_eq!(
+        reason(&v[1], "DECEASED").unwrap()["severity"],
+        "TIDAK LAYAK"
+    );
+    assert_eq!(
+        reason(&v[1], "DUPLICATE_IN_LIST").unwrap()["severity"],
+        "TINJAU"
+    );
+}
