@@ -188,7 +188,7 @@ async fn who_accessed(args: WhoArgs) -> anyhow::Result<ExitCode> {
             .map(|e| {
                 serde_json::json!({
                     "seq": e.seq,
-                    "waktu": wib(e.at.0),
+                    "waktu": crate::wib::from_micros(e.at.0),
                     "at_us": e.at.0,
                     "client": e.client,
                     "service": e.service,
@@ -221,7 +221,7 @@ async fn who_accessed(args: WhoArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{:>6}  {:<23}  {:<34}  {:<60}  {:<16}  {:<30}  {}",
             e.seq,
-            wib(e.at.0),
+            crate::wib::from_micros(e.at.0),
             e.client,
             e.service,
             e.purpose,
@@ -230,18 +230,6 @@ async fn who_accessed(args: WhoArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Unix microseconds as local time in WIB (UTC+7).
-fn wib(us: i64) -> String {
-    let offset = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
-    match chrono::DateTime::from_timestamp_micros(us) {
-        Some(t) => t
-            .with_timezone(&offset)
-            .format("%Y-%m-%d %H:%M:%S WIB")
-            .to_string(),
-        None => format!("{us}µs"),
-    }
 }
 
 /// Opens the node's audit database; refuses to create an absent SQLite file.

@@ -90,10 +90,7 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
         let mut mapping = resolve_mapping(source, None)?;
         let path = world.join(file);
         mapping.source = crate::load::dataset_name(&mapping, None, std::slice::from_ref(&path));
-        let problems = ProblemFiles {
-            rejects: reports.join(format!("{}-ditolak.csv", mapping.source)),
-            warnings: reports.join(format!("{}-peringatan.csv", mapping.source)),
-        };
+        let problems = ProblemFiles::per_run(&reports, &mapping.source);
         let bar = crate::progress::bytes_bar(&format!("Memuat {}", mapping.source));
         let b = bar.clone();
         let outcome = load_files(
@@ -102,6 +99,12 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
             &[path],
             sinergi_store::LoadMode::Snapshot,
             &problems,
+            // The demo regenerates its world: a smaller one replaces a larger one on purpose.
+            sinergi_store::LoadPolicy {
+                confirmed: true,
+                actor: "sinergi demo".into(),
+                ..sinergi_store::LoadPolicy::default()
+            },
             move |done, total| {
                 b.set_length(total);
                 b.set_position(done);

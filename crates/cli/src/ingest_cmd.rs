@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sinergi_store::LoadMode;
+use sinergi_store::{LoadMode, LoadPolicy};
 
-use crate::load::{ProblemFiles, load_files, resolve_mapping};
+use crate::load::{ProblemFiles, load_files, refusal_message, resolve_mapping};
 use crate::progress;
 
 #[derive(Debug, clap::Args)]
@@ -32,14 +32,48 @@ pub struct Args {
     /// [en] Write the quality report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Berkas baris yang ditolak (bawaan: <source>-ditolak.csv di folder kerja).
-    /// [en] File of rejected rows (default: <source>-ditolak.csv in the working folder).
+    /// Berkas baris yang ditolak (bawaan: <dataset>-ditolak-<waktu>.csv di folder kerja, satu
+    /// per pemuatan).
+    /// [en] File of rejected rows (default: <dataset>-ditolak-<time>.csv in the working folder,
+    /// one per run).
     #[arg(long)]
     pub rejects: Option<PathBuf>,
-    /// Berkas peringatan (bawaan: <source>-peringatan.csv).
-    /// [en] File of warnings (default: <source>-peringatan.csv).
+    /// Berkas peringatan (bawaan: <dataset>-peringatan-<waktu>.csv, satu per pemuatan).
+    /// [en] File of warnings (default: <dataset>-peringatan-<time>.csv, one per run).
     #[arg(long)]
     pub warnings: Option<PathBuf>,
+    /// Muat walaupun dataset menjadi kosong, menyusut melebihi --batas-susut, atau baris yang
+    /// ditolak melebihi --batas-tolak (dicatat di riwayat dataset).
+    /// [en] Load even when the dataset would become empty, shrink beyond --batas-susut, or
+    /// reject more rows than --batas-tolak (recorded in the dataset's history).
+    #[arg(long, alias = "allow-shrink")]
+    pub izinkan_susut: bool,
+    /// Persen baris yang boleh hilang dari versi sekarang tanpa --izinkan-susut.
+    /// [en] Percent of the current version's rows a load may lose without --izinkan-susut.
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        env = "SINERGI_BATAS_SUSUT",
+        value_name = "PERSEN"
+    )]
+    pub batas_susut: f64,
+    /// Persen baris dibaca yang boleh ditolak tanpa --izinkan-susut.
+    /// [en] Percent of the rows read that may be rejected without --izinkan-susut.
+    #[arg(
+        long,
+        default_value_t = 5.0,
+        env = "SINERGI_BATAS_TOLAK",
+        value_name = "PERSEN"
+    )]
+    pub batas_tolak: f64,
+    /// Jumlah versi sebelumnya yang disimpan untuk `sinergi datasets pulihkan`.
+    /// [en] Previous versions kept for `sinergi datasets pulihkan` (restore).
+    #[arg(long, default_value_t = sinergi_store::DEFAULT_KEEP_PREVIOUS, env = "SINERGI_SIMPAN_VERSI", value_name = "N")]
+    pub simpan_versi: usize,
+    /// Siapa yang memuat (dicatat di riwayat dataset; bawaan: pengguna sistem).
+    /// [en] Who loads (recorded in the dataset's history; default: the system user).
+    #[arg(long, value_name = "NAMA")]
+    pub oleh: Option<String>,
     /// Berkas masukan. [en] Input files.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -48,23 +82,38 @@ pub struct Args {
 }
 
 pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
+    use crate::tr;
     let mut mapping = resolve_mapping(&args.source, args.mapping.as_deref())?;
     mapping.source = crate::load::dataset_name(&mapping, args.dataset.as_deref(), &args.paths);
     let store = crate::open_store(db).await?;
+    let run_files = ProblemFiles::per_run(std::path::Path::new("."), &mapping.source);
     let problems = ProblemFiles {
-        rejects: args
-            .rejects
-            .unwrap_or_else(|| format!("{}-ditolak.csv", mapping.source).into()),
-        warnings: args
-            .warnings
-            .unwrap_or_else(|| format!("{}-peringatan.csv", mapping.source).into()),
+        rejects: args.rejects.unwrap_or(run_files.rejects),
+        warnings: args.warnings.unwrap_or(run_files.warnings),
     };
     let mode = if args.delta {
         LoadMode::Delta
     } else {
         LoadMode::Snapshot
     };
-    let bar = progress::bytes_bar(&format!("Memuat {}", mapping.source));
+    let percent = |name: &str, v: f64| -> anyhow::Result<f64> {
+        anyhow::ensure!(
+            (0.0..=100.0).contains(&v),
+            tr!(
+                "--{name} harus antara 0 dan 100 (persen), bukan {v}",
+                "--{name} must be between 0 and 100 (percent), not {v}"
+            )
+        );
+        Ok(v / 100.0)
+    };
+    let policy = LoadPolicy {
+        max_shrink: percent("batas-susut", args.batas_susut)?,
+        max_rejected: percent("batas-tolak", args.batas_tolak)?,
+        confirmed: args.izinkan_susut,
+        keep_previous: args.simpan_versi,
+        actor: args.oleh.unwrap_or_else(crate::load::system_user),
+    };
+    let bar = progress::bytes_bar(&tr!("Memuat {}", "Loading {}", mapping.source));
     let b = bar.clone();
     let outcome = load_files(
         &store,
@@ -72,6 +121,7 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
         &args.paths,
         mode,
         &problems,
+        policy,
         move |done, total| {
             b.set_length(total);
             b.set_position(done);
@@ -79,29 +129,76 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     )
     .await;
     bar.finish_and_clear();
-    let outcome = outcome?;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            store.close().await;
+            if let Some(sinergi_store::StoreError::LoadRefused(r)) =
+                e.downcast_ref::<sinergi_store::StoreError>()
+            {
+                eprintln!("{}", refusal_message(r, &problems.rejects));
+                return Ok(ExitCode::FAILURE);
+            }
+            return Err(e);
+        }
+    };
     let snap = &outcome.snapshot;
     let Some(report) = outcome.report else {
         println!(
-            "Berkas sama dengan versi {} dari {} (dimuat {}): tidak ada yang berubah.",
-            snap.version_label, snap.dataset, snap.loaded_at
+            "{}",
+            tr!(
+                "Berkas sama dengan versi {} dari {} (dimuat {}): tidak ada yang berubah.",
+                "The files are those of version {} of {} (loaded {}): nothing changed.",
+                snap.version_label,
+                snap.dataset,
+                crate::wib::from_rfc3339(&snap.loaded_at)
+            )
         );
+        store.close().await;
         return Ok(ExitCode::SUCCESS);
     };
-    print!("{}", report.to_text_id());
+    print!("{}", report.to_text(crate::lang::lang()));
     println!(
-        "Dataset {} versi {} (snapshot {}): {} baris saat ini.",
-        snap.dataset, snap.version_label, snap.snapshot_id, snap.row_count
+        "{}",
+        tr!(
+            "Dataset {} versi {} (snapshot {}): {} baris saat ini.",
+            "Dataset {} version {} (snapshot {}): {} rows now.",
+            snap.dataset,
+            snap.version_label,
+            snap.snapshot_id,
+            crate::lang::num(snap.row_count)
+        )
     );
     if report.rejected > 0 {
-        println!("Baris ditolak ditulis ke {}", problems.rejects.display());
+        println!(
+            "{}",
+            tr!(
+                "Baris ditolak ditulis ke {}",
+                "Rejected rows written to {}",
+                problems.rejects.display()
+            )
+        );
     }
     if report.warned > 0 {
-        println!("Peringatan ditulis ke {}", problems.warnings.display());
+        println!(
+            "{}",
+            tr!(
+                "Peringatan ditulis ke {}",
+                "Warnings written to {}",
+                problems.warnings.display()
+            )
+        );
     }
     if let Some(path) = args.report {
         sinergi_ingest::write_report_json(&path, &report)?;
-        println!("Laporan mutu JSON: {}", path.display());
+        println!(
+            "{}",
+            tr!(
+                "Laporan mutu JSON: {}",
+                "Quality report (JSON): {}",
+                path.display()
+            )
+        );
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)

@@ -45,6 +45,32 @@ macro_rules! tr {
     };
 }
 
+/// A count as the current language writes it: `1.575` in Bahasa Indonesia, `1,575` in
+/// English.
+pub fn num(x: u64) -> String {
+    let sep = if lang().is_en() { ',' } else { '.' };
+    let digits = x.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A share as a percentage with one decimal, as the current language writes it: `12,5%` or
+/// `12.5%`.
+pub fn pct(share: f64) -> String {
+    let p = format!("{:.1}%", share * 100.0);
+    if lang().is_en() {
+        p
+    } else {
+        p.replace('.', ",")
+    }
+}
+
 /// The half of a bilingual help text for `lang`. Paragraphs (separated by blank lines) are
 /// split at [`EN_MARKER`]; a paragraph that starts with the marker is English only; one without
 /// it (an example, a command line) is shown in both languages.

@@ -10,12 +10,84 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sinergi_ingest::{IngestReport, Mapping, ProblemWriter, ProgressEvent, ReadOptions};
-use sinergi_store::{DatasetMeta, InputFile, LoadMode, LoadStats, SnapshotInfo, Store};
+use sinergi_store::{
+    DatasetMeta, GuardReason, InputFile, LoadMode, LoadPolicy, LoadRefusal, LoadStats,
+    SnapshotInfo, Store,
+};
 
-/// Where rejects and warnings go.
+/// Where rejects and warnings go. A file is created only when its first problem is written,
+/// so a load that fails before any row (a missing column, an unreadable file) leaves every
+/// earlier report as it was.
 pub struct ProblemFiles {
     pub rejects: PathBuf,
     pub warnings: PathBuf,
+}
+
+impl ProblemFiles {
+    /// Files of this run only, in `dir`: `<dataset>-ditolak-<WIB stamp>.csv` and
+    /// `<dataset>-peringatan-<WIB stamp>.csv`, so no run overwrites another's report.
+    pub fn per_run(dir: &Path, dataset: &str) -> ProblemFiles {
+        let stamp = crate::wib::file_stamp();
+        let free = |kind: &str| {
+            let mut n = 1;
+            loop {
+                let suffix = if n == 1 {
+                    String::new()
+                } else {
+                    format!("-{n}")
+                };
+                let p = dir.join(format!("{dataset}-{kind}-{stamp}{suffix}.csv"));
+                if !p.exists() {
+                    return p;
+                }
+                n += 1;
+            }
+        };
+        ProblemFiles {
+            rejects: free("ditolak"),
+            warnings: free("peringatan"),
+        }
+    }
+}
+
+/// A problem file opened at its first problem.
+struct LazyProblems {
+    path: PathBuf,
+    what: &'static str,
+    writer: Option<ProblemWriter>,
+}
+
+impl LazyProblems {
+    fn new(path: PathBuf, what: &'static str) -> LazyProblems {
+        LazyProblems {
+            path,
+            what,
+            writer: None,
+        }
+    }
+
+    fn write(&mut self, p: &sinergi_ingest::Problem) -> anyhow::Result<()> {
+        if self.writer.is_none() {
+            let w = ProblemWriter::create(&self.path).with_context(|| {
+                crate::tr!(
+                    "Berkas {} {} tidak dapat ditulis",
+                    "The {} file {} cannot be written",
+                    self.what,
+                    self.path.display()
+                )
+            })?;
+            self.writer = Some(w);
+        }
+        self.writer.as_mut().expect("opened above").write(p)?;
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        if let Some(w) = self.writer {
+            w.finish()?;
+        }
+        Ok(())
+    }
 }
 
 /// What a load did.
@@ -62,13 +134,17 @@ pub fn hash_files(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
         .collect()
 }
 
-/// Loads `paths` through `mapping` into the store. `on_progress(bytes_done, bytes_total)`.
+/// Loads `paths` through `mapping` into the store under `policy` (the load guard).
+/// `on_progress(bytes_done, bytes_total)`. A refused load fails with
+/// [`sinergi_store::StoreError::LoadRefused`] (see [`refusal_message`]) after its rejects were
+/// written.
 pub async fn load_files(
     store: &Store,
     mapping: &Mapping,
     paths: &[PathBuf],
     mode: LoadMode,
     problems: &ProblemFiles,
+    policy: LoadPolicy,
     on_progress: impl Fn(u64, u64) + Send + 'static,
 ) -> anyhow::Result<LoadOutcome> {
     let input_files = hash_files(paths)?;
@@ -89,6 +165,7 @@ pub async fn load_files(
         .sum();
 
     let mut loader = store.begin_load(&dataset_meta(mapping), mode).await?;
+    loader.set_policy(policy);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<sinergi_ingest::Record>>(4);
     let reader = {
         let mapping = mapping.clone();
@@ -96,18 +173,8 @@ pub async fn load_files(
         let rejects_path = problems.rejects.clone();
         let warnings_path = problems.warnings.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<IngestReport> {
-            let mut rejects = ProblemWriter::create(&rejects_path).with_context(|| {
-                format!(
-                    "Berkas penolakan {} tidak dapat ditulis",
-                    rejects_path.display()
-                )
-            })?;
-            let mut warnings = ProblemWriter::create(&warnings_path).with_context(|| {
-                format!(
-                    "Berkas peringatan {} tidak dapat ditulis",
-                    warnings_path.display()
-                )
-            })?;
+            let mut rejects = LazyProblems::new(rejects_path, "penolakan");
+            let mut warnings = LazyProblems::new(warnings_path, "peringatan");
             let mut done_before = 0u64;
             let mut current_file_bytes = 0u64;
             let report = sinergi_ingest::read(
@@ -145,9 +212,10 @@ pub async fn load_files(
     while let Some(records) = rx.recv().await {
         loader.insert(&records).await?;
     }
-    let report = reader
-        .await
-        .context("pembaca berkas berhenti tiba-tiba")??;
+    let report = reader.await.context(crate::tr!(
+        "pembaca berkas berhenti tiba-tiba",
+        "the file reader stopped unexpectedly"
+    ))??;
     let stats = LoadStats {
         read: report.rows_read,
         loaded: report.loaded,
@@ -196,4 +264,83 @@ pub fn resolve_mapping(source: &str, file: Option<&Path>) -> anyhow::Result<Mapp
         }
     };
     Ok(mapping)
+}
+
+/// What an officer reads when the guard refused a load: what stays current, every reason with
+/// its figures, where the rejected rows are, and how to go ahead if the change is right.
+pub fn refusal_message(r: &LoadRefusal, rejects: &Path) -> String {
+    use crate::tr;
+    let n = crate::lang::num;
+    let pct = crate::lang::pct;
+    let mut out = match &r.current_version {
+        Some(v) => tr!(
+            "Pemuatan {} DITOLAK: tidak ada yang berubah, versi {v} tetap berlaku.",
+            "Loading {} was REFUSED: nothing changed, version {v} stays current.",
+            r.dataset
+        ),
+        None => tr!(
+            "Pemuatan {} DITOLAK: tidak ada yang dimuat.",
+            "Loading {} was REFUSED: nothing was loaded.",
+            r.dataset
+        ),
+    };
+    for g in &r.reasons {
+        let line = match g {
+            GuardReason::Empty { read, rejected } => tr!(
+                "tidak ada baris yang dapat dimuat ({} dibaca, {} ditolak); berkas kosong atau \
+                 semua barisnya ditolak",
+                "no row could be loaded ({} read, {} rejected); the file is empty or every row \
+                 was rejected",
+                n(*read),
+                n(*rejected)
+            ),
+            GuardReason::Shrink {
+                from,
+                to,
+                max_shrink,
+            } => tr!(
+                "jumlah baris turun dari {} menjadi {} ({} lebih sedikit; batas {})",
+                "the row count falls from {} to {} ({} fewer; the limit is {})",
+                n(*from),
+                n(*to),
+                pct(1.0 - *to as f64 / *from as f64),
+                pct(*max_shrink)
+            ),
+            GuardReason::Rejected {
+                rejected,
+                read,
+                max_rejected,
+            } => tr!(
+                "{} dari {} baris ditolak ({}; batas {})",
+                "{} of {} rows were rejected ({}; the limit is {})",
+                n(*rejected),
+                n(*read),
+                pct(*rejected as f64 / (*read).max(1) as f64),
+                pct(*max_rejected)
+            ),
+        };
+        out.push_str(&format!("\n  - {line} [{}]", g.code()));
+    }
+    if rejects.exists() {
+        out.push_str(&tr!(
+            "\nBaris yang ditolak dan alasannya: {}",
+            "\nRejected rows and their reasons: {}",
+            rejects.display()
+        ));
+    }
+    out.push_str(&tr!(
+        "\nPeriksa berkasnya (format tanggal, pemisah kolom, berkas yang terpotong). Bila \
+         perubahan ini memang benar, ulangi dengan --izinkan-susut.",
+        "\nCheck the file (date format, delimiter, a truncated file). If the change is right, \
+         run again with --izinkan-susut (--allow-shrink)."
+    ));
+    out
+}
+
+/// The name of the person running `sinergi` as the system knows it (for the event log when no
+/// `--oleh` is given); empty when unknown.
+pub fn system_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_default()
 }

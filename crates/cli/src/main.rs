@@ -18,6 +18,7 @@ mod progress;
 mod serve_cmd;
 mod synth_cmd;
 mod validate_cmd;
+mod wib;
 mod wilayah_cmd;
 
 /// Sinergi: pertukaran data antarinstansi dan validasi penerima bantuan sosial.
@@ -80,8 +81,26 @@ enum Command {
     Pks(pks_cmd::Args),
 }
 
-fn main() -> anyhow::Result<std::process::ExitCode> {
+fn main() -> std::process::ExitCode {
+    // Printing into a closed pipe (`sinergi datasets | head`) ends the program quietly, as
+    // for every Unix tool, instead of panicking in `println!`.
+    #[cfg(unix)]
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is always a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli: Cli = lang::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // The whole chain, in the user's words; no debug formatting, no backtrace.
+            eprintln!("{}", tr!("Galat: {e:#}", "Error: {e:#}"));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Demo(args) => {
             let db = args.db.db.clone();

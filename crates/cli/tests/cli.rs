@@ -1165,3 +1165,192 @@ fn db_is_offered_only_by_commands_that_open_a_database() {
         assert_eq!(help.contains("--db"), has_db, "{cmd}: {help}");
     }
 }
+
+/// Deaths as Dukcapil sends them, `n` rows, dates in `date` form (`iso` or `dmy`).
+fn deaths_csv(n: u64, dmy: bool) -> String {
+    let mut s = String::from("NIK,NO_AKTA_KEMATIAN,TGL_KEMATIAN\r\n");
+    for i in 0..n {
+        let nik = 3201014508900001 + i * 10;
+        let date = if dmy { "26/07/2025" } else { "2025-07-26" };
+        s.push_str(&format!("{nik},AKT-{i},{date}\r\n"));
+    }
+    s
+}
+
+fn datasets_json(dir: &std::path::Path) -> serde_json::Value {
+    let out = sinergi_in(dir, &["datasets", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_load_that_rejects_every_row_is_refused_and_the_previous_version_stays_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("mati.csv"), deaths_csv(200, false)).unwrap();
+    let ok = sinergi_in(d, &["ingest", "--source", "dukcapil-kematian", "mati.csv"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // Dukcapil changes its date format: every row is rejected.
+    std::fs::write(d.join("mati-baru.csv"), deaths_csv(200, true)).unwrap();
+    let out = sinergi_in(
+        d,
+        &["ingest", "--source", "dukcapil-kematian", "mati-baru.csv"],
+    );
+    assert_eq!(out.status.code(), Some(1), "a refused load exits non-zero");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DITOLAK") && err.contains("LOAD_EMPTY") && err.contains("v1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--izinkan-susut"),
+        "says how to go ahead: {err}"
+    );
+    // The rejects of the refused run are kept and named.
+    let named = err
+        .split_whitespace()
+        .find(|w| w.contains("ditolak-") && w.ends_with(".csv"))
+        .expect("the message names the rejects file");
+    let rejects = std::fs::read_to_string(d.join(named)).unwrap();
+    assert_eq!(rejects.lines().count(), 201, "every row with its reason");
+    let ds = datasets_json(d);
+    assert_eq!(ds[0]["current"]["version_label"], "v1");
+    assert_eq!(ds[0]["current"]["row_count"], 200);
+    // A file that lost a quarter of its deaths is refused as well.
+    std::fs::write(d.join("mati-kurang.csv"), deaths_csv(150, false)).unwrap();
+    let out = sinergi_in(
+        d,
+        &["ingest", "--source", "dukcapil-kematian", "mati-kurang.csv"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LOAD_SHRINKS"));
+    // Confirmed by an officer it goes through, and can be undone.
+    let out = sinergi_in(
+        d,
+        &[
+            "ingest",
+            "--source",
+            "dukcapil-kematian",
+            "mati-kurang.csv",
+            "--izinkan-susut",
+            "--oleh",
+            "operator",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(datasets_json(d)[0]["current"]["row_count"], 150);
+    let out = sinergi_in(
+        d,
+        &[
+            "datasets",
+            "pulihkan",
+            "dukcapil-kematian",
+            "v1",
+            "--oleh",
+            "kabid",
+            "--alasan",
+            "berkas salah",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ds = datasets_json(d);
+    assert_eq!(ds[0]["current"]["version_label"], "v1");
+    assert_eq!(ds[0]["current"]["row_count"], 200);
+    let out = sinergi_in(d, &["datasets", "versi", "dukcapil-kematian"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("DITOLAK") && text.contains("dipulihkan") && text.contains("kabid"),
+        "the history shows refusals and the restore: {text}"
+    );
+}
+
+#[test]
+fn a_failed_load_leaves_earlier_rejects_reports_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 1 bad row in 40: loaded, with a rejects report.
+    let mut csv = deaths_csv(40, false);
+    csv.push_str("32010145089,AKT-X,2025-07-26\r\n");
+    std::fs::write(d.join("mati.csv"), csv).unwrap();
+    let out = sinergi_in(d, &["ingest", "--source", "dukcapil-kematian", "mati.csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first = stdout
+        .split_whitespace()
+        .find(|w| w.contains("ditolak") && w.ends_with(".csv"))
+        .expect("the rejects file is named")
+        .to_string();
+    let before = std::fs::read(d.join(&first)).unwrap();
+    assert!(String::from_utf8_lossy(&before).contains("NIK_WRONG_LENGTH"));
+    // A file without the NIK column fails before any row.
+    std::fs::write(d.join("rusak.csv"), "NO_AKTA,TGL\r\nA,2025-01-01\r\n").unwrap();
+    let out = sinergi_in(d, &["ingest", "--source", "dukcapil-kematian", "rusak.csv"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        std::fs::read(d.join(&first)).unwrap(),
+        before,
+        "the earlier report is untouched"
+    );
+}
+
+#[test]
+fn datasets_survives_multibyte_agency_names_and_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mapping = include_str!("../../../config/mappings/dukcapil-kematian.toml").replace(
+        "agency = \"Ditjen Kependudukan dan Pencatatan Sipil (Dukcapil), Kemendagri\"",
+        // The 22nd character, where the table cuts the name, is a 3-byte dash.
+        "agency = \"Dinas Dukcapil Bogor —Seksi Kematian\"",
+    );
+    std::fs::write(d.join("m.toml"), mapping).unwrap();
+    std::fs::write(d.join("mati.csv"), deaths_csv(30, false)).unwrap();
+    let out = sinergi_in(
+        d,
+        &["ingest", "--source", "x", "--mapping", "m.toml", "mati.csv"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = sinergi_in(d, &["datasets"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Dinas Dukcapil Bogor"));
+    // Output into a pipe the reader already closed (`| head`): no panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sinergi"))
+        .arg("nik")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all("3201014508900001\n".repeat(20_000).as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
+use sinergi_model::Lang;
 use sinergi_model::standard::{Record, Table};
 
 /// Longest raw value kept in a problem (characters); longer values are cut and end in `…`.
@@ -207,37 +208,65 @@ impl IngestReport {
         serde_json::to_string_pretty(self).expect("report serialises")
     }
 
-    /// A plain-text summary in Bahasa Indonesia for officers.
-    pub fn to_text_id(&self) -> String {
+    /// A plain-text summary for officers in `lang`.
+    pub fn to_text(&self, lang: Lang) -> String {
+        let t = |id: &'static str, en: &'static str| lang.pick(id, en);
         let mut s = String::new();
-        let pct = |x: f64| format!("{:.1}%", x * 100.0);
+        let pct = |x: f64| {
+            let p = format!("{:.1}%", x * 100.0);
+            if lang.is_en() { p } else { p.replace('.', ",") }
+        };
         let _ = writeln!(
             s,
-            "Laporan pemuatan: {} → tabel {}",
-            self.source, self.table
+            "{}: {} → {} {}",
+            t("Laporan pemuatan", "Load report"),
+            self.source,
+            t("tabel", "table"),
+            self.table
         );
-        let _ = writeln!(s, "Pemetaan: {}", self.mapping);
+        let _ = writeln!(s, "{}: {}", t("Pemetaan", "Mapping"), self.mapping);
         for f in &self.files {
             let _ = writeln!(
                 s,
-                "Berkas: {} ({} bita, {}, SHA-256 {})",
-                f.path, f.bytes, f.encoding, f.sha256
+                "{}: {} ({} {}, {}, SHA-256 {})",
+                t("Berkas", "File"),
+                f.path,
+                f.bytes,
+                t("bita", "bytes"),
+                f.encoding,
+                f.sha256
             );
             if !f.missing_optional_columns.is_empty() {
                 let _ = writeln!(
                     s,
-                    "  Kolom opsional tidak ada (dibiarkan kosong): {}",
+                    "  {}: {}",
+                    t(
+                        "Kolom opsional tidak ada (dibiarkan kosong)",
+                        "Optional columns missing (left empty)"
+                    ),
                     f.missing_optional_columns.join(", ")
                 );
             }
         }
         let rows = [
-            ("Baris dibaca", self.rows_read),
-            ("Dimuat", self.loaded),
-            ("Ditolak", self.rejected),
-            ("Dimuat dengan peringatan", self.warned),
-            ("Baris kosong (dilewati, bukan data)", self.blank_rows),
-            ("Kunci ganda (ditolak)", self.duplicate_keys),
+            (t("Baris dibaca", "Rows read"), self.rows_read),
+            (t("Dimuat", "Loaded"), self.loaded),
+            (t("Ditolak", "Rejected"), self.rejected),
+            (
+                t("Dimuat dengan peringatan", "Loaded with warnings"),
+                self.warned,
+            ),
+            (
+                t(
+                    "Baris kosong (dilewati, bukan data)",
+                    "Blank rows (skipped, not data)",
+                ),
+                self.blank_rows,
+            ),
+            (
+                t("Kunci ganda (ditolak)", "Duplicate keys (rejected)"),
+                self.duplicate_keys,
+            ),
         ];
         let _ = writeln!(s);
         for (label, n) in rows {
@@ -246,26 +275,35 @@ impl IngestReport {
         if let Some(n) = &self.nik_validity {
             let _ = writeln!(
                 s,
-                "{:<38} {:>12}  ({} dari {} NIK terisi)",
-                "Validitas NIK",
+                "{:<38} {:>12}  ({} {} {} {})",
+                t("Validitas NIK", "NIK validity"),
                 pct(n.rate),
                 n.valid,
-                n.present
+                t("dari", "of"),
+                n.present,
+                t("NIK terisi", "NIKs present")
             );
         }
         if !self.reject_codes.is_empty() {
-            let _ = writeln!(s, "\nAlasan penolakan:");
+            let _ = writeln!(s, "\n{}:", t("Alasan penolakan", "Reasons for rejection"));
             for (code, n) in &self.reject_codes {
                 let _ = writeln!(s, "  {code:<36} {n:>12}");
             }
         }
         if !self.warning_codes.is_empty() {
-            let _ = writeln!(s, "\nPeringatan:");
+            let _ = writeln!(s, "\n{}:", t("Peringatan", "Warnings"));
             for (code, n) in &self.warning_codes {
                 let _ = writeln!(s, "  {code:<36} {n:>12}");
             }
         }
-        let _ = writeln!(s, "\nKelengkapan kolom (baris dimuat yang terisi):");
+        let _ = writeln!(
+            s,
+            "\n{}:",
+            t(
+                "Kelengkapan kolom (baris dimuat yang terisi)",
+                "Field completeness (loaded rows with a value)"
+            )
+        );
         for c in &self.completeness {
             let _ = writeln!(s, "  {:<36} {:>12}", c.field, pct(c.share));
         }

@@ -9,15 +9,32 @@
 //! - [`Store::datasets`], [`Store::count`], [`Store::get_by_key`], [`Store::lookup_nik`],
 //!   [`Store::scan`], [`Store::provenance`], [`Store::family_history`] read current data.
 //!
+//! - [`Loader::set_policy`] / [`LoadPolicy`]: the load guard. A load with no rows, a full
+//!   snapshot with more than 10% fewer rows than the current one, or a load with more than 5%
+//!   of its rows rejected is refused ([`StoreError::LoadRefused`]) unless confirmed.
+//! - [`Store::versions`], [`Store::restore`], [`Store::events`]: kept previous versions, making
+//!   one current again, and the dataset's event log (loads, refusals, restores, with who).
+//!
 //! Every load runs in one database transaction. A full snapshot goes into a fresh physical table
-//! (`person__g<snapshot_id>`) without indexes; at commit the indexes are built, the dataset's
-//! current-snapshot pointer flips, the `T__current` view is redefined and the previous physical
-//! table is dropped. See [`schema`](crate) docs in `schema.rs` for the layout.
+//! (`person__g<snapshot_id>`) without indexes; at commit the guard checks the figures, the
+//! indexes are built, the dataset's current-snapshot pointer flips, the `T__current` view is
+//! redefined, and the previous physical table is kept (the oldest beyond
+//! [`LoadPolicy::keep_previous`] are dropped). See `schema.rs` for the layout.
+//!
+//! Opening a store that is up to date takes no write lock, so on SQLite readers in other
+//! processes open and read while a load holds the write lock.
 
 mod bulk;
 mod conn;
+mod guard;
 mod scan;
 mod schema;
+
+pub use guard::{
+    DEFAULT_KEEP_PREVIOUS, DEFAULT_MAX_REJECTED, DEFAULT_MAX_SHRINK, GuardReason, LoadPolicy,
+    LoadRefusal,
+};
+pub use versions::{DatasetEvent, VersionInfo, VersionState};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -91,6 +108,37 @@ pub enum StoreError {
     /// Stored data could not be read back.
     #[error("stored data cannot be read: {0}")]
     Corrupt(String),
+    /// The load guard refused the load; nothing changed (see [`LoadPolicy`]).
+    #[error("{0}")]
+    LoadRefused(LoadRefusal),
+    /// No dataset of that name.
+    #[error("no dataset {dataset:?}; datasets: {}", known.join(", "))]
+    NoSuchDataset {
+        /// The name asked for.
+        dataset: String,
+        /// The datasets the store has.
+        known: Vec<String>,
+    },
+    /// No version of that label in the dataset.
+    #[error("dataset {dataset:?} has no version {version:?}; versions: {}", known.join(", "))]
+    NoSuchVersion {
+        /// Dataset.
+        dataset: String,
+        /// The label asked for.
+        version: String,
+        /// The dataset's version labels, oldest first.
+        known: Vec<String>,
+    },
+    /// The version exists but cannot be made current again.
+    #[error("version {version} of {dataset:?} cannot be restored: {state:?}")]
+    NotRestorable {
+        /// Dataset.
+        dataset: String,
+        /// Version label.
+        version: String,
+        /// Why: already current, its rows were dropped, or a later delta changed them.
+        state: VersionState,
+    },
 }
 
 impl StoreError {
@@ -104,6 +152,10 @@ impl StoreError {
             StoreError::NoSuchField { .. } => "STORE_NO_SUCH_FIELD",
             StoreError::Metadata(_) => "STORE_METADATA",
             StoreError::Corrupt(_) => "STORE_CORRUPT",
+            StoreError::LoadRefused(_) => "LOAD_REFUSED",
+            StoreError::NoSuchDataset { .. } => "DATASET_NOT_FOUND",
+            StoreError::NoSuchVersion { .. } => "VERSION_NOT_FOUND",
+            StoreError::NotRestorable { .. } => "VERSION_NOT_RESTORABLE",
         }
     }
 }
@@ -345,6 +397,8 @@ macro_rules! with_read_conn {
     };
 }
 
+mod versions;
+
 fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -458,6 +512,21 @@ impl Store {
     /// Applies pending migrations (done by [`Store::open`]; idempotent). Returns the schema
     /// version.
     pub async fn migrate(&self) -> Result<i64, StoreError> {
+        // An up-to-date store is not locked for writing: on SQLite a load holds the write lock
+        // for its whole duration, and opening the store to read (`validate`, `datasets`) must
+        // not wait for it.
+        let latest = match &*self.pools {
+            Pools::Sqlite { .. } => schema::migrations(Dialect::Sqlite),
+            Pools::Pg { .. } => schema::migrations(Dialect::Postgres),
+        }
+        .last()
+        .map(|m| m.version)
+        .unwrap_or(0);
+        if let Some(v) = self.schema_version().await
+            && v >= latest
+        {
+            return Ok(v);
+        }
         let mut tx = self.begin_write().await?;
         let mut c = tx.conn();
         if c.dialect() == Dialect::Postgres {
@@ -495,6 +564,18 @@ impl Store {
         }
         tx.commit().await?;
         Ok(current)
+    }
+
+    /// The applied schema version, read without taking the write lock; `None` when it cannot
+    /// be read (a new database).
+    async fn schema_version(&self) -> Option<i64> {
+        let read = async {
+            let v = with_read_conn!(self, c => c
+                .one_i64("SELECT COALESCE(MAX(version), 0) FROM sinergi_schema_version", &[])
+                .await?);
+            Ok::<i64, StoreError>(v)
+        };
+        read.await.ok()
     }
 
     async fn begin_write(&self) -> Result<Tx, StoreError> {
@@ -617,6 +698,8 @@ impl Store {
         // first read after commit, no anti-wraparound freeze pass over it later.
         let copy_sql = format!("COPY {} ({cols}) FROM STDIN WITH (FREEZE)", q(&target));
         Ok(Loader {
+            store: self.clone(),
+            policy: LoadPolicy::default(),
             tx,
             meta: meta.clone(),
             mode,
@@ -1062,6 +1145,8 @@ impl Tx {
 
 /// An open load: one database transaction. Dropping it without [`Loader::commit`] rolls back.
 pub struct Loader {
+    store: Store,
+    policy: LoadPolicy,
     tx: Tx,
     meta: DatasetMeta,
     mode: LoadMode,
@@ -1078,6 +1163,12 @@ pub struct Loader {
 }
 
 impl Loader {
+    /// Sets how the load is governed (guard thresholds, confirmation, kept versions, actor).
+    /// Without it, [`LoadPolicy::default`] applies: the guard is on.
+    pub fn set_policy(&mut self, policy: LoadPolicy) {
+        self.policy = policy;
+    }
+
     /// The snapshot id this load will have once committed.
     pub fn snapshot_id(&self) -> i64 {
         self.snapshot_id
@@ -1164,6 +1255,35 @@ impl Loader {
             self.tx.rollback().await?;
             return Ok(info);
         }
+        let guard = self.policy.check(guard::Figures {
+            mode: self.mode,
+            previous_rows: self.previous.as_ref().map(|p| p.row_count),
+            inserted: self.inserted,
+            read: stats.read,
+            rejected: stats.rejected,
+        });
+        let figures = serde_json::json!({
+            "rows_inserted": self.inserted,
+            "rows_read": stats.read,
+            "rows_rejected": stats.rejected,
+            "previous_rows": self.previous.as_ref().map(|p| p.row_count),
+        });
+        if !guard.is_empty() && !self.policy.confirmed {
+            let refusal = LoadRefusal {
+                dataset: self.meta.name.clone(),
+                current_version: self.previous.as_ref().map(|p| p.version_label.clone()),
+                reasons: guard,
+            };
+            let previous = self.previous.as_ref().map(|p| p.snapshot_id);
+            let (store, actor) = (self.store.clone(), self.policy.actor.clone());
+            self.tx.rollback().await?;
+            let mut detail = figures;
+            detail["refused"] = serde_json::to_value(&refusal.reasons).map_err(meta_err)?;
+            store
+                .record_event(&refusal.dataset, "refused", previous, &actor, &detail)
+                .await?;
+            return Err(StoreError::LoadRefused(refusal));
+        }
         let t = self.meta.table;
         let (ds, sid) = (
             Value::Integer(self.dataset_id),
@@ -1238,14 +1358,7 @@ impl Loader {
             }
         }
         if d == Dialect::Postgres {
-            // Serialise view rebuilds of one canonical table across concurrent loads.
-            c.exec(
-                "SELECT pg_advisory_xact_lock($1)",
-                &[Value::Integer(
-                    7_215_470_100 + Table::ALL.iter().position(|x| *x == t).unwrap_or(0) as i64,
-                )],
-            )
-            .await?;
+            lock_views(&mut c, t).await?;
             c.exec(&format!("ANALYZE {generation}"), &[]).await?;
         }
         let n_versions = c
@@ -1261,9 +1374,9 @@ impl Loader {
         let quality = serde_json::to_string(&stats.quality).map_err(meta_err)?;
         let files = serde_json::to_string(&stats.input_files).map_err(meta_err)?;
         c.exec(
-            "UPDATE sinergi_snapshot SET status = 'superseded' \
+            "UPDATE sinergi_snapshot SET status = 'superseded', superseded_at = $2 \
              WHERE dataset_id = $1 AND status = 'current'",
-            std::slice::from_ref(&ds),
+            &[ds.clone(), Value::Text(loaded_at.clone())],
         )
         .await?;
         c.exec(
@@ -1292,29 +1405,30 @@ impl Loader {
         )
         .await?;
         if self.mode == LoadMode::Snapshot {
-            let gens = c
-                .rows(
-                    "SELECT s.storage_table FROM sinergi_dataset d JOIN sinergi_snapshot s \
-                     ON s.snapshot_id = d.current_snapshot_id WHERE d.table_name = $1 \
-                     ORDER BY d.dataset_id",
-                    &[Value::Text(t.name().into())],
-                    &[Kind::Text],
-                )
-                .await?
-                .iter()
-                .map(|r| text(&r[0]))
-                .collect::<Vec<_>>();
-            c.exec_all(&schema::current_view_ddl(d, t, &gens)).await?;
-            if let Some(prev) = &self.previous
-                && prev.storage_table != self.generation
-            {
-                c.exec(
-                    &format!("DROP TABLE IF EXISTS {}", q(&prev.storage_table)),
-                    &[],
-                )
-                .await?;
-            }
+            rebuild_current_view(&mut c, t).await?;
+            prune_versions(
+                &mut c,
+                self.dataset_id,
+                &self.generation,
+                self.policy.keep_previous,
+            )
+            .await?;
         }
+        let mut detail = figures;
+        detail["row_count"] = serde_json::json!(row_count);
+        if !guard.is_empty() {
+            detail["confirmed_despite"] = serde_json::to_value(&guard).map_err(meta_err)?;
+        }
+        versions::insert_event(
+            &mut c,
+            &self.meta.name,
+            self.mode.as_str(),
+            Some(self.snapshot_id),
+            self.previous.as_ref().map(|p| p.snapshot_id),
+            &self.policy.actor,
+            &detail,
+        )
+        .await?;
         let info = current_snapshot(&mut c, self.dataset_id)
             .await?
             .ok_or_else(|| meta_err("committed snapshot not found"))?
@@ -1322,6 +1436,78 @@ impl Loader {
         self.tx.commit().await?;
         Ok(info)
     }
+}
+
+/// PostgreSQL: serialises view rebuilds of one canonical table across concurrent loads and
+/// restores (held until the transaction ends).
+async fn lock_views(c: &mut Conn<'_>, t: Table) -> Result<(), StoreError> {
+    c.exec(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[Value::Integer(
+            7_215_470_100 + Table::ALL.iter().position(|x| *x == t).unwrap_or(0) as i64,
+        )],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Redefines `T__current` over every dataset's current table of `t` (inside the caller's
+/// transaction, after the current pointers moved).
+async fn rebuild_current_view(c: &mut Conn<'_>, t: Table) -> Result<(), StoreError> {
+    let d = c.dialect();
+    if d == Dialect::Postgres {
+        lock_views(c, t).await?;
+    }
+    let gens = c
+        .rows(
+            "SELECT s.storage_table FROM sinergi_dataset d JOIN sinergi_snapshot s \
+             ON s.snapshot_id = d.current_snapshot_id WHERE d.table_name = $1 \
+             ORDER BY d.dataset_id",
+            &[Value::Text(t.name().into())],
+            &[Kind::Text],
+        )
+        .await?
+        .iter()
+        .map(|r| text(&r[0]))
+        .collect::<Vec<_>>();
+    c.exec_all(&schema::current_view_ddl(d, t, &gens)).await
+}
+
+/// Keeps the tables of the `keep` most recently superseded versions of a dataset and drops
+/// older ones (their snapshot rows stay, marked `dropped`). The current table is never
+/// dropped, nor one a kept version shares.
+async fn prune_versions(
+    c: &mut Conn<'_>,
+    dataset_id: i64,
+    current_table: &str,
+    keep: usize,
+) -> Result<(), StoreError> {
+    let rows = c
+        .rows(
+            "SELECT storage_table FROM sinergi_snapshot WHERE dataset_id = $1 \
+             AND status = 'superseded' ORDER BY superseded_at DESC, snapshot_id DESC",
+            &[Value::Integer(dataset_id)],
+            &[Kind::Text],
+        )
+        .await?;
+    let mut tables: Vec<String> = Vec::new();
+    for r in &rows {
+        let name = text(&r[0]);
+        if name != current_table && !tables.contains(&name) {
+            tables.push(name);
+        }
+    }
+    for name in tables.iter().skip(keep) {
+        c.exec(&format!("DROP TABLE IF EXISTS {}", q(name)), &[])
+            .await?;
+        c.exec(
+            "UPDATE sinergi_snapshot SET status = 'dropped' WHERE dataset_id = $1 \
+             AND storage_table = $2 AND status = 'superseded'",
+            &[Value::Integer(dataset_id), Value::Text(name.clone())],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Records KK membership changes between the previous rows `old` and the new rows `new` of a

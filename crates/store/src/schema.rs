@@ -2,7 +2,9 @@
 //!
 //! Layout (both backends):
 //! - `sinergi_schema_version`: applied migrations.
-//! - `sinergi_dataset`, `sinergi_snapshot`: dataset metadata and every loaded version.
+//! - `sinergi_dataset`, `sinergi_snapshot`: dataset metadata and every loaded version
+//!   (`status`: `current`, `superseded` with its table kept for restore, `dropped`).
+//! - `sinergi_dataset_event`: every load, refused load and restore, with who and why.
 //! - per canonical table `T` (from [`Table::ALL`]):
 //!   - `T__base`: an empty physical table with the canonical columns (the type template);
 //!   - `T__g<snapshot_id>`: one physical table per full snapshot ("generation") of a dataset;
@@ -228,9 +230,41 @@ pub(crate) fn migrations(d: Dialect) -> Vec<Migration> {
          AND f.valid_to IS NULL)",
         q(&current_view(Table::Person))
     ));
-    vec![Migration {
-        version: 1,
-        description: "metadata, family membership, canonical tables and views (standard v1)",
-        statements: v1,
-    }]
+    let v2 = vec![
+        // Every load, refusal and restore of a dataset: who, when, from which version to
+        // which, and the figures (by name, so a refused first load has its entry too).
+        format!(
+            "CREATE TABLE sinergi_dataset_event (
+                event_id {pk},
+                dataset TEXT NOT NULL,
+                at TEXT NOT NULL,
+                action TEXT NOT NULL,
+                snapshot_id {id},
+                previous_snapshot_id {id},
+                actor TEXT NOT NULL,
+                detail_json TEXT NOT NULL
+            )"
+        ),
+        "CREATE INDEX sinergi_dataset_event_dataset ON sinergi_dataset_event (dataset, event_id)"
+            .to_string(),
+        // The date the data describes (from the file, the mapping or --per), apart from when
+        // it was loaded.
+        "ALTER TABLE sinergi_snapshot ADD COLUMN reference_date TEXT".to_string(),
+        // When a version stopped being current: the kept versions are the most recent ones.
+        "ALTER TABLE sinergi_snapshot ADD COLUMN superseded_at TEXT".to_string(),
+        // Before version 2 a superseded snapshot's table was dropped at once.
+        "UPDATE sinergi_snapshot SET status = 'dropped' WHERE status = 'superseded'".to_string(),
+    ];
+    vec![
+        Migration {
+            version: 1,
+            description: "metadata, family membership, canonical tables and views (standard v1)",
+            statements: v1,
+        },
+        Migration {
+            version: 2,
+            description: "dataset event log, kept previous versions, reference dates",
+            statements: v2,
+        },
+    ]
 }

@@ -7,7 +7,10 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sinergi_model::standard::{Record, Table, Value};
-use sinergi_store::{Backend, DatasetMeta, InputFile, LoadMode, LoadStats, Store, StoreError};
+use sinergi_store::{
+    Backend, DatasetMeta, InputFile, LoadMode, LoadPolicy, LoadStats, Loader, Store, StoreError,
+    VersionState,
+};
 
 const PG_ENV: &str = "SINERGI_TEST_POSTGRES_URL";
 const CRASH_ENV: &str = "SINERGI_STORE_CRASH_CHILD_URL";
@@ -113,6 +116,9 @@ conformance!(
     family_history_follows_kk_changes,
     crash_mid_load_keeps_previous_version,
     scan_text_agrees_with_scan,
+    load_guard_refuses_empty_shrinking_and_mostly_rejected_loads,
+    kept_versions_can_be_restored,
+    another_store_opens_and_reads_while_a_load_is_open,
 );
 
 fn t(s: &str) -> Value {
@@ -202,8 +208,18 @@ fn stats(n: u64, hash: &str) -> LoadStats {
     }
 }
 
+/// Setup loads are confirmed: the figures of [`stats`] are not what the guard is about (the
+/// guard has tests of its own).
+fn confirm(l: &mut Loader) {
+    l.set_policy(LoadPolicy {
+        confirmed: true,
+        ..LoadPolicy::default()
+    });
+}
+
 async fn load(store: &Store, m: &DatasetMeta, mode: LoadMode, rows: &[Record], hash: &str) {
     let mut l = store.begin_load(m, mode).await.unwrap();
+    confirm(&mut l);
     for chunk in rows.chunks(3000) {
         l.insert(chunk).await.unwrap();
     }
@@ -361,6 +377,7 @@ async fn delta_upserts_by_key(db: &TestDb) {
     let mut l = s.begin_load(&m, LoadMode::Delta).await.unwrap();
     assert_eq!(l.mode(), LoadMode::Delta);
     l.insert(&delta).await.unwrap();
+    confirm(&mut l);
     let v2 = l.commit(stats(5, "")).await.unwrap();
     assert_ne!(v2.snapshot_id, v1.snapshot_id);
     assert_ne!(v2.version_label, v1.version_label);
@@ -697,6 +714,7 @@ async fn scan_text_agrees_with_scan(db: &TestDb) {
     let mut l = s.begin_load(&m, LoadMode::Snapshot).await.unwrap();
     l.insert(&people(1000..1010, "NEW")).await.unwrap();
     assert_eq!(scan_text_all(&s, Table::Person, &["nik"]).await.len(), 200);
+    confirm(&mut l);
     l.commit(stats(10, "")).await.unwrap();
     assert_eq!(scan_text_all(&s, Table::Person, &["nik"]).await.len(), 10);
     // A field the table does not have is refused before anything is read.
@@ -730,6 +748,7 @@ async fn nul_is_rejected(db: &TestDb) {
     assert!(l.insert(&wrong).await.is_err());
     wrong[0].values.pop();
     assert!(l.insert(&wrong).await.is_err());
+    confirm(&mut l);
     assert_eq!(l.commit(stats(2, "")).await.unwrap().row_count, 2);
     assert_eq!(s.count(Table::Person).await.unwrap(), 2);
 }
@@ -840,6 +859,252 @@ async fn crash_mid_load_keeps_previous_version(db: &TestDb) {
             300
         );
     }
+}
+
+/// Exactly these figures: `read` rows, of which `rejected` were rejected.
+fn figures(read: u64, rejected: u64) -> LoadStats {
+    LoadStats {
+        read,
+        loaded: read - rejected,
+        rejected,
+        ..LoadStats::default()
+    }
+}
+
+fn refusal_codes(err: StoreError) -> (Vec<&'static str>, Option<String>) {
+    match err {
+        StoreError::LoadRefused(r) => (
+            r.reasons.iter().map(|g| g.code()).collect(),
+            r.current_version,
+        ),
+        e => panic!("expected a refusal, got {e}"),
+    }
+}
+
+async fn load_guard_refuses_empty_shrinking_and_mostly_rejected_loads(db: &TestDb) {
+    let s = db.open().await;
+    let m = meta("kematian", Table::Person);
+    load(&s, &m, LoadMode::Snapshot, &people(0..1000, "OLD"), "").await;
+    let before = s.datasets().await.unwrap();
+    let unchanged = |s: &Store| {
+        let s = s.clone();
+        let before = before.clone();
+        async move {
+            assert_eq!(s.datasets().await.unwrap(), before);
+            let rows = all(&s, Table::Person).await;
+            assert_eq!(rows.len(), 1000);
+            assert!(rows.iter().all(|r| r.get("name") == Some(&t("OLD"))));
+        }
+    };
+    // Every row rejected (Dukcapil changed its date format): nothing inserted.
+    let l = s.begin_load(&m, LoadMode::Snapshot).await.unwrap();
+    let err = l.commit(figures(1000, 1000)).await.unwrap_err();
+    assert_eq!(err.code(), "LOAD_REFUSED");
+    assert_eq!(
+        refusal_codes(err),
+        (
+            vec!["LOAD_EMPTY", "LOAD_MOSTLY_REJECTED"],
+            Some("v1".to_string())
+        )
+    );
+    unchanged(&s).await;
+    // A file that lost a fifth of its rows.
+    let mut l = s.begin_load(&m, LoadMode::Snapshot).await.unwrap();
+    l.insert(&people(0..800, "NEW")).await.unwrap();
+    let (codes, _) = refusal_codes(l.commit(figures(800, 0)).await.unwrap_err());
+    assert_eq!(codes, ["LOAD_SHRINKS"]);
+    unchanged(&s).await;
+    // 6% of the rows rejected.
+    let mut l = s.begin_load(&m, LoadMode::Snapshot).await.unwrap();
+    l.insert(&people(0..1000, "NEW")).await.unwrap();
+    let (codes, _) = refusal_codes(l.commit(figures(1064, 64)).await.unwrap_err());
+    assert_eq!(codes, ["LOAD_MOSTLY_REJECTED"]);
+    unchanged(&s).await;
+    // A delta whose rows were all rejected.
+    let l = s.begin_load(&m, LoadMode::Delta).await.unwrap();
+    let (codes, _) = refusal_codes(l.commit(figures(40, 40)).await.unwrap_err());
+    assert_eq!(codes, ["LOAD_MOSTLY_REJECTED"]);
+    unchanged(&s).await;
+    // Confirmed by a person, the shrinking load goes through.
+    let mut l = s.begin_load(&m, LoadMode::Snapshot).await.unwrap();
+    l.insert(&people(0..800, "NEW")).await.unwrap();
+    l.set_policy(LoadPolicy {
+        confirmed: true,
+        actor: "operator dukcapil".into(),
+        ..LoadPolicy::default()
+    });
+    assert_eq!(l.commit(figures(800, 0)).await.unwrap().row_count, 800);
+    assert_eq!(s.count(Table::Person).await.unwrap(), 800);
+    // Every attempt is in the event log, the override with who confirmed it.
+    let ev = s.events("kematian").await.unwrap();
+    let actions: Vec<&str> = ev.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "snapshot", "refused", "refused", "refused", "refused", "snapshot"
+        ]
+    );
+    assert_eq!(ev[1].detail["refused"][0]["reason"], "empty");
+    assert_eq!(ev[5].actor, "operator dukcapil");
+    assert_eq!(ev[5].detail["confirmed_despite"][0]["reason"], "shrink");
+    assert_eq!(ev[5].detail["previous_rows"], 1000);
+    // A header-only file is refused even as a first load.
+    let l = s
+        .begin_load(&meta("baru", Table::Death), LoadMode::Snapshot)
+        .await
+        .unwrap();
+    let (codes, current) = refusal_codes(l.commit(figures(0, 0)).await.unwrap_err());
+    assert_eq!((codes, current), (vec!["LOAD_EMPTY"], None));
+    assert!(
+        s.datasets()
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.meta.name != "baru")
+    );
+    assert_eq!(s.events("baru").await.unwrap()[0].action, "refused");
+}
+
+async fn kept_versions_can_be_restored(db: &TestDb) {
+    let s = db.open().await;
+    let m = meta("p", Table::Person);
+    let (kk_a, kk_b) = ("3201010000000001", "3201010000000002");
+    let version = |n: u64, kk: &str| {
+        let mut rows = people(0..10 + n, &format!("V{n}"));
+        rows[2] = person(2, kk, &format!("V{n}"));
+        rows
+    };
+    for (n, kk) in [(1, kk_a), (2, kk_a), (3, kk_b), (4, kk_b)] {
+        load(&s, &m, LoadMode::Snapshot, &version(n, kk), "").await;
+    }
+    let states = |v: Vec<sinergi_store::VersionInfo>| -> Vec<(String, VersionState)> {
+        v.into_iter()
+            .map(|v| (v.info.version_label, v.state))
+            .collect()
+    };
+    // Two previous versions are kept by default; the oldest was dropped.
+    assert_eq!(
+        states(s.versions("p").await.unwrap()),
+        [
+            ("v1".to_string(), VersionState::Dropped),
+            ("v2".to_string(), VersionState::Kept),
+            ("v3".to_string(), VersionState::Kept),
+            ("v4".to_string(), VersionState::Current),
+        ]
+    );
+    // Restore v2: its rows are current again, and v4 is kept in turn.
+    let info = s
+        .restore(
+            "p",
+            "v2",
+            "kepala bidang",
+            "v3 dan v4 dari berkas yang salah",
+        )
+        .await
+        .unwrap();
+    assert_eq!((info.version_label.as_str(), info.row_count), ("v2", 12));
+    let rows = all(&s, Table::Person).await;
+    assert_eq!(rows.len(), 12);
+    assert!(rows.iter().all(|r| r.get("name") == Some(&t("V2"))));
+    assert_eq!(
+        s.datasets().await.unwrap()[0]
+            .current
+            .as_ref()
+            .unwrap()
+            .version_label,
+        "v2"
+    );
+    let st = states(s.versions("p").await.unwrap());
+    assert_eq!(st[1].1, VersionState::Current);
+    assert_eq!(
+        (st[2].1.clone(), st[3].1.clone()),
+        (VersionState::Kept, VersionState::Kept)
+    );
+    // The family history follows: person 2 is on KK A again.
+    let h = s.family_history(&nik(2)).await.unwrap();
+    let open: Vec<&str> = h
+        .iter()
+        .filter(|m| m.valid_to.is_none())
+        .map(|m| m.kk.as_str())
+        .collect();
+    assert_eq!(open, [kk_a], "{h:?}");
+    // The restore is audited.
+    let ev = s.events("p").await.unwrap();
+    let last = ev.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.actor.as_str()),
+        ("restore", "kepala bidang")
+    );
+    assert_eq!(last.detail["reason"], "v3 dan v4 dari berkas yang salah");
+    assert_eq!(last.detail["from_version"], "v4");
+    // What cannot be restored says why.
+    match s.restore("p", "v1", "x", "y").await.unwrap_err() {
+        StoreError::NotRestorable { state, .. } => assert_eq!(state, VersionState::Dropped),
+        e => panic!("{e}"),
+    }
+    match s.restore("p", "v2", "x", "y").await.unwrap_err() {
+        StoreError::NotRestorable { state, .. } => assert_eq!(state, VersionState::Current),
+        e => panic!("{e}"),
+    }
+    match s.restore("p", "v9", "x", "y").await.unwrap_err() {
+        StoreError::NoSuchVersion { known, .. } => assert_eq!(known, ["v1", "v2", "v3", "v4"]),
+        e => panic!("{e}"),
+    }
+    match s.restore("penduduk", "v1", "x", "y").await.unwrap_err() {
+        StoreError::NoSuchDataset { known, .. } => assert_eq!(known, ["p"]),
+        e => panic!("{e}"),
+    }
+    // And back to v4.
+    s.restore("p", "V4", "x", "kembali").await.unwrap();
+    assert_eq!(s.count(Table::Person).await.unwrap(), 14);
+    // A delta changes the current table in place: the version before it is not restorable
+    // as it was.
+    load(&s, &m, LoadMode::Delta, &people(100..101, "D"), "").await;
+    let st = states(s.versions("p").await.unwrap());
+    assert_eq!(
+        st.iter().find(|(l, _)| l == "v4").unwrap().1,
+        VersionState::ChangedByDelta { by: "v5".into() }
+    );
+    // Keeping no previous version drops them at the next load.
+    let mut l = s.begin_load(&m, LoadMode::Snapshot).await.unwrap();
+    l.insert(&people(0..20, "V6")).await.unwrap();
+    l.set_policy(LoadPolicy {
+        keep_previous: 0,
+        confirmed: true,
+        ..LoadPolicy::default()
+    });
+    l.commit(figures(20, 0)).await.unwrap();
+    let st = states(s.versions("p").await.unwrap());
+    assert!(
+        st.iter().all(|(_, s)| matches!(
+            s,
+            VersionState::Current | VersionState::Dropped | VersionState::ChangedByDelta { .. }
+        )),
+        "{st:?}"
+    );
+}
+
+async fn another_store_opens_and_reads_while_a_load_is_open(db: &TestDb) {
+    let s = db.open().await;
+    let m = meta("p", Table::Person);
+    load(&s, &m, LoadMode::Snapshot, &people(0..100, "OLD"), "").await;
+    let mut l = s.begin_load(&m, LoadMode::Snapshot).await.unwrap();
+    l.insert(&people(0..500, "NEW")).await.unwrap();
+    // What `sinergi validate` or `sinergi datasets` in another process does: open the store
+    // and read. It must not wait for the load's write lock.
+    let url = db.url.clone();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async move {
+        let other = Store::open(Some(&url)).await.unwrap();
+        let n = other.count(Table::Person).await.unwrap();
+        let d = other.datasets().await.unwrap();
+        other.close().await;
+        (n, d.len())
+    })
+    .await
+    .expect("opening and reading the store does not wait for a load in progress");
+    assert_eq!(read, (100, 1));
+    l.commit(figures(500, 0)).await.unwrap();
+    assert_eq!(s.count(Table::Person).await.unwrap(), 500);
 }
 
 #[test]

@@ -38,10 +38,15 @@ fn report_counts_completeness_and_renders_json_and_indonesian_text() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["rows_read"], 4);
     assert_eq!(v["table"], "person");
-    let txt = rep.to_text_id();
+    let txt = rep.to_text(sinergi_model::Lang::Id);
     assert!(
         txt.contains("Baris dibaca") && txt.contains("Ditolak") && txt.contains("Validitas NIK"),
         "{txt}"
+    );
+    let en = rep.to_text(sinergi_model::Lang::En);
+    assert!(
+        en.contains("Rows read") && en.contains("Rejected") && !en.contains("Ditolak"),
+        "{en}"
     );
 
     let out = t.path("report.json");
