@@ -32,9 +32,10 @@ const CHUNK_RECORDS: usize = 1024;
 struct Meta {
     blank: u64,
     start: u64,
-    span: u64,
     row: u64,
     consumed: u64,
+    /// What the cursor found wrong with the record's shape, if anything.
+    broken: Broken,
     /// Where its bytes start in `Chunk::data`.
     base: usize,
     /// Index of its first field end in `Chunk::ends`.
@@ -51,7 +52,12 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn push(&mut self, rec: &Rec, blank: u64, start: u64, span: u64, row: u64, consumed: u64) {
+    fn push(&mut self, rec: &Rec, next: Next, row: u64, consumed: u64) {
+        let Next {
+            blank,
+            start,
+            broken,
+        } = next;
         let base = self.data.len();
         self.data.extend_from_slice(rec.as_slice());
         let first_end = self.ends.len();
@@ -60,9 +66,9 @@ impl Chunk {
         self.meta.push(Meta {
             blank,
             start,
-            span,
             row,
             consumed,
+            broken,
             base,
             first_end,
             fields: rec.len,
@@ -145,8 +151,51 @@ impl Rec {
     }
 }
 
+/// What is wrong with a record's shape, found while splitting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Broken {
+    No,
+    /// A quote opened and not closed where it should be: the record spanned too many lines or
+    /// came out with the wrong number of fields. Only its first line is returned (and
+    /// rejected); reading resumes at the next line.
+    Quote,
+    /// The file ends inside this record (no line end, fewer fields than the header): a
+    /// truncated file.
+    Truncated,
+}
+
+/// One record as the cursor returns it.
+#[derive(Debug, Clone, Copy)]
+struct Next {
+    /// Blank lines skipped before it.
+    blank: u64,
+    /// Its first line.
+    start: u64,
+    broken: Broken,
+}
+
+/// Whether a record of `n` fields fits a header of `width` fields: the same count, or more with
+/// every extra field empty (trailing delimiters Excel leaves).
+fn fits<'a>(width: usize, n: usize, field: impl Fn(usize) -> Option<&'a [u8]>) -> bool {
+    n == width
+        || (n > width
+            && (width..n).all(|i| {
+                field(i)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(u8::is_ascii_whitespace)
+            }))
+}
+
 /// Reads records with csv-core directly so that every consumed byte is seen: line numbers
 /// stay exact across CRLF, blank lines and quoted line breaks.
+///
+/// Quote resynchronisation: the raw bytes a record consumes after its first line are kept
+/// while it is read. When the record turns out broken by a quote (it spans more than
+/// [`MAX_RECORD_LINES`] lines, or has the wrong number of fields although a quoted field ran
+/// over line ends), only its first line is returned as a broken record and the kept bytes are
+/// read again from the start of the next line. One stray quote costs one row, not the rest of
+/// the file.
 struct Cursor {
     input: std::io::BufReader<Box<dyn std::io::Read + Send>>,
     core: csv_core::Reader,
@@ -157,8 +206,15 @@ struct Cursor {
     prev_end_line: u64,
     /// Spreadsheet row of the last record read.
     row: u64,
-    /// Bytes consumed (of the decoded stream).
+    /// Bytes consumed (of the decoded stream; replayed bytes are not counted twice).
     consumed: u64,
+    /// The header's width, once known (records are checked against it for quote damage).
+    width: Option<usize>,
+    /// Raw bytes of the current record after its first line end.
+    tail: Vec<u8>,
+    /// Bytes to read again before the input (after a broken quote), and how far.
+    replay: Vec<u8>,
+    replay_pos: usize,
 }
 
 impl Cursor {
@@ -179,12 +235,15 @@ impl Cursor {
             prev_end_line: 0,
             row: 0,
             consumed: 0,
+            width: None,
+            tail: Vec::new(),
+            replay: Vec::new(),
+            replay_pos: 0,
         }
     }
 
-    /// Reads the next record; returns (blank lines skipped before it, its start line, the
-    /// lines it spans).
-    fn next(&mut self, file: &str) -> Result<Option<(u64, u64, u64)>, IngestError> {
+    /// Reads the next record.
+    fn next(&mut self, file: &str) -> Result<Option<Next>, IngestError> {
         use std::io::BufRead;
         let rec = &mut self.record;
         let (mut outlen, mut endlen) = (0usize, 0usize);
@@ -192,8 +251,16 @@ impl Cursor {
         let mut pre = 0u64;
         let mut post = 0u64;
         let mut started = false;
+        let mut at_eof;
+        self.tail.clear();
         loop {
-            let input = self.input.fill_buf().map_err(crate::io_err(file))?;
+            let from_replay = self.replay_pos < self.replay.len();
+            let input: &[u8] = if from_replay {
+                &self.replay[self.replay_pos..]
+            } else {
+                self.input.fill_buf().map_err(crate::io_err(file))?
+            };
+            at_eof = input.is_empty();
             let (res, nin, nout, nend) =
                 self.core
                     .read_record(input, &mut rec.out[outlen..], &mut rec.ends[endlen..]);
@@ -209,9 +276,20 @@ impl Cursor {
                     i += 1;
                 }
             }
-            post += consumed[i..].iter().filter(|&&b| b == b'\n').count() as u64;
-            self.input.consume(nin);
-            self.consumed += nin as u64;
+            // Keep the raw bytes after the record's first line end, for a resynchronisation.
+            let body = &consumed[i..];
+            if post > 0 {
+                self.tail.extend_from_slice(body);
+            } else if let Some(k) = body.iter().position(|&b| b == b'\n') {
+                self.tail.extend_from_slice(&body[k + 1..]);
+            }
+            post += body.iter().filter(|&&b| b == b'\n').count() as u64;
+            if from_replay {
+                self.replay_pos += nin;
+            } else {
+                self.input.consume(nin);
+                self.consumed += nin as u64;
+            }
             outlen += nout;
             endlen += nend;
             match res {
@@ -234,7 +312,6 @@ impl Cursor {
                 }
             }
         }
-        self.newlines = base + pre + post;
         // Newlines before the record's first byte (terminators of the previous record and
         // blank lines) give its start line; its quoted line breaks give its span.
         let start = base + pre + 1;
@@ -245,9 +322,54 @@ impl Cursor {
             .filter(|&&b| b == b'\n')
             .count() as u64;
         let blank = start.saturating_sub(self.prev_end_line + 1);
-        self.prev_end_line = start + inner;
         self.row += blank + 1;
-        Ok(Some((blank, start, inner + 1)))
+        let rec = &self.record;
+        let shape_ok = self.width.is_none_or(|w| fits(w, rec.len, |i| rec.get(i)));
+        let broken = if inner > 0 && (inner + 1 > MAX_RECORD_LINES || !shape_ok) {
+            Broken::Quote
+        } else if at_eof && !shape_ok && self.width.is_some_and(|w| rec.len < w) {
+            Broken::Truncated
+        } else {
+            Broken::No
+        };
+        if broken == Broken::Quote {
+            self.resync_after_first_line(start);
+            return Ok(Some(Next {
+                blank,
+                start,
+                broken,
+            }));
+        }
+        self.newlines = base + pre + post;
+        self.prev_end_line = start + inner;
+        Ok(Some(Next {
+            blank,
+            start,
+            broken,
+        }))
+    }
+
+    /// After a record broken by a quote that started on line `start`: cut the record to its
+    /// first line and read everything after that line again, with a fresh parser.
+    fn resync_after_first_line(&mut self, start: u64) {
+        let rec = &mut self.record;
+        // The record's fields up to the first line break (the quoted field that ran over it
+        // is cut there), for the reject's raw value.
+        let bytes = rec.as_slice();
+        let cut = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(bytes.len());
+        let keep = rec.ends[..rec.len].iter().take_while(|&&e| e < cut).count();
+        rec.ends[keep] = cut;
+        rec.len = keep + 1;
+        let mut replay = std::mem::take(&mut self.tail);
+        replay.extend_from_slice(&self.replay[self.replay_pos.min(self.replay.len())..]);
+        self.replay = replay;
+        self.replay_pos = 0;
+        self.core.reset();
+        self.newlines = start;
+        self.prev_end_line = start;
     }
 
     /// Blank lines after the last record (the last record's own line break is not one).
@@ -358,6 +480,7 @@ pub(crate) fn read(
     });
     let mut cur = Cursor::new(opened, f);
     let header = find_header(engine.mapping, f, &mut cur, file)?;
+    cur.width = Some(header.width);
     let (slots, optional_missing) =
         Slots::resolve(engine.mapping, file, &header.names, Some(f.delimiter))?;
     let _ = header.next_line;
@@ -397,9 +520,7 @@ pub(crate) fn read(
                 let mut done = false;
                 while chunk.meta.len() < CHUNK_RECORDS {
                     match cur.next(file) {
-                        Ok(Some((blank, start, span))) => {
-                            chunk.push(&cur.record, blank, start, span, cur.row, cur.consumed)
-                        }
+                        Ok(Some(next)) => chunk.push(&cur.record, next, cur.row, cur.consumed),
                         Ok(None) => {
                             done = true;
                             break;
@@ -422,7 +543,7 @@ pub(crate) fn read(
             let mut chunk = msg?;
             for (k, m) in chunk.meta.iter().enumerate() {
                 let rec = chunk.record(k);
-                let (blank, start, span, row) = (m.blank, m.start, m.span, m.row);
+                let (blank, start, row) = (m.blank, m.start, m.row);
                 st.report.blank_rows += blank;
                 if !estimated && st.report.rows_read == 10_000 {
                     // Estimate the file's row count from the first 10,000 rows to size the
@@ -438,36 +559,56 @@ pub(crate) fn read(
                     st.report.blank_rows += 1;
                     continue;
                 }
-                if span > MAX_RECORD_LINES {
-                    engine.reject_row(
-                        &mut st,
-                        row,
-                        line,
-                        "",
-                        &String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)]),
-                        "ROW_QUOTE_UNBALANCED",
-                        format!(
-                            "the record starting at line {start} spans {span} lines; a quote ({}) is probably not closed",
-                            f.quote as char
-                        ),
-                    )?;
-                    continue;
-                }
+                let raw = || {
+                    String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)])
+                        .into_owned()
+                };
                 let n = rec.len();
-                let extra_empty = n > header.width
-                    && (header.width..n).all(|i| {
-                        rec.get(i)
-                            .unwrap_or_default()
-                            .iter()
-                            .all(u8::is_ascii_whitespace)
-                    });
-                if !(n == header.width || extra_empty) {
+                match m.broken {
+                    Broken::Quote => {
+                        engine.reject_row(
+                            &mut st,
+                            row,
+                            line,
+                            "",
+                            &raw(),
+                            "ROW_QUOTE_UNBALANCED",
+                            format!(
+                                "a quote ({q}) opened on line {start} is not closed on that line \
+                                 (the record ran over {MAX_RECORD_LINES} lines or came out with the \
+                                 wrong number of fields); this line is rejected and reading went on \
+                                 at the next line. Remove the stray {q} or close it",
+                                q = f.quote as char
+                            ),
+                        )?;
+                        continue;
+                    }
+                    Broken::Truncated => {
+                        engine.reject_row(
+                            &mut st,
+                            row,
+                            line,
+                            "",
+                            &raw(),
+                            "FILE_TRUNCATED",
+                            format!(
+                                "the file ends in the middle of this row ({n} of {} fields, no line \
+                                 end): it was probably cut off while copying or downloading; get \
+                                 the whole file again",
+                                header.width
+                            ),
+                        )?;
+                        continue;
+                    }
+                    Broken::No => {}
+                }
+                if !fits(header.width, n, |i| rec.get(i)) {
                     engine.reject_row(
                         &mut st,
                         row,
                         line,
                         "",
-                        &String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)]),
+                        &raw(),
                         "ROW_RAGGED",
                         format!(
                             "the row has {n} fields but the header has {}; a delimiter ({}) inside an unquoted value, or a value missing?",

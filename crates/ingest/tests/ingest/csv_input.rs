@@ -374,7 +374,71 @@ fn unbalanced_quote_does_not_swallow_the_file_silently() {
     let p = t.write("penduduk.csv", dukcapil_file(&rows, "\n"));
     let r = load(&mapping("dukcapil-penduduk"), &p);
     assert_eq!(codes(&r.rejects), vec![(2, "ROW_QUOTE_UNBALANCED")]);
-    assert_eq!(r.report.rows_read, 1);
+    assert_eq!(r.report.rows_read, 300);
+    assert_eq!(r.report.loaded, 299, "reading resumes at the next line");
+}
+
+/// The issue's case: one `"` unbalanced at line 102 of a 1,576-line file swallowed the other
+/// 1,475 rows (neither loaded nor rejected).
+#[test]
+fn a_stray_quote_costs_one_row_and_reading_resumes_at_the_next_line() {
+    let t = Tmp::new();
+    let m = mapping("dukcapil-kematian");
+    for eol in ["\n", "\r\n"] {
+        let mut body = String::from("NIK,NO_AKTA_KEMATIAN,TGL_KEMATIAN");
+        for i in 0..1575u64 {
+            body.push_str(eol);
+            let cert = if i == 100 {
+                "\"AKT-100".to_string()
+            } else {
+                format!("AKT-{i}")
+            };
+            body.push_str(&format!("{},{cert},2025-07-26", nik_for(i)));
+        }
+        body.push_str(eol);
+        let p = t.write("kematian.csv", &body);
+        let r = load(&m, &p);
+        assert_eq!(r.report.rows_read, 1575, "{eol:?}");
+        assert_eq!(r.report.loaded, 1574, "{eol:?}");
+        assert_eq!(codes(&r.rejects), vec![(102, "ROW_QUOTE_UNBALANCED")]);
+        assert_eq!(r.rejects[0].line, Some(102));
+        assert!(r.rejects[0].raw_value.starts_with(&nik_for(100)));
+        // Rows after the stray quote keep their own row numbers.
+        assert_eq!(r.rows[100], 103);
+        assert_eq!(*r.rows.last().unwrap(), 1576);
+    }
+}
+
+#[test]
+fn a_stray_quote_closed_by_another_later_rejects_only_its_line() {
+    let t = Tmp::new();
+    let mut rows: Vec<String> = (0..20).map(|i| dukcapil_row(i, "X")).collect();
+    rows[3] = dukcapil_row(3, "\"SITI");
+    rows[9] = dukcapil_row(9, "BUDI\"").replacen("|2|BOGOR", "|2|\"BOGOR", 1);
+    let p = t.write("penduduk.csv", dukcapil_file(&rows, "\n"));
+    let r = load(&mapping("dukcapil-penduduk"), &p);
+    assert_eq!(r.report.rows_read, 20);
+    assert_eq!(r.report.rows_read, r.report.loaded + r.report.rejected);
+    assert_eq!(r.rejects[0].code, "ROW_QUOTE_UNBALANCED");
+    assert_eq!(r.rejects[0].row, 5);
+    assert!(r.report.loaded >= 18, "{:?}", codes(&r.rejects));
+}
+
+#[test]
+fn a_file_cut_off_mid_row_says_so() {
+    let t = Tmp::new();
+    let rows: Vec<String> = (0..5).map(|i| dukcapil_row(i, "X")).collect();
+    let mut body = dukcapil_file(&rows, "\n");
+    body.push_str(&dukcapil_row(5, "Y")[..40]);
+    let p = t.write("penduduk.csv", body);
+    let r = load(&mapping("dukcapil-penduduk"), &p);
+    assert_eq!(r.report.loaded, 5);
+    assert_eq!(codes(&r.rejects), vec![(7, "FILE_TRUNCATED")]);
+    assert!(
+        r.rejects[0].message.contains("cut off"),
+        "{}",
+        r.rejects[0].message
+    );
 }
 
 #[test]
