@@ -67,7 +67,7 @@ async fn prepare(store: &Store) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let bar = crate::progress::bar(0, &tr!("Menyiapkan registri", "Preparing registries"));
+    let bar = crate::progress::counter(&tr!("Menyiapkan registri", "Preparing registries"));
     let loaded = sinergi_engine::Registries::load(store, &[]).await;
     bar.finish_and_clear();
     let (reg, t) = loaded.map_err(|e| anyhow::anyhow!("{e}"))?;

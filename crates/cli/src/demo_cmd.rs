@@ -10,7 +10,7 @@ use sinergi_engine::ValidateRequest;
 use sinergi_engine::output::format_rupiah;
 use sinergi_synth::SynthConfig;
 
-use crate::load::{ProblemFiles, load_files, resolve_mapping};
+use crate::load::{LoadOptions, ProblemFiles, load_files, resolve_mapping};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -97,13 +97,17 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
             &store,
             &mapping,
             &[path],
-            sinergi_store::LoadMode::Snapshot,
-            &problems,
-            // The demo regenerates its world: a smaller one replaces a larger one on purpose.
-            sinergi_store::LoadPolicy {
-                confirmed: true,
-                actor: "sinergi demo".into(),
-                ..sinergi_store::LoadPolicy::default()
+            LoadOptions {
+                mode: sinergi_store::LoadMode::Snapshot,
+                problems: &problems,
+                // The demo regenerates its world: a smaller one replaces a larger one on purpose.
+                policy: sinergi_store::LoadPolicy {
+                    confirmed: true,
+                    actor: "sinergi demo".into(),
+                    ..sinergi_store::LoadPolicy::default()
+                },
+                // The synthetic world describes one day, as an agency's extract does.
+                reference_date: Some(summary.config.reference_date.to_string()),
             },
             move |done, total| {
                 b.set_length(total);

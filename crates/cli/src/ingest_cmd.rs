@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use sinergi_store::{LoadMode, LoadPolicy};
 
-use crate::load::{ProblemFiles, load_files, refusal_message, resolve_mapping};
+use crate::load::{
+    DateOrigin, LoadOptions, ProblemFiles, load_files, refusal_message, resolve_mapping,
+};
 use crate::progress;
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +72,12 @@ pub struct Args {
     /// [en] Previous versions kept for `sinergi datasets pulihkan` (restore).
     #[arg(long, default_value_t = sinergi_store::DEFAULT_KEEP_PREVIOUS, env = "SINERGI_SIMPAN_VERSI", value_name = "N")]
     pub simpan_versi: usize,
+    /// Tanggal keadaan data menurut instansi (YYYY-MM-DD), yang dikutip putusan sebagai "data
+    /// per"; bawaan: tanggal pada nama berkas atau pemetaan.
+    /// [en] The date the agency's extract describes (YYYY-MM-DD), which verdicts cite as "data
+    /// as of"; default: a date in the file name or the mapping.
+    #[arg(long, value_name = "TANGGAL")]
+    pub per: Option<chrono::NaiveDate>,
     /// Siapa yang memuat (dicatat di riwayat dataset; bawaan: pengguna sistem).
     /// [en] Who loads (recorded in the dataset's history; default: the system user).
     #[arg(long, value_name = "NAMA")]
@@ -113,15 +121,44 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
         keep_previous: args.simpan_versi,
         actor: args.oleh.unwrap_or_else(crate::load::system_user),
     };
+    let reference = crate::load::reference_date(args.per, &mapping, &args.paths)?;
+    match &reference {
+        Some((d, origin)) => {
+            let from = match origin {
+                DateOrigin::Flag => "--per".to_string(),
+                DateOrigin::Mapping => tr!("pemetaan", "the mapping"),
+                DateOrigin::FileName => tr!("nama berkas", "the file name"),
+            };
+            println!(
+                "{}",
+                tr!(
+                    "Data per {d} (dari {from}).",
+                    "Data as of {d} (from {from})."
+                )
+            );
+        }
+        None => println!(
+            "{}",
+            tr!(
+                "Tanggal acuan data tidak diketahui: putusan akan menyebut tanggal muat. Berikan \
+                 --per TANGGAL (tanggal keadaan data menurut instansi).",
+                "The data's reference date is unknown: verdicts will name the load date. Give \
+                 --per DATE (the date the agency's extract describes)."
+            )
+        ),
+    }
     let bar = progress::bytes_bar(&tr!("Memuat {}", "Loading {}", mapping.source));
     let b = bar.clone();
     let outcome = load_files(
         &store,
         &mapping,
         &args.paths,
-        mode,
-        &problems,
-        policy,
+        LoadOptions {
+            mode,
+            problems: &problems,
+            policy,
+            reference_date: reference.as_ref().map(|(d, _)| d.clone()),
+        },
         move |done, total| {
             b.set_length(total);
             b.set_position(done);

@@ -90,6 +90,18 @@ impl LazyProblems {
     }
 }
 
+/// How to load.
+pub struct LoadOptions<'a> {
+    /// Snapshot or delta.
+    pub mode: LoadMode,
+    /// Where rejects and warnings go.
+    pub problems: &'a ProblemFiles,
+    /// The load guard and who loads.
+    pub policy: LoadPolicy,
+    /// The date the data describes (see [`reference_date`]).
+    pub reference_date: Option<String>,
+}
+
 /// What a load did.
 pub struct LoadOutcome {
     pub report: Option<IngestReport>,
@@ -142,11 +154,15 @@ pub async fn load_files(
     store: &Store,
     mapping: &Mapping,
     paths: &[PathBuf],
-    mode: LoadMode,
-    problems: &ProblemFiles,
-    policy: LoadPolicy,
+    how: LoadOptions<'_>,
     on_progress: impl Fn(u64, u64) + Send + 'static,
 ) -> anyhow::Result<LoadOutcome> {
+    let LoadOptions {
+        mode,
+        problems,
+        policy,
+        reference_date,
+    } = how;
     let input_files = hash_files(paths)?;
     if mode == LoadMode::Snapshot
         && let Some(current) = store.already_loaded(&mapping.source, &input_files).await?
@@ -224,6 +240,7 @@ pub async fn load_files(
         quality: serde_json::to_value(&report)?,
         input_files,
         version_label: None,
+        reference_date,
     };
     let snapshot = loader.commit(stats).await?;
     Ok(LoadOutcome {
@@ -343,4 +360,106 @@ pub fn system_user() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_default()
+}
+
+/// Where a load's reference date came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrigin {
+    /// `--per`.
+    Flag,
+    /// The mapping's `[metadata] reference_date`.
+    Mapping,
+    /// A date in the file name (`penduduk-2026-11-01.csv`, `dtsen_20261101.csv`).
+    FileName,
+}
+
+/// The date the data describes: `--per`, else the mapping's `reference_date`, else a date in
+/// the file names (the latest when they differ). `None` when nobody says: verdicts then name
+/// the load date as a load date, never as the data's date.
+pub fn reference_date(
+    per: Option<chrono::NaiveDate>,
+    mapping: &Mapping,
+    paths: &[PathBuf],
+) -> anyhow::Result<Option<(String, DateOrigin)>> {
+    if let Some(d) = per {
+        return Ok(Some((d.to_string(), DateOrigin::Flag)));
+    }
+    if let Some(d) = &mapping.metadata.reference_date {
+        let parsed = chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+            anyhow::anyhow!(crate::tr!(
+                "{}: reference_date = {d:?} bukan tanggal YYYY-MM-DD",
+                "{}: reference_date = {d:?} is not a YYYY-MM-DD date",
+                mapping.origin
+            ))
+        })?;
+        return Ok(Some((parsed.to_string(), DateOrigin::Mapping)));
+    }
+    Ok(paths
+        .iter()
+        .filter_map(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(date_in_name)
+        })
+        .max()
+        .map(|d| (d.to_string(), DateOrigin::FileName)))
+}
+
+/// A calendar date written in a file name: `2026-11-01`, `2026_11_01` or `20261101`, between
+/// 1990 and 2100.
+pub fn date_in_name(name: &str) -> Option<chrono::NaiveDate> {
+    let b = name.as_bytes();
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let make = |y: &[u8], m: &[u8], d: &[u8]| -> Option<chrono::NaiveDate> {
+        let n = |x: &[u8]| std::str::from_utf8(x).ok()?.parse::<u32>().ok();
+        let y = n(y)? as i32;
+        (1990..=2100).contains(&y).then_some(())?;
+        chrono::NaiveDate::from_ymd_opt(y, n(m)?, n(d)?)
+    };
+    // Digits must not continue on either side (a NIK is not a date).
+    let bounded = |i: usize, len: usize| {
+        (i == 0 || !b[i - 1].is_ascii_digit()) && b.get(i + len).is_none_or(|c| !c.is_ascii_digit())
+    };
+    for i in 0..b.len() {
+        if i + 10 <= b.len()
+            && bounded(i, 10)
+            && matches!(b[i + 4], b'-' | b'_')
+            && b[i + 7] == b[i + 4]
+            && digits(&b[i..i + 4])
+            && digits(&b[i + 5..i + 7])
+            && digits(&b[i + 8..i + 10])
+            && let Some(d) = make(&b[i..i + 4], &b[i + 5..i + 7], &b[i + 8..i + 10])
+        {
+            return Some(d);
+        }
+        if i + 8 <= b.len()
+            && bounded(i, 8)
+            && digits(&b[i..i + 8])
+            && let Some(d) = make(&b[i..i + 4], &b[i + 4..i + 6], &b[i + 6..i + 8])
+        {
+            return Some(d);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date_in_name;
+
+    #[test]
+    fn dates_in_file_names_are_found_and_numbers_are_not_dates() {
+        let d = |s: &str| date_in_name(s).map(|d| d.to_string());
+        assert_eq!(d("penduduk-2026-11-01"), Some("2026-11-01".into()));
+        assert_eq!(d("dtsen_20261101"), Some("2026-11-01".into()));
+        assert_eq!(d("KEMATIAN_2026_10_31_final"), Some("2026-10-31".into()));
+        assert_eq!(d("penduduk"), None);
+        assert_eq!(d("roster-3201014508900001"), None, "a NIK is not a date");
+        assert_eq!(d("data-20261341"), None, "month 13");
+        assert_eq!(
+            d("v2-1985-01-01"),
+            None,
+            "before 1990 is a birth date, not an extract"
+        );
+    }
 }

@@ -47,17 +47,23 @@ pub async fn run_validation(
     mapping: &sinergi_ingest::Mapping,
     programs: &[sinergi_rules::Program],
 ) -> anyhow::Result<RunOutput> {
-    let bar = progress::bar(0, &format!("Validasi {}", req.program));
+    // The list's row count is known only once it is read: a counter, not a bar to "/0".
+    let bar = progress::counter(&crate::tr!("Validasi {}", "Validating {}", req.program));
     let b = bar.clone();
     let mut on_progress = move |p: sinergi_engine::Progress| {
         let msg = match p.stage {
-            Stage::LoadRegistries => "Memuat data registri",
-            Stage::Ledger => "Menyusun buku besar keluarga",
-            Stage::Validate => "Memvalidasi baris",
-            Stage::Finish => "Menulis ringkasan",
+            Stage::LoadRegistries => crate::tr!("Memuat data registri", "Loading registries"),
+            Stage::Ledger => crate::tr!(
+                "Menyusun buku besar keluarga",
+                "Building the household ledger"
+            ),
+            Stage::Validate => crate::tr!("Memvalidasi baris", "Validating rows"),
+            Stage::Finish => crate::tr!("Menulis ringkasan", "Writing the summary"),
         };
         b.set_message(msg);
-        b.set_position(p.done);
+        if p.stage == Stage::Validate {
+            b.set_position(p.done);
+        }
     };
     let result = validate_with(store, req, programs, mapping, &mut on_progress).await;
     bar.finish_and_clear();

@@ -167,8 +167,10 @@ fn prov(table: Table, dataset: &str, agency: &str) -> Provenance {
         agency: agency.into(),
         dataset: dataset.into(),
         snapshot: "bench".into(),
+        snapshot_id: 0,
         loaded_at: "2026-11-01T00:00:00Z".into(),
         rows: 0,
+        reference_date: Some("2026-11-01".into()),
     }
 }
 

@@ -122,6 +122,8 @@ pub struct LedgerBuilder {
     replaced: BTreeSet<(String, String)>,
     /// Roster rows without a usable household key.
     pub unkeyed: u64,
+    /// The stored snapshots each programme's rows came from (for citations).
+    snapshots: BTreeMap<String, BTreeSet<i64>>,
 }
 
 impl LedgerBuilder {
@@ -172,9 +174,17 @@ impl LedgerBuilder {
         ));
     }
 
-    /// The `roster_entry` fields [`LedgerBuilder::add_stored_row`] reads, in its order.
-    pub const STORED_FIELDS: [&'static str; 6] =
-        ["program", "period", "nik", "kk", "amount", "region"];
+    /// The `roster_entry` fields [`LedgerBuilder::add_stored_row`] reads, in its order (the
+    /// last, `snapshot_id`, says which stored version of which list the row is from).
+    pub const STORED_FIELDS: [&'static str; 7] = [
+        "program",
+        "period",
+        "nik",
+        "kk",
+        "amount",
+        "region",
+        "snapshot_id",
+    ];
 
     /// Adds a stored `roster_entry` row, given as text in the order of
     /// [`LedgerBuilder::STORED_FIELDS`] (what `Store::scan_text` hands out); the household is
@@ -201,6 +211,17 @@ impl LedgerBuilder {
         };
         let amount = field(4).and_then(|a| a.parse().ok()).unwrap_or(0);
         let village = field(5).and_then(region_number).unwrap_or(0);
+        if let Some(sid) = field(6).and_then(|s| s.parse::<i64>().ok())
+            && !self
+                .snapshots
+                .get(program)
+                .is_some_and(|set| set.contains(&sid))
+        {
+            self.snapshots
+                .entry(program.to_string())
+                .or_default()
+                .insert(sid);
+        }
         self.add(kk, program, period, amount, village);
     }
 
@@ -212,6 +233,7 @@ impl LedgerBuilder {
             periods: self.periods,
             exclusions,
             unkeyed: self.unkeyed,
+            snapshots: self.snapshots,
         }
     }
 }
@@ -231,6 +253,8 @@ pub struct Ledger {
     exclusions: Exclusions,
     /// Stored roster rows that had no household key.
     pub unkeyed: u64,
+    /// The stored snapshots each programme's rows came from.
+    snapshots: BTreeMap<String, BTreeSet<i64>>,
 }
 
 /// Budget involved in overlaps for one programme, period and region.
@@ -246,6 +270,12 @@ impl Ledger {
     /// Programme names in first-seen order.
     pub fn programs(&self) -> &[String] {
         &self.programs
+    }
+
+    /// The stored roster snapshots (ids) that hold rows of `program`, ascending: what a
+    /// PROGRAM_OVERLAP reason cites.
+    pub fn snapshots_of(&self, program: &str) -> impl Iterator<Item = i64> + '_ {
+        self.snapshots.get(program).into_iter().flatten().copied()
     }
 
     /// Number of entries.

@@ -747,6 +747,13 @@ impl OutputSink {
     }
 }
 
+/// Every file name a run can write, whatever its formats (what a new run replaces).
+pub fn all_output_names() -> Vec<String> {
+    let mut v = output_names(&[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Xlsx]);
+    v.push("run-log.json".to_string());
+    v
+}
+
 /// The names of the files a run writes for these formats, sorted.
 pub fn output_names(formats: &[OutputFormat]) -> Vec<String> {
     let mut v: Vec<String> = [

@@ -15,15 +15,27 @@ pub struct Provenance {
     pub dataset: String,
     /// Snapshot identifier or version of the dataset as stored.
     pub snapshot: String,
+    /// The store's snapshot id (0 for registries built in memory).
+    pub snapshot_id: i64,
     /// When the snapshot was loaded (RFC 3339 as the store reports it).
     pub loaded_at: String,
     /// Number of rows in the snapshot, as the store reports it.
     pub rows: u64,
+    /// The date the data describes (`YYYY-MM-DD`), when the load said (`--per`, the file
+    /// name, the mapping).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_date: Option<String>,
 }
 
 impl Provenance {
-    /// The date part of [`Provenance::loaded_at`] (`YYYY-MM-DD`), the "as of" of a reason.
+    /// The date the data describes: the "as of" of a reason; empty when unknown (never the
+    /// load date, which is [`Provenance::loaded_on`]).
     pub fn as_of(&self) -> &str {
+        self.reference_date.as_deref().unwrap_or("")
+    }
+
+    /// The date part of [`Provenance::loaded_at`] (`YYYY-MM-DD`).
+    pub fn loaded_on(&self) -> &str {
         self.loaded_at.get(..10).unwrap_or(&self.loaded_at)
     }
 }

@@ -699,8 +699,10 @@ impl Registries {
                     agency: info.agency.to_string(),
                     dataset: info.sources[0].to_string(),
                     snapshot: "memory".to_string(),
+                    snapshot_id: 0,
                     loaded_at: String::new(),
                     rows: 0,
+                    reference_date: None,
                 }]
             });
         }

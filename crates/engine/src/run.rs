@@ -63,6 +63,21 @@ pub enum EngineError {
     /// Writing outputs failed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The list is for another programme than the one asked for.
+    #[error(
+        "Daftar {file} berisi baris program {found} (mulai baris {first_row}), bukan {requested}: aturan {requested} tidak diterapkan pada daftar program lain. Periksa --program atau pilih berkas daftar yang benar.\nThe list {file} holds rows of programme {found} (from row {first_row}), not {requested}: {requested}'s rules are not applied to another programme's list. Check --program or choose the right list file."
+    )]
+    ProgramMismatch {
+        /// The list file(s).
+        file: String,
+        /// The programme asked for.
+        requested: String,
+        /// The programmes found instead, with their row counts in the first block read
+        /// (`BPNT (4.096 baris)`).
+        found: String,
+        /// The first row of another programme.
+        first_row: u64,
+    },
     /// The list has no rows to validate.
     #[error(
         "Daftar {file} tidak berisi baris yang dapat divalidasi ({rejected} baris ditolak; lihat rejects.csv).\nThe list {file} has no rows that can be validated ({rejected} rows rejected; see rejects.csv)."
@@ -166,8 +181,10 @@ pub async fn store_provenance(
             } else {
                 format!("{} (snapshot {})", cur.version_label, cur.snapshot_id)
             },
+            snapshot_id: cur.snapshot_id,
             loaded_at: cur.loaded_at.clone(),
             rows: cur.row_count,
+            reference_date: cur.reference_date.clone(),
         });
     }
     for v in out.values_mut() {
@@ -518,8 +535,30 @@ pub fn run_with(
     let ex = exclusions(programs);
     let ledger = Arc::new(stored.finish(ex.clone()));
     let mut validator = Validator::new(registries.clone(), programs.to_vec(), ledger.clone());
-    let sink = OutputSink::create(&req.out_dir, &req.formats, program.code())?;
-    let rejects = crate::output::RejectWriter::create(&req.out_dir)?;
+    validator.set_list_name(
+        &req.roster
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    // The run writes into a folder of its own and replaces the output folder's files only
+    // when it succeeds: no stale file of an earlier run survives next to new ones, and a
+    // failed run leaves the earlier results whole.
+    let staging = Staging::new(&req.out_dir)?;
+    let work = staging.dir.clone();
+    let sink = OutputSink::create(&work, &req.formats, program.code())?;
+    let rejects = crate::output::RejectWriter::create(&work)?;
+    let list_name = req
+        .roster
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut mismatch: Option<EngineError> = None;
     let mut seen = crate::validator::Seen::new();
     let mut trained = false;
     let mut done = 0u64;
@@ -579,6 +618,10 @@ pub fn run_with(
             })
             .expect("a thread can be started");
         for mut block in block_rx {
+            if let Some(e) = program_mismatch(&block, program.code(), &list_name) {
+                mismatch = Some(e);
+                break;
+            }
             if let Some(p) = &req.period {
                 for r in block.iter_mut().filter(|r| r.period.is_empty()) {
                     r.period = p.clone();
@@ -620,6 +663,9 @@ pub fn run_with(
         let (report, rows_total, rejects) = reader.join().expect("reader thread does not panic");
         Ok::<_, EngineError>((report, rows_total, rejects, written?))
     })?;
+    if let Some(e) = mismatch {
+        return Err(e);
+    }
     let mut sink = sink;
     let report = report.map_err(EngineError::Ingest)?;
     rejects.finish()?;
@@ -693,7 +739,7 @@ pub fn run_with(
         exact_nik_rows: exact,
     };
     crate::output::write_json(
-        &req.out_dir.join("run-log.json"),
+        &work.join("run-log.json"),
         &serde_json::json!({
             "note": "timings differ between runs; every other file is deterministic",
             "rows": done,
@@ -703,5 +749,96 @@ pub fn run_with(
             "rejected_rows": report.rejected,
         }),
     )?;
+    staging.publish()?;
     Ok(out)
+}
+
+/// The first block's rows of another programme than `code`, as an error (`None` when every
+/// row is for `code`).
+fn program_mismatch(block: &[RosterRow], code: &str, file: &str) -> Option<EngineError> {
+    let first = block.iter().find(|r| r.program != code)?;
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in block.iter().filter(|r| r.program != code) {
+        *counts.entry(r.program.as_str()).or_default() += 1;
+    }
+    let found = counts
+        .iter()
+        .map(|(p, n)| format!("{p} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(EngineError::ProgramMismatch {
+        file: file.to_string(),
+        requested: code.to_string(),
+        found,
+        first_row: first.row_no,
+    })
+}
+
+/// A run's own output folder beside the requested one (`.<name>.tmp-<pid>`), removed unless
+/// published.
+struct Staging {
+    dir: PathBuf,
+    out: PathBuf,
+    published: bool,
+}
+
+impl Staging {
+    fn new(out: &Path) -> Result<Staging, EngineError> {
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "hasil".into());
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        let io = |source| OutputError::Io {
+            path: dir.clone(),
+            source,
+        };
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io)?;
+        }
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        Ok(Staging {
+            dir,
+            out: out.to_path_buf(),
+            published: false,
+        })
+    }
+
+    /// Removes every file an earlier run wrote in the output folder (other files stay) and
+    /// moves this run's files in.
+    fn publish(mut self) -> Result<(), EngineError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| OutputError::Io { path, source }
+        };
+        std::fs::create_dir_all(&self.out).map_err(io(&self.out))?;
+        for name in crate::output::all_output_names() {
+            let old = self.out.join(name);
+            if old.is_file() {
+                std::fs::remove_file(&old).map_err(io(&old))?;
+            }
+        }
+        for entry in std::fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let from = entry.map_err(io(&self.dir))?.path();
+            if let Some(name) = from.file_name() {
+                let to = self.out.join(name);
+                std::fs::rename(&from, &to).map_err(io(&to))?;
+            }
+        }
+        self.published = true;
+        let _ = std::fs::remove_dir(&self.dir);
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }

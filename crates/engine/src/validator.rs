@@ -28,17 +28,38 @@ use crate::verdict::{Decision as OutDecision, NotChecked, NoteOut, ReasonOut, Ve
 #[derive(Debug, Clone, Default)]
 struct Sources {
     by_table: BTreeMap<Table, Vec<Source>>,
+    /// Stored recipient lists by snapshot id (PROGRAM_OVERLAP cites the ones it read).
+    rosters: BTreeMap<i64, Source>,
 }
+
+/// The agency a PROGRAM_OVERLAP reason cites: the other programmes' recipient lists.
+const OTHER_LISTS: &str = "Daftar penerima program lain";
 
 impl Sources {
     fn new(reg: &Registries) -> Sources {
         let mut by_table = BTreeMap::new();
+        let mut rosters = BTreeMap::new();
+        for p in reg
+            .provenance
+            .get(&Table::RosterEntry)
+            .into_iter()
+            .flatten()
+        {
+            rosters.insert(
+                p.snapshot_id,
+                Source {
+                    loaded: p.loaded_on().to_string(),
+                    ..Source::new(OTHER_LISTS, &p.dataset, &p.snapshot, p.as_of())
+                },
+            );
+        }
         for (t, list) in &reg.provenance {
             by_table.insert(
                 *t,
                 list.iter()
-                    .map(|p| {
-                        Source::new(
+                    .map(|p| Source {
+                        loaded: p.loaded_on().to_string(),
+                        ..Source::new(
                             citizen_agency(*t, &p.dataset),
                             &p.dataset,
                             &p.snapshot,
@@ -48,7 +69,29 @@ impl Sources {
                     .collect(),
             );
         }
-        Sources { by_table }
+        Sources { by_table, rosters }
+    }
+
+    /// One citation for the stored lists with these snapshot ids: their datasets and versions
+    /// joined (`roster-BLT_DD, roster-BPNT`), the dates when they agree.
+    fn lists(&self, snapshots: impl IntoIterator<Item = i64>) -> Option<Source> {
+        let found: Vec<&Source> = snapshots
+            .into_iter()
+            .filter_map(|id| self.rosters.get(&id))
+            .collect();
+        let first = found.first()?;
+        let join = |f: fn(&Source) -> &str| {
+            let mut v: Vec<&str> = found.iter().map(|s| f(s)).collect();
+            v.dedup();
+            v.join(", ")
+        };
+        Some(Source {
+            agency: first.agency.clone(),
+            dataset: join(|s| &s.dataset),
+            version: join(|s| &s.version),
+            as_of: join(|s| &s.as_of),
+            loaded: join(|s| &s.loaded),
+        })
     }
 
     fn get(&self, t: Table) -> Option<&Source> {
@@ -88,7 +131,8 @@ pub struct Validator {
     link_config: LinkConfig,
     params: Option<Params>,
     sources: Sources,
-    roster_source: Option<Source>,
+    /// The list being validated, as its reasons cite it (file name).
+    list_name: Option<String>,
 }
 
 /// The verdict of a programme's facts, before output shaping: for callers that want the
@@ -103,7 +147,6 @@ impl Validator {
         ledger: Arc<Ledger>,
     ) -> Validator {
         let sources = Sources::new(&registries);
-        let roster_source = sources.get(Table::RosterEntry).cloned();
         Validator {
             registries,
             programs: programs
@@ -114,8 +157,14 @@ impl Validator {
             link_config: link_config(),
             params: None,
             sources,
-            roster_source,
+            list_name: None,
         }
+    }
+
+    /// Names the list being validated (its file name), for the reasons that rest on the list
+    /// itself.
+    pub fn set_list_name(&mut self, name: &str) {
+        self.list_name = Some(name.to_string());
     }
 
     /// The registries.
@@ -209,21 +258,15 @@ impl Validator {
         dup: Option<(u64, bool)>,
     ) -> Facts {
         let reg = &*self.registries;
-        let list_source = self.roster_source.clone().map_or_else(
-            || {
-                Source::new(
-                    "Daftar (list itself)",
-                    &format!("roster {}", row.program),
-                    "",
-                    &row.period,
-                )
-            },
-            |mut s| {
-                s.agency = "Daftar (list itself)".into();
-                s.dataset = format!("roster {}", program.code());
-                s.as_of = row.period.clone();
-                s
-            },
+        // The list being validated is not a stored dataset version: it is cited by its name
+        // and period (the manifest holds its SHA-256), never by a stored roster's snapshot.
+        let list_source = Source::new(
+            "Daftar (list itself)",
+            self.list_name
+                .as_deref()
+                .unwrap_or(&format!("daftar {}", program.code())),
+            "",
+            &row.period,
         );
         let mut f = Facts::new(row.row_no, list_source);
         f.row.duplicate_of_row = dup.map(|d| d.0);
@@ -288,18 +331,27 @@ impl Validator {
         f.person.civil_servant = self.civil_servant_lookup(nik);
         let wage_src = self.sources.get(Table::Wage);
         f.person.wage = wage_lookup(reg, wage_src, nik);
-        f.person.umk = domicile
+        let min_wage = domicile
             .and_then(|dom| RegionCode::parse(&format!("{:04}", dom / 1_000_000)).ok())
-            .and_then(sinergi_model::minwage::umk)
-            .map(|v| Observed {
-                value: v,
+            .and_then(sinergi_model::minwage::minimum_wage);
+        if let Some(m) = min_wage {
+            use sinergi_model::minwage::WageLevel;
+            let name = sinergi_model::wilayah().name(m.region).unwrap_or("");
+            let what = match m.level {
+                WageLevel::Regency => "UMK",
+                WageLevel::Province => "UMP",
+            };
+            f.person.umk_level = m.level;
+            f.person.umk = Some(Observed {
+                value: m.monthly,
                 source: Source::new(
                     "Kemnaker",
-                    "UMP/UMK",
+                    &format!("{what} {} {name}", sinergi_model::minwage::YEAR),
                     &sinergi_model::minwage::YEAR.to_string(),
                     "",
                 ),
             });
+        }
         if let Some(src) = self.sources.get(Table::HealthMembership) {
             f.person.bpjs = match reg.health.get(nik) {
                 Some(h) => Lookup::Found {
@@ -345,14 +397,18 @@ impl Validator {
                 }
             }
         }
-        if let Some(src) = &self.roster_source {
+        if reg.has(Table::RosterEntry) {
             let others = self.ledger.programs_of(p.kk, program.code(), &row.period);
-            let mut s = src.clone();
-            s.agency = "Daftar (list itself)".into();
-            s.dataset = "rosters".into();
+            // Cite the stored lists that hold the other programmes found, each with its own
+            // version; none found, the lists that were read.
+            let source = self
+                .sources
+                .lists(others.iter().flat_map(|o| self.ledger.snapshots_of(o)))
+                .or_else(|| self.sources.lists(self.sources.rosters.keys().copied()))
+                .unwrap_or_default();
             f.family.other_programs = Some(Observed {
                 value: others,
-                source: s,
+                source,
             });
         }
         f
@@ -445,6 +501,7 @@ impl Validator {
                     dataset: r.source.dataset,
                     dataset_version: r.source.version,
                     dataset_date: r.source.as_of,
+                    dataset_loaded: r.source.loaded,
                     message_id: r.message.id,
                     message_en: r.message.en,
                     next_step_id: r.next_step.id,
@@ -607,10 +664,23 @@ pub fn query(row: &RosterRow) -> Query {
     }
 }
 
+/// The 16 digits of a NIK cell that is all digits (a number cell read back), as a number.
+fn number_cell_nik(raw: &str) -> Option<u64> {
+    let t = raw.trim();
+    (t.len() == 16 && t.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| t.parse().ok())
+        .flatten()
+}
+
 /// Reduces a link to the NIK status, the person to ask the registries about, and a suggestion.
 pub fn resolve(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Resolved {
     let mut r = resolve_person(index, row, link);
-    r.inferred = r.person.is_some() && r.person != row.nik;
+    let listed = if r.slips.contains(&Slip::NikNumberCell) {
+        r.person
+    } else {
+        row.nik
+    };
+    r.inferred = r.person.is_some() && r.person != listed;
     if r.person.is_some() {
         for s in &link.slips {
             let slip = match s {
@@ -636,14 +706,32 @@ fn resolve_person(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> 
         } else if row.nik_raw.trim().is_empty() {
             NikStatus::Missing
         } else {
-            NikStatus::Invalid {
-                problems: Vec::new(),
+            let parsed = sinergi_model::Nik::parse(row.nik_raw.trim());
+            let mut problems: Vec<String> =
+                parsed.errors.iter().map(|e| e.code().to_string()).collect();
+            if problems.is_empty() {
+                // Well formed, yet not read as a NIK: it came from a spreadsheet number cell.
+                problems.push(sinergi_rules::NIK_STORED_AS_NUMBER.to_string());
             }
+            NikStatus::Invalid { problems }
         }
     };
     match link.outcome {
-        // The NIK cell did not parse (e.g. an Excel number cell) but its digits are exactly a
-        // registry NIK whose holder agrees: the person is known, the cell is still invalid.
+        // The NIK cell did not parse (an Excel number cell) but its digits are exactly the
+        // registry NIK of a person whose name and birth date agree: the NIK is right, only the
+        // cell is not text. Said in a note; never "invalid" while proposing the same number.
+        LinkOutcome::ExactNik
+            if row.nik.is_none()
+                && link.person.map(|i| index.nik(i)) == number_cell_nik(&row.nik_raw) =>
+        {
+            Resolved {
+                nik_status: NikStatus::Valid,
+                person: link.person.map(|i| index.nik(i)),
+                suggestion: None,
+                inferred: false,
+                slips: vec![Slip::NikNumberCell],
+            }
+        }
         LinkOutcome::ExactNik if row.nik.is_none() => {
             let person_nik = link.person.map(|i| index.nik(i));
             Resolved {

@@ -66,8 +66,11 @@ pub struct ReasonOut {
     pub dataset: String,
     /// Dataset snapshot/version.
     pub dataset_version: String,
-    /// Date of that snapshot (`YYYY-MM-DD`).
+    /// The date the data describes (`YYYY-MM-DD`; for the list itself, its period), or empty
+    /// when the load did not say.
     pub dataset_date: String,
+    /// When that version was loaded (`YYYY-MM-DD`); not the date the data describes.
+    pub dataset_loaded: String,
     /// Message in Bahasa Indonesia.
     pub message_id: String,
     /// Message in English.

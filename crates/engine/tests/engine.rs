@@ -1125,3 +1125,338 @@ async fn a_reason_resting_on_a_suggested_nik_is_at_most_tinjau() {
         "TINJAU"
     );
 }
+
+/// Loads a dataset under its own name, with a reference date or none.
+async fn load_named(
+    store: &Store,
+    name: &str,
+    table: Table,
+    records: &[Record],
+    reference_date: Option<&str>,
+) -> i64 {
+    let meta = DatasetMeta {
+        name: name.into(),
+        table,
+        owner_agency: "Dinas Sosial".into(),
+        description: String::new(),
+        reference_codes: Vec::new(),
+        update_cadence: String::new(),
+    };
+    let mut l = store.begin_load(&meta, LoadMode::Snapshot).await.unwrap();
+    l.insert(records).await.unwrap();
+    l.commit(LoadStats {
+        read: records.len() as u64,
+        loaded: records.len() as u64,
+        reference_date: reference_date.map(str::to_string),
+        ..LoadStats::default()
+    })
+    .await
+    .unwrap()
+    .snapshot_id
+}
+
+fn roster_row(program: &str, period: &str, no: i64, nik: &str, name: &str) -> Record {
+    rec(
+        Table::RosterEntry,
+        &[
+            ("program", t(program)),
+            ("period", t(period)),
+            ("row_no", Value::Integer(no)),
+            ("nik_raw", t(nik)),
+            ("nik", t(nik)),
+            ("name", t(name)),
+            ("region", t(VILLAGE)),
+            ("amount", Value::Integer(750_000)),
+        ],
+    )
+}
+
+/// Issue 15, items 5 and 6: a reason cites the dataset version it was read from, and "as of"
+/// is the date the data describes, not the day it was loaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reasons_cite_the_version_they_read_and_the_data_s_own_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(Some(&dir.path().join("s.db").display().to_string()))
+        .await
+        .unwrap();
+    let all = registry_records();
+    for table in [
+        Table::Person,
+        Table::Decile,
+        Table::HealthMembership,
+        Table::Employment,
+        Table::Wage,
+    ] {
+        let rs: Vec<Record> = all.iter().filter(|r| r.table == table).cloned().collect();
+        load(&store, table, &rs).await;
+    }
+    // Dukcapil's death extract describes 1 November 2026, whenever it is loaded.
+    let deaths: Vec<Record> = all
+        .iter()
+        .filter(|r| r.table == Table::Death)
+        .cloned()
+        .collect();
+    load_named(
+        &store,
+        "dukcapil-kematian",
+        Table::Death,
+        &deaths,
+        Some("2026-11-01"),
+    )
+    .await;
+    // Two stored lists: BLT Dana Desa first (a lower snapshot id), then PKH.
+    let blt_sid = load_named(
+        &store,
+        "roster-BLT_DD",
+        Table::RosterEntry,
+        &[roster_row(
+            "BLT_DD",
+            "2026-11",
+            1,
+            "3201016212920007",
+            "ANI SURYANI",
+        )],
+        Some("2026-11-01"),
+    )
+    .await;
+    let pkh_sid = load_named(
+        &store,
+        "roster-PKH",
+        Table::RosterEntry,
+        &[roster_row(
+            "BPNT",
+            "2026-11",
+            1,
+            "3201011203800001",
+            "BUDI SANTOSO",
+        )],
+        Some("2026-10-15"),
+    )
+    .await;
+    assert!(blt_sid < pkh_sid);
+    let roster = dir.path().join("BLT_DD-desa.xlsx");
+    write_roster(
+        &roster,
+        "BLT_DD",
+        "2026-11",
+        &[
+            // Same KK as the BPNT recipient in roster-PKH.
+            (
+                1,
+                "3201015505850002",
+                KK1,
+                "SITI AMINAH",
+                "1985-05-15",
+                VILLAGE,
+                300_000,
+            ),
+            (2, "12345", "", "TONO", "1990-01-01", VILLAGE, 300_000),
+            (
+                3,
+                "3201012007700003",
+                "",
+                "AHMAD DAHLAN",
+                "1970-07-20",
+                VILLAGE,
+                300_000,
+            ),
+        ],
+        true,
+    );
+    let req = request(dir.path(), &roster, "BLT_DD");
+    let out = validate(&store, &req, &mut |_| {}).await.unwrap();
+    let v = verdicts_json(&out.out_dir);
+    // The overlap cites the list that holds the other programme, with its own version.
+    let o = reason(&v[0], "PROGRAM_OVERLAP").expect("overlap with BPNT");
+    assert_eq!(o["dataset"], "roster-PKH");
+    let version = o["dataset_version"].as_str().unwrap();
+    assert!(
+        version.contains(&format!("snapshot {pkh_sid}")),
+        "cites roster-PKH's snapshot {pkh_sid}: {version}"
+    );
+    assert_eq!(o["dataset_date"], "2026-10-15");
+    // A reason from the list itself cites the list, not a stored roster's version.
+    let n = reason(&v[1], "NIK_INVALID").expect("NIK_INVALID");
+    assert_eq!(n["dataset"], "BLT_DD-desa.xlsx");
+    assert!(
+        !n["dataset_version"].as_str().unwrap().contains("snapshot"),
+        "{n}"
+    );
+    // Deaths: "as of" is the extract's date, not today's load.
+    let d = reason(&v[2], "DECEASED").expect("DECEASED");
+    assert_eq!(d["dataset_date"], "2026-11-01");
+    assert!(
+        d["message_id"].as_str().unwrap().contains("per 2026-11-01"),
+        "{d}"
+    );
+    let today = chrono::Utc::now().date_naive().to_string();
+    assert_eq!(d["dataset_loaded"], today.as_str());
+    // Population data loaded without a reference date: the load date is named as such.
+    let all_msgs: Vec<&str> = v
+        .iter()
+        .flat_map(|r| r["reasons"].as_array().unwrap())
+        .filter(|r| r["agency"] == "Dukcapil" && r["dataset"] == "dukcapil-penduduk")
+        .map(|r| r["message_id"].as_str().unwrap())
+        .collect();
+    for m in &all_msgs {
+        assert!(!m.contains(&format!("per {today}")), "{m}");
+    }
+}
+
+/// Issue 15, item 7: a NIK typed into an Excel number cell that equals the true NIK was called
+/// "not 16 digits" and then the same number was proposed as the right NIK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nik_in_a_number_cell_is_never_invalid_and_proposed_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("pkh.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in [
+        "No",
+        "NIK",
+        "Nama KPM",
+        "Tanggal Lahir",
+        "Kode Desa",
+        "Program",
+        "Nominal",
+        "Periode",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    // Row 1: the exact NIK of BUDI SANTOSO, as a number. Row 2: SITI AMINAH's NIK as a number
+    // whose last digit changed (...0002 became ...0003), still well formed.
+    for (r, (nik, name, born)) in [
+        (3201011203800001.0, "BUDI SANTOSO", "1980-03-12"),
+        (3201015505850003.0, "SITI AMINAH", "1985-05-15"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = r as u32 + 1;
+        ws.write_number(r, 0, r as f64).unwrap();
+        ws.write_number(r, 1, nik).unwrap();
+        ws.write_string(r, 2, name).unwrap();
+        ws.write_string(r, 3, born).unwrap();
+        ws.write_string(r, 4, VILLAGE).unwrap();
+        ws.write_string(r, 5, "PKH").unwrap();
+        ws.write_number(r, 6, 750_000.0).unwrap();
+        ws.write_string(r, 7, "2026-Q4").unwrap();
+    }
+    wb.save(&roster).unwrap();
+    let out = validate(&store, &request(dir.path(), &roster, "PKH"), &mut |_| {})
+        .await
+        .unwrap();
+    let v = verdicts_json(&out.out_dir);
+    // The exact number: the person is known by that NIK; only a note says to format as text.
+    assert!(reason(&v[0], "NIK_INVALID").is_none(), "{}", v[0]);
+    assert_eq!(v[0]["verdict"], "LAYAK", "{}", v[0]);
+    assert!(v[0]["suggested_nik"].is_null(), "{}", v[0]);
+    let notes = v[0]["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n["code"] == "NIK_STORED_AS_NUMBER"),
+        "{}",
+        v[0]
+    );
+    // The changed number: invalid, for the right reason, and the proposal differs from it.
+    let r = reason(&v[1], "NIK_INVALID").expect("changed NIK");
+    let msg = r["message_id"].as_str().unwrap();
+    assert!(
+        msg.contains("sebagai angka") && !msg.contains("bukan 16 digit"),
+        "{msg}"
+    );
+    assert_eq!(v[1]["suggested_nik"], "3201015505850002");
+    assert_ne!(v[1]["suggested_nik"], v[1]["nik_listed"]);
+}
+
+/// Issue 15, item 8: a wage in Kabupaten Bogor is compared with Kabupaten Bogor's UMK and the
+/// reason says so (it was the Jawa Barat UMP, called UMK).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wage_is_compared_with_the_regency_umk_and_named_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("pkh.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", PKH_ROWS, true);
+    let out = validate(&store, &request(dir.path(), &roster, "PKH"), &mut |_| {})
+        .await
+        .unwrap();
+    let v = verdicts_json(&out.out_dir);
+    let rudi = v.iter().find(|r| r["row_no"] == 4).unwrap();
+    let w = reason(rudi, "WAGE_ABOVE_MINIMUM").expect("RUDI's wage");
+    let msg = w["message_id"].as_str().unwrap();
+    assert!(msg.contains("(UMK) Rp4.877.211"), "{msg}");
+    assert!(w["detail"].as_str().unwrap().contains("> UMK"));
+}
+
+/// Issue 15, item 9: `--program PKH` on a BPNT list relabelled every row as PKH and applied
+/// PKH's rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_of_another_programme_is_refused_and_leaves_no_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("BPNT.xlsx");
+    write_roster(&roster, "BPNT", "2026-11", PKH_ROWS, true);
+    let req = request(dir.path(), &roster, "PKH");
+    let err = validate(&store, &req, &mut |_| {}).await.unwrap_err();
+    match &err {
+        EngineError::ProgramMismatch {
+            requested,
+            found,
+            first_row,
+            ..
+        } => {
+            assert_eq!(requested, "PKH");
+            assert!(found.starts_with("BPNT"), "{found}");
+            assert_eq!(*first_row, 1);
+        }
+        e => panic!("expected a programme mismatch, got {e}"),
+    }
+    assert!(err.to_string().contains("--program"), "{err}");
+    assert!(!req.out_dir.join("verdicts.csv").exists());
+}
+
+/// Issue 15, item 10: a run into a folder that holds an earlier run left stale files (PKH rows
+/// in a BPNT folder's XLSX).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_replaces_every_file_of_the_earlier_run_in_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let pkh = dir.path().join("pkh.xlsx");
+    write_roster(&pkh, "PKH", "2026-Q4", PKH_ROWS, true);
+    let mut req = request(dir.path(), &pkh, "PKH");
+    validate(&store, &req, &mut |_| {}).await.unwrap();
+    assert!(req.out_dir.join("verdicts.xlsx").exists());
+    std::fs::write(req.out_dir.join("catatan-petugas.txt"), "milik petugas").unwrap();
+    // A BPNT list into the same folder, CSV only.
+    let bpnt = dir.path().join("bpnt.xlsx");
+    write_roster(&bpnt, "BPNT", "2026-11", &PKH_ROWS[..3], true);
+    req.roster = vec![bpnt];
+    req.program = "BPNT".into();
+    req.formats = vec![OutputFormat::Csv];
+    validate(&store, &req, &mut |_| {}).await.unwrap();
+    let names: Vec<String> = std::fs::read_dir(&req.out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.contains(&"verdicts.xlsx".to_string()), "{names:?}");
+    assert!(!names.contains(&"verdicts.json".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"catatan-petugas.txt".to_string()),
+        "{names:?}"
+    );
+    let csv = std::fs::read_to_string(req.out_dir.join("verdicts.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",BPNT,")), "{csv}");
+    // No staging folder is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            n.contains(".tmp-").then_some(n)
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -69,6 +69,10 @@ pub struct Metadata {
     /// Legal basis or agreement under which the data is shared.
     #[serde(default)]
     pub legal_basis: String,
+    /// The date the data describes (`YYYY-MM-DD`), when this mapping is for one extract; most
+    /// loads take it from the file name or `sinergi ingest --per` instead.
+    #[serde(default)]
+    pub reference_date: Option<String>,
     /// Anything else a reader should know.
     #[serde(default)]
     pub notes: String,

@@ -2,10 +2,11 @@
 //!
 //! Backed by `data/minwage/ump2025.csv`: the 2025 provincial minimum wage (Upah Minimum
 //! Provinsi, UMP) of every province, from the governors' UMP 2025 decrees (Permenaker 16/2024),
-//! transcribed by hand. **Regency/city minimum wages (UMK) are approximated by the province's
-//! UMP**: the real UMK of an industrial regency can be more than twice the UMP, so a wage
-//! compared with [`umk`] is compared with a lower bound of the real UMK. A 4-digit regency row
-//! in the CSV overrides the province figure for that regency; none are present yet.
+//! and the regency/city minimum wage (Upah Minimum Kabupaten/Kota, UMK) of the regencies whose
+//! decrees were transcribed (a 4-digit regency row), all by hand. [`minimum_wage`] says which
+//! one applies to a place: the regency's UMK when the table has it, otherwise the province's
+//! UMP — a lower bound of the real UMK (an industrial regency's UMK can be more than twice its
+//! province's UMP) — and [`WageLevel`] says which it is, so a verdict names it correctly.
 //!
 //! The synthetic generator and the validation engine both read this table, so the rule
 //! `WAGE_ABOVE_MINIMUM` means the same thing on both sides.
@@ -62,19 +63,54 @@ pub fn ump(region: RegionCode) -> Option<u64> {
     table().province.get(&region.province()).copied()
 }
 
-/// The minimum wage that applies in a regency/city (UMK), monthly rupiah.
-///
-/// Accepts a regency code or any code below it (district, village: its regency is used); a
-/// province code gives the UMP. Returns the regency's own figure when the table has one,
-/// otherwise the province's UMP (the documented approximation). `None` when the province is
-/// unknown.
-pub fn umk(regency: RegionCode) -> Option<u64> {
-    if let Some(r) = regency.at(Level::Regency)
+/// Which minimum wage a figure is.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WageLevel {
+    /// The regency/city's own minimum wage (UMK).
+    #[default]
+    Regency,
+    /// The province's minimum wage (UMP), used where the regency's UMK is not in the table.
+    Province,
+}
+
+/// The minimum wage that applies in a place, and which one it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinimumWage {
+    /// Monthly rupiah.
+    pub monthly: u64,
+    /// UMK or UMP.
+    pub level: WageLevel,
+    /// The regency (for a UMK) or province (for a UMP) the figure is for.
+    pub region: RegionCode,
+}
+
+/// The minimum wage that applies in a regency/city, or in any place below it (district,
+/// village: its regency is used): the regency's UMK when the table has it, otherwise its
+/// province's UMP. A province code gives the UMP. `None` when the province is unknown.
+pub fn minimum_wage(place: RegionCode) -> Option<MinimumWage> {
+    if let Some(r) = place.at(Level::Regency)
         && let Some(&w) = table().regency.get(&r)
     {
-        return Some(w);
+        return Some(MinimumWage {
+            monthly: w,
+            level: WageLevel::Regency,
+            region: r,
+        });
     }
-    ump(regency)
+    ump(place).map(|w| MinimumWage {
+        monthly: w,
+        level: WageLevel::Province,
+        region: place.province(),
+    })
+}
+
+/// The minimum wage that applies in a regency/city, monthly rupiah: the amount of
+/// [`minimum_wage`].
+pub fn umk(regency: RegionCode) -> Option<u64> {
+    minimum_wage(regency).map(|m| m.monthly)
 }
 
 #[cfg(test)]
@@ -94,11 +130,29 @@ mod tests {
     }
 
     #[test]
-    fn umk_falls_back_to_the_province_ump() {
+    fn a_regency_uses_its_umk_where_known_and_its_province_ump_otherwise() {
+        let m = minimum_wage(code("32.01.01.2001")).unwrap();
+        assert_eq!(
+            (m.monthly, m.level, m.region),
+            (4_877_211, WageLevel::Regency, code("32.01"))
+        );
+        let m = minimum_wage(code("32.02")).unwrap();
+        assert_eq!(
+            (m.monthly, m.level, m.region),
+            (2_191_232, WageLevel::Province, code("32"))
+        );
         assert_eq!(umk(code("31.71")), Some(5_396_761));
-        assert_eq!(umk(code("32.01")), Some(2_191_232));
-        assert_eq!(umk(code("32.01.01.2001")), Some(2_191_232));
         assert_eq!(umk(code("33")), Some(2_169_349));
         assert_eq!(umk(code("99.01")), None);
+    }
+
+    #[test]
+    fn every_umk_is_a_known_regency_and_not_below_its_province_ump() {
+        let w = crate::wilayah();
+        for (r, &wage) in &table().regency {
+            assert!(w.name(*r).is_some(), "{r} is not in the region table");
+            let ump = ump(*r).unwrap();
+            assert!(wage >= ump, "{r}: UMK {wage} below UMP {ump}");
+        }
     }
 }

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sinergi_model::{Level, RegionCode};
 
+use sinergi_model::minwage::WageLevel;
+
 use crate::catalogue::{Decision, ReasonCode};
 use crate::facts::{
     BpjsSegment, CivilServant, CivilServantKind, Facts, Link, Lookup, NikStatus, Slip, Source, Wage,
@@ -89,6 +91,9 @@ const LISTED_NIK_CODES: [ReasonCode; 3] = [
     ReasonCode::IdentityMismatch,
 ];
 
+/// The problem code of a NIK that is well formed but came from a spreadsheet number cell.
+pub const NIK_STORED_AS_NUMBER: &str = "NIK_STORED_AS_NUMBER";
+
 fn notes(f: &Facts) -> Vec<Note> {
     let (pid, pen) = per(&f.identity.source);
     f.identity
@@ -105,6 +110,11 @@ fn notes(f: &Facts) -> Vec<Note> {
                     "BIRTH_DATE_DEFAULT",
                     format!("Tanggal lahir di daftar adalah tanggal pengganti (1 Januari, 31 Desember atau 1 Juli), sedangkan {pid} mencatat tanggal lahir lain pada tahun yang sama; NIK dan orangnya cocok. Perbaiki tanggal lahir di daftar sesuai KTP-el."),
                     format!("The birth date in the list is a placeholder (1 January, 31 December or 1 July) while {pen} records another date in the same year; the NIK and the person match. Correct the birth date in the list from the KTP-el."),
+                ),
+                Slip::NikNumberCell => (
+                    "NIK_STORED_AS_NUMBER",
+                    format!("NIK di daftar tersimpan sebagai angka di Excel, bukan teks; angkanya sama persis dengan NIK di {pid} atas nama dan tanggal lahir yang cocok, jadi NIK ini dipakai. Format kolom NIK sebagai Teks agar digit terakhir tidak hilang pada daftar berikutnya."),
+                    format!("The NIK in the list is stored as a number in Excel, not as text; its digits are exactly the NIK in {pen} of a person whose name and birth date match, so this NIK is used. Format the NIK column as Text so the last digit is not lost in the next list."),
                 ),
                 Slip::BirthDate => (
                     "BIRTH_DATE_DIFFERS",
@@ -174,9 +184,16 @@ fn t(id: String, en: String) -> Text {
     Text { id, en }
 }
 
-/// "Data Dukcapil per 2026-11-01" / "Dukcapil data as of 2026-11-01".
+/// "Data Dukcapil per 2026-11-01" / "Dukcapil data as of 2026-11-01": the date the data
+/// describes. When nobody gave it, the load date is named as what it is ("dimuat", "loaded"),
+/// never as the data's date.
 fn per(s: &Source) -> (String, String) {
-    if s.as_of.is_empty() {
+    if s.as_of.is_empty() && !s.loaded.is_empty() {
+        (
+            format!("Data {} (dimuat {})", s.agency, s.loaded),
+            format!("{} data (loaded {})", s.agency, s.loaded),
+        )
+    } else if s.as_of.is_empty() {
         (format!("Data {}", s.agency), format!("{} data", s.agency))
     } else {
         (
@@ -295,13 +312,31 @@ fn identity(o: &mut Out<'_>, f: &Facts) {
             } else {
                 problems.join(", ")
             };
+            let message = if problems.iter().any(|p| p == NIK_STORED_AS_NUMBER) {
+                // 16 well-formed digits, but from a number cell: the last digit may have been
+                // lost, and no registry person with these digits has this name and birth date.
+                t(
+                    format!(
+                        "NIK di daftar tersimpan sebagai angka di Excel, bukan teks; Excel hanya menyimpan 15 digit pertama, sehingga digit terakhir mungkin berubah, dan angka ini tidak cocok dengan NIK orang bernama dan bertanggal lahir sama di data kependudukan.{sug_id}"
+                    ),
+                    format!(
+                        "The NIK in the list is stored as a number in Excel, not as text; Excel keeps only the first 15 digits, so the last digit may have changed, and this number is not the NIK of a person with this name and birth date in the population data.{sug_en}"
+                    ),
+                )
+            } else {
+                t(
+                    format!(
+                        "NIK yang tertulis di daftar tidak sah: bukan 16 digit dengan kode wilayah, tanggal lahir dan nomor urut yang benar ({detail}).{sug_id}"
+                    ),
+                    format!(
+                        "The NIK written in the list is not a valid NIK: not 16 digits with a valid region code, birth date and serial ({detail}).{sug_en}"
+                    ),
+                )
+            };
             o.push(
                 NikInvalid,
                 &f.row.source,
-                t(
-                    format!("NIK yang tertulis di daftar tidak sah: bukan 16 digit dengan kode wilayah, tanggal lahir dan nomor urut yang benar ({detail}).{sug_id}"),
-                    format!("The NIK written in the list is not a valid NIK: not 16 digits with a valid region code, birth date and serial ({detail}).{sug_en}"),
-                ),
+                message,
                 t(fix_id.into(), fix_en.into()),
                 detail,
                 link,
@@ -434,19 +469,37 @@ fn wage(o: &mut Out<'_>, f: &Facts, family: bool) {
         return;
     };
     let (pid, pen) = per(src);
+    // Name the minimum wage that was used: the regency's UMK, or the province's UMP where the
+    // UMK is not known (a lower bound of it).
+    let (min_id, min_en, short) = match f.person.umk_level {
+        WageLevel::Regency => (
+            format!("upah minimum kabupaten/kota (UMK) {}", rp_id(umk.value)),
+            format!("the regency minimum wage (UMK) of {}", rp_en(umk.value)),
+            "UMK",
+        ),
+        WageLevel::Province => (
+            format!(
+                "upah minimum provinsi (UMP) {}; UMK kabupaten/kota ini belum tersedia, jadi UMP dipakai sebagai batas bawahnya",
+                rp_id(umk.value)
+            ),
+            format!(
+                "the provincial minimum wage (UMP) of {}; this regency's UMK is not available, so the UMP is used as its lower bound",
+                rp_en(umk.value)
+            ),
+            "UMP",
+        ),
+    };
     o.push(
         code,
         src,
         t(
             format!(
-                "{pid} mencatat upah bulanan {whose_id} {}, di atas upah minimum kabupaten/kota (UMK) {}.",
+                "{pid} mencatat upah bulanan {whose_id} {}, di atas {min_id}.",
                 rp_id(w.monthly),
-                rp_id(umk.value)
             ),
             format!(
-                "{pen} records a monthly wage for {whose_en} of {}, above the regency minimum wage (UMK) of {}.",
+                "{pen} records a monthly wage for {whose_en} of {}, above {min_en}.",
                 rp_en(w.monthly),
-                rp_en(umk.value)
             ),
         ),
         t(
@@ -454,7 +507,7 @@ fn wage(o: &mut Out<'_>, f: &Facts, family: bool) {
             "If the job has ended or the actual wage is lower, show a letter of termination or a recent pay slip to the Dinas Sosial for review.".into(),
         ),
         format!(
-            "{who}: upah {} > UMK {}",
+            "{who}: upah {} > {short} {}",
             rp_id(w.monthly),
             rp_id(umk.value)
         ),
@@ -619,6 +672,7 @@ fn custom(o: &mut Out<'_>, f: &Facts) {
                 dataset: p.code.clone(),
                 version: p.version.clone(),
                 as_of: String::new(),
+                loaded: String::new(),
             });
         match result {
             Ok(false) => {}

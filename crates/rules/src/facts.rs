@@ -21,8 +21,12 @@ pub struct Source {
     pub dataset: String,
     /// The snapshot (version) id of the dataset that was read.
     pub version: String,
-    /// The date the snapshot describes, `YYYY-MM-DD`.
+    /// The date the data describes (`YYYY-MM-DD`, the extract's reference date), or empty
+    /// when nobody said: then the reason names the load date instead, as a load date.
     pub as_of: String,
+    /// When the snapshot was loaded (`YYYY-MM-DD`), for data whose reference date is unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub loaded: String,
 }
 
 impl Source {
@@ -33,6 +37,7 @@ impl Source {
             dataset: dataset.to_owned(),
             version: version.to_owned(),
             as_of: as_of.to_owned(),
+            loaded: String::new(),
         }
     }
 }
@@ -172,6 +177,9 @@ pub enum Slip {
     DefaultBirthDate,
     /// The birth date differs slightly (a day typo, day and month swapped, year off by one).
     BirthDate,
+    /// The NIK was typed into a number cell (Excel keeps 15 significant digits), but its
+    /// digits are exactly the registry NIK of a person whose name and birth date agree.
+    NikNumberCell,
 }
 
 /// The row as it stands in the list.
@@ -311,8 +319,12 @@ pub struct PersonFacts {
     pub civil_servant: Lookup<CivilServant>,
     /// Formal wage.
     pub wage: Lookup<Wage>,
-    /// UMK (monthly minimum wage, rupiah) of the domicile regency.
+    /// The minimum wage (monthly rupiah) that applies at the domicile: the regency's UMK, or
+    /// its province's UMP where the UMK is not known ([`PersonFacts::umk_level`] says which).
     pub umk: Option<Observed<u64>>,
+    /// Which minimum wage [`PersonFacts::umk`] is, so the reason names it correctly.
+    #[serde(default)]
+    pub umk_level: sinergi_model::minwage::WageLevel,
     /// BPJS Kesehatan membership.
     pub bpjs: Lookup<BpjsMembership>,
 }

@@ -18,7 +18,7 @@ mod facts;
 mod program;
 
 pub use catalogue::{Decision, ReasonCode};
-pub use eval::{Note, Reason, Verdict, evaluate};
+pub use eval::{NIK_STORED_AS_NUMBER, Note, Reason, Verdict, evaluate};
 pub use facts::{
     BpjsMembership, BpjsSegment, CivilServant, CivilServantKind, Death, Dtsen, Facts, FamilyFacts,
     IdentityFacts, Link, Lookup, NikStatus, Observed, PersonFacts, RowFacts, Slip, Source, Wage,
@@ -27,6 +27,7 @@ pub use program::{
     Benefit, CustomRule, FactSource, Period, Program, RegionScope, RulesError, RulesErrorKind,
     RulesErrors, Text, Unit,
 };
+pub use sinergi_model::minwage::WageLevel;
 pub use sinergi_model::{RegionCode, Sex};
 
 #[cfg(test)]

@@ -59,6 +59,7 @@ fn clean() -> Facts {
             value: 2_191_232,
             source: src("Kemnaker", "umk"),
         }),
+        umk_level: WageLevel::Regency,
         bpjs: Lookup::Found {
             value: BpjsMembership {
                 segment: BpjsSegment::PbiApbn,
@@ -505,6 +506,37 @@ fn catastrophic_exception_overrides_decile_only() {
         Decision::TidakLayak,
         &["DECILE_ABOVE_CUT"],
     );
+}
+
+/// Issue 15, item 8: the minimum wage a wage is compared with is named for what it is.
+#[test]
+fn the_minimum_wage_used_is_named_umk_or_ump_as_it_is() {
+    let p = program("PKH");
+    let mut f = clean();
+    f.person.wage = found(Wage { monthly: 4_500_000 }, "BPJS Ketenagakerjaan");
+    let reason = |f: &Facts| {
+        evaluate(&p, f)
+            .reasons
+            .into_iter()
+            .find(|r| r.code == "WAGE_ABOVE_MINIMUM")
+            .expect("wage above the minimum")
+    };
+    let umk = reason(&f);
+    assert!(umk.message.id.contains("(UMK)") && !umk.message.id.contains("UMP"));
+    assert!(umk.detail.contains("> UMK"), "{}", umk.detail);
+    f.person.umk_level = WageLevel::Province;
+    let ump = reason(&f);
+    assert!(
+        ump.message.id.contains("upah minimum provinsi (UMP)")
+            && ump
+                .message
+                .id
+                .contains("UMK kabupaten/kota ini belum tersedia"),
+        "{}",
+        ump.message.id
+    );
+    assert!(ump.message.en.contains("provincial minimum wage (UMP)"));
+    assert!(ump.detail.contains("> UMP"), "{}", ump.detail);
 }
 
 #[test]
@@ -1178,6 +1210,7 @@ fn arb_facts() -> impl Strategy<Value = Facts> {
             civil_servant: p.3,
             wage: p.4,
             umk: p.5,
+            umk_level: WageLevel::Regency,
             bpjs: p.6,
         },
         family: FamilyFacts {

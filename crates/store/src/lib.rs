@@ -57,6 +57,8 @@ pub const DEFAULT_SQLITE_PATH: &str = "./sinergi-data/sinergi.db";
 
 /// Rows per multi-row `INSERT` statement on SQLite (measured in `benches/load.rs`).
 const SQLITE_ROWS_PER_STATEMENT: usize = 200;
+/// Columns of every current row besides the table's fields: where the row comes from.
+const PROVENANCE_COLS: [&str; 2] = ["dataset_id", "snapshot_id"];
 /// NIKs per `IN (...)` lookup statement.
 const LOOKUP_CHUNK: usize = 500;
 
@@ -234,6 +236,9 @@ pub struct LoadStats {
     pub input_files: Vec<InputFile>,
     /// Version label; `v<n>` (n-th version of the dataset) when `None`.
     pub version_label: Option<String>,
+    /// The date the data describes (`YYYY-MM-DD`: the extract's "per" date), when known. Not
+    /// the load time: verdicts cite it as "data as of".
+    pub reference_date: Option<String>,
 }
 
 /// One loaded version of a dataset.
@@ -269,6 +274,9 @@ pub struct SnapshotInfo {
     pub quality: serde_json::Value,
     /// Input files.
     pub input_files: Vec<InputFile>,
+    /// The date the data describes, when known (see [`LoadStats::reference_date`]).
+    #[serde(default)]
+    pub reference_date: Option<String>,
     /// True when the commit found the same input as the current version and changed nothing;
     /// the other fields then describe the (unchanged) current version.
     pub skipped: bool,
@@ -300,6 +308,8 @@ pub struct Provenance {
     pub version_label: String,
     /// When it was loaded.
     pub loaded_at: String,
+    /// The date the data describes, when known.
+    pub reference_date: Option<String>,
 }
 
 /// A person's membership of a KK over time (from person snapshots).
@@ -793,6 +803,7 @@ impl Store {
                     snapshot_id: s.snapshot_id,
                     version_label: s.version_label,
                     loaded_at: s.loaded_at,
+                    reference_date: s.reference_date,
                 })
             })
             .collect())
@@ -889,7 +900,8 @@ impl Store {
         Ok(n)
     }
 
-    /// Streams the current rows of `table`, only `fields` of each, as text: `f` gets one slice
+    /// Streams the current rows of `table`, only `fields` of each, as text (besides the table's
+    /// fields, `dataset_id` and `snapshot_id` say which dataset version a row is from): `f` gets one slice
     /// per row (`None` for a null; integers and booleans as `"1"`/`"0"` and decimal text),
     /// borrowed until it returns. The fast path for reading whole registries: on SQLite a
     /// blocking thread with a read-only connection of its own steps the statement through the
@@ -907,7 +919,7 @@ impl Store {
     {
         let mut f = f;
         for field in fields {
-            if table.field_index(field).is_none() {
+            if table.field_index(field).is_none() && !PROVENANCE_COLS.contains(field) {
                 return Err(StoreError::NoSuchField {
                     table: table.name().to_string(),
                     field: (*field).to_string(),
@@ -930,9 +942,9 @@ impl Store {
             Pools::Pg { .. } => {
                 let kinds: Vec<Kind> = fields
                     .iter()
-                    .map(|name| {
-                        let i = table.field_index(name).expect("checked above");
-                        Kind::of(table.fields()[i].ty)
+                    .map(|name| match table.field_index(name) {
+                        Some(i) => Kind::of(table.fields()[i].ty),
+                        None => Kind::Int, // dataset_id, snapshot_id
                     })
                     .collect();
                 let mut texts: Vec<Option<String>> = Vec::with_capacity(fields.len());
@@ -1034,7 +1046,7 @@ fn input_digest(files: &[InputFile]) -> String {
 
 const SNAPSHOT_COLS: &str = "s.snapshot_id, s.dataset_id, s.version_label, s.mode, \
     s.source_agency, s.loaded_at, s.row_count, s.rows_read, s.rows_loaded, s.rows_rejected, \
-    s.rows_warned, s.quality_json, s.input_files_json, s.storage_table";
+    s.rows_warned, s.quality_json, s.input_files_json, s.reference_date, s.storage_table";
 const SNAPSHOT_KINDS: &[Kind] = &[
     Kind::Int,
     Kind::Int,
@@ -1047,6 +1059,7 @@ const SNAPSHOT_KINDS: &[Kind] = &[
     Kind::Int,
     Kind::Int,
     Kind::Int,
+    Kind::Text,
     Kind::Text,
     Kind::Text,
     Kind::Text,
@@ -1073,6 +1086,10 @@ fn snapshot_from_row(dataset: &str, table: Table, r: &[Value]) -> Result<Snapsho
         rows_warned: int(&r[10]) as u64,
         quality: serde_json::from_str(&text(&r[11])).map_err(meta_err)?,
         input_files: serde_json::from_str(&text(&r[12])).map_err(meta_err)?,
+        reference_date: r[13]
+            .as_text()
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
         skipped: false,
     })
 }
@@ -1382,8 +1399,8 @@ impl Loader {
         c.exec(
             "UPDATE sinergi_snapshot SET status = 'current', version_label = $1, loaded_at = $2, \
              rows_read = $3, rows_loaded = $4, rows_rejected = $5, rows_warned = $6, \
-             row_count = $7, quality_json = $8, input_files_json = $9, input_digest = $10 \
-             WHERE snapshot_id = $11",
+             row_count = $7, quality_json = $8, input_files_json = $9, input_digest = $10, \
+             reference_date = $12 WHERE snapshot_id = $11",
             &[
                 Value::Text(label),
                 Value::Text(loaded_at),
@@ -1396,6 +1413,8 @@ impl Loader {
                 Value::Text(files),
                 Value::Text(digest),
                 sid.clone(),
+                // An empty text rather than a typed NULL: one parameter type for PostgreSQL.
+                Value::Text(stats.reference_date.clone().unwrap_or_default()),
             ],
         )
         .await?;

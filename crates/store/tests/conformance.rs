@@ -205,6 +205,7 @@ fn stats(n: u64, hash: &str) -> LoadStats {
             }]
         },
         version_label: None,
+        reference_date: None,
     }
 }
 
@@ -709,6 +710,22 @@ async fn scan_text_agrees_with_scan(db: &TestDb) {
             table.name()
         );
     }
+    // Each row can say which dataset version it is from.
+    let cur = s
+        .datasets()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.meta.name == "p")
+        .and_then(|d| d.current)
+        .unwrap();
+    let ids = scan_text_all(&s, Table::Person, &["snapshot_id", "dataset_id"]).await;
+    assert_eq!(ids.len(), 200);
+    let want = vec![
+        Some(cur.snapshot_id.to_string()),
+        Some(cur.dataset_id.to_string()),
+    ];
+    assert!(ids.iter().all(|r| *r == want), "{:?}", ids[0]);
     // A reader in the middle of a load sees the previous version, as `scan` does.
     let m = meta("p", Table::Person);
     let mut l = s.begin_load(&m, LoadMode::Snapshot).await.unwrap();
