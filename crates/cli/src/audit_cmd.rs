@@ -160,6 +160,13 @@ fn describe(p: &Problem) -> String {
         ProblemKind::CheckpointMissing => {
             format!("seq {seq}: tidak ada checkpoint sah yang diwajibkan di sini")
         }
+        ProblemKind::Unanchored { from, to } => format!(
+            "seq {seq}: entri {from}..{to} tidak dicakup checkpoint bertanda tangan node (ditulis \
+             di luar node, atau hilang bersama kerusakan sebelum node sempat menandatanganinya)"
+        ),
+        ProblemKind::Unwitnessed { from, to } => format!(
+            "seq {seq}: entri {from}..{to} tidak dicakup salinan checkpoint yang dipegang saksi"
+        ),
     }
 }
 

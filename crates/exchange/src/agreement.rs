@@ -36,7 +36,8 @@ pub enum RegionScope {
 pub struct Quota {
     /// Sustained requests per second (also the burst size). 0 refuses everything.
     pub per_second: u32,
-    /// Requests per calendar day (WIB by default). 0 refuses everything.
+    /// Persons looked up per calendar day (WIB by default): a single request counts one, a
+    /// batch one per line. 0 refuses everything.
     pub per_day: u64,
 }
 
@@ -144,6 +145,18 @@ impl Agreement {
             return Err(AgreementError::EmptyValidity);
         }
         Ok(())
+    }
+
+    /// Whether the agreement's region scope covers a subject registered in `subject_region`
+    /// (Kemendagri code, dotted or not). Unknown or unparseable regions are covered only by a
+    /// national scope.
+    pub fn covers_region(&self, subject_region: Option<&str>) -> bool {
+        match &self.region_scope {
+            RegionScope::National => true,
+            RegionScope::Regions(scope) => subject_region
+                .and_then(normalize_region)
+                .is_some_and(|s| scope.iter().any(|r| region_covers(r, &s))),
+        }
     }
 
     /// The status in force at `at`, and the change that set it (`None`: active since the start).
@@ -332,7 +345,13 @@ impl Decision {
 /// more specific and is the one reported when several agreements refuse.
 type Refusal = Box<(u8, Decision)>;
 
-fn check_agreement(a: &Agreement, req: &AccessRequest) -> Result<Vec<String>, Refusal> {
+/// Checks every clause but quota. `check_region`: false for a call-level decision whose
+/// subjects are checked one by one afterwards ([`decide_call`]).
+fn check_agreement(
+    a: &Agreement,
+    req: &AccessRequest,
+    check_region: bool,
+) -> Result<Vec<String>, Refusal> {
     let clause = |part: &str| Clause::Agreement {
         id: a.id.clone(),
         part: part.to_owned(),
@@ -412,7 +431,7 @@ fn check_agreement(a: &Agreement, req: &AccessRequest) -> Result<Vec<String>, Re
             ),
         )));
     }
-    if let RegionScope::Regions(scope) = &a.region_scope {
+    if let (true, RegionScope::Regions(scope)) = (check_region, &a.region_scope) {
         let subject = req.subject_region.as_deref().and_then(normalize_region);
         let covered = subject
             .as_deref()
@@ -478,15 +497,22 @@ fn no_agreement(req: &AccessRequest) -> Decision {
 fn evaluate_with(
     agreements: &[Agreement],
     req: &AccessRequest,
+    check_region: bool,
     mut quota: impl FnMut(&Agreement) -> Result<(), QuotaDenial>,
 ) -> Decision {
-    let cands = candidates(agreements, req);
+    let mut cands = candidates(agreements, req);
     if cands.is_empty() {
         return no_agreement(req);
     }
+    if !check_region {
+        // A call whose subjects are checked one by one: an agreement that covers every
+        // region is tried before a regional one, so no line is refused OUT_OF_REGION that
+        // another agreement would allow. Stable: id order within each group.
+        cands.sort_by_key(|a| !matches!(a.region_scope, RegionScope::National));
+    }
     let mut best: Option<(u8, Decision)> = None;
     for a in cands {
-        let outcome = check_agreement(a, req).and_then(|fields| match quota(a) {
+        let outcome = check_agreement(a, req, check_region).and_then(|fields| match quota(a) {
             Ok(()) => Ok(fields),
             Err(q) => {
                 let mut d = Decision::deny(
@@ -500,7 +526,7 @@ fn evaluate_with(
                             format!("more than {} requests per second", a.quota.per_second)
                         }
                         QuotaDenial::PerDay { .. } => {
-                            format!("more than {} requests per day", a.quota.per_day)
+                            format!("more than {} persons looked up per day", a.quota.per_day)
                         }
                     },
                 );
@@ -537,15 +563,34 @@ fn evaluate_with(
 /// Agreements are tried in id order; when all refuse, the most specific refusal is returned
 /// (status < validity < service < purpose < region < fields < quota), ties by id.
 pub fn decide(agreements: &[Agreement], quotas: &QuotaTracker, req: &AccessRequest) -> Decision {
-    evaluate_with(agreements, req, |a| {
+    evaluate_with(agreements, req, true, |a| {
         quotas.try_acquire(&a.id, &a.quota, req.at)
+    })
+}
+
+/// The call-level decision of a batch about `persons` subjects: every clause of
+/// [`decide`] (status, validity, service, purpose, fields, quota) except the region, which
+/// the caller then checks for each subject against the granting agreement
+/// ([`Agreement::covers_region`]). The field decision is the same as for a single request:
+/// an ungranted field refuses the whole call. Quota: one request of the per-second rate, and
+/// `persons` units of the per-day quota (each person looked up counts), all or nothing.
+/// `req.subject_region` is ignored. An agreement covering every region is preferred to a
+/// regional one.
+pub fn decide_call(
+    agreements: &[Agreement],
+    quotas: &QuotaTracker,
+    req: &AccessRequest,
+    persons: u64,
+) -> Decision {
+    evaluate_with(agreements, req, false, |a| {
+        quotas.try_acquire_n(&a.id, &a.quota, req.at, persons)
     })
 }
 
 /// Like [`decide`] without quota: whether the agreements would allow the request (a dry run,
 /// e.g. for a rule-change simulation). Pure.
 pub fn evaluate(agreements: &[Agreement], req: &AccessRequest) -> Decision {
-    evaluate_with(agreements, req, |_| Ok(()))
+    evaluate_with(agreements, req, true, |_| Ok(()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,9 +658,23 @@ impl QuotaTracker {
         }
     }
 
-    /// Takes one request from an agreement's quota at `at`, or says why not. Nothing is
-    /// consumed when refused.
+    /// Takes one request about one person from an agreement's quota at `at`, or says why
+    /// not. Nothing is consumed when refused.
     pub fn try_acquire(&self, id: &str, quota: &Quota, at: Timestamp) -> Result<(), QuotaDenial> {
+        self.try_acquire_n(id, quota, at, 1)
+    }
+
+    /// Takes one request about `persons` persons: one token of the per-second bucket (the
+    /// rate limits requests) and `persons` of the day's count (the day limits people looked
+    /// up). All or nothing: a request that would pass the day's quota is refused whole,
+    /// with `Retry-After` at the next day.
+    pub fn try_acquire_n(
+        &self,
+        id: &str,
+        quota: &Quota,
+        at: Timestamp,
+        persons: u64,
+    ) -> Result<(), QuotaDenial> {
         let capacity = u64::from(quota.per_second) * MICRO;
         let day = at.day_index(self.day_offset_minutes);
         let mut map = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -631,7 +690,7 @@ impl QuotaTracker {
             .saturating_add(elapsed.saturating_mul(u64::from(quota.per_second)))
             .min(capacity);
         let day_count = if day == st.day { st.day_count } else { 0 };
-        if day_count >= quota.per_day {
+        if day_count.saturating_add(persons.max(1)) > quota.per_day {
             let next_day_start = (day + 1) * 86_400 * 1_000_000
                 - i64::from(self.day_offset_minutes) * 60 * 1_000_000;
             let wait = u64::try_from(next_day_start - at.0).unwrap_or(0);
@@ -654,7 +713,7 @@ impl QuotaTracker {
             st.last = at;
         }
         st.day = day;
-        st.day_count = day_count + 1;
+        st.day_count = day_count.saturating_add(persons.max(1));
         Ok(())
     }
 }

@@ -52,6 +52,16 @@ pub const GENESIS: HashValue = HashValue([0; 32]);
 const ENTRY_TAG: &[u8; 16] = b"sinergi-audit-v1";
 const CHECKPOINT_TAG: &[u8] = b"sinergi-audit-checkpoint-v1";
 const SUBJECT_TAG: &[u8] = b"sinergi-subject-v1\0";
+const WITNESS_TAG: &[u8] = b"sinergi-audit-witness-v1";
+
+/// `service` of the entry a node writes at start when its log ends after its last signed
+/// checkpoint (a crash before the final checkpoint, or entries written into the database by
+/// someone else while it was stopped). `issue` says `FROM..TO`; [`verify_anchored`] reports
+/// the range as [`ProblemKind::Unanchored`] for ever after, so the next checkpoint, which
+/// covers those entries too, does not hide them.
+pub const START_MARKER_SERVICE: &str = "audit/start";
+/// `decision` of the start marker.
+pub const START_MARKER_DECISION: &str = "UNANCHORED_TAIL";
 
 /// A 32-byte hash, shown and serialised as lower-case hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -126,13 +136,16 @@ impl fmt::Debug for NodeSecret {
     }
 }
 
-/// HMAC-SHA256(secret, `"sinergi-subject-v1" NUL nik`) of a NIK (surrounding whitespace
-/// removed). The log stores this, never the NIK; without the secret it cannot be reversed
-/// by enumerating the (small) NIK space.
+/// HMAC-SHA256(secret, `"sinergi-subject-v1" NUL nik`) of a NIK (surrounding ASCII white
+/// space removed, as the services read a NIK). The log stores this, never the NIK; without
+/// the secret it cannot be reversed by enumerating the (small) NIK space.
 pub fn subject_hash(secret: &NodeSecret, nik: &str) -> HashValue {
     let mut mac = <hmac::Hmac<Sha256>>::new_from_slice(&secret.0).expect("HMAC takes any key");
     mac.update(SUBJECT_TAG);
-    mac.update(nik.trim().as_bytes());
+    mac.update(
+        nik.trim_matches(|c: char| c.is_ascii_whitespace())
+            .as_bytes(),
+    );
     HashValue(mac.finalize().into_bytes().into())
 }
 
@@ -405,6 +418,58 @@ impl Checkpoint {
     }
 }
 
+/// A witness's countersignature of a checkpoint: "I, `witness`, received this checkpoint of
+/// `checkpoint.node` at `received_at`". The witness keeps its own copy; the node keeps the
+/// receipt. Neither can later be made to agree with a log cut short, rewritten or extended
+/// behind the witness's back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WitnessReceipt {
+    pub checkpoint: Checkpoint,
+    /// The witness node's name.
+    pub witness: String,
+    pub received_at: Timestamp,
+    /// Ed25519 of the witness's node key over [`WitnessReceipt::message`], base64 in JSON.
+    #[serde(with = "sig_b64")]
+    pub signature: [u8; 64],
+}
+
+impl WitnessReceipt {
+    /// The signed bytes: tag, the checkpoint's own signed message, its signature, the witness
+    /// (u32 length + bytes) and the time received (i64 BE).
+    pub fn message(cp: &Checkpoint, witness: &str, received_at: Timestamp) -> Vec<u8> {
+        let mut m = WITNESS_TAG.to_vec();
+        m.extend_from_slice(&Checkpoint::message(&cp.node, cp.seq, &cp.head_hash, cp.at));
+        m.extend_from_slice(&cp.signature);
+        put_str(&mut |b: &[u8]| m.extend_from_slice(b), witness);
+        m.extend_from_slice(&received_at.0.to_be_bytes());
+        m
+    }
+
+    /// Countersigns a checkpoint as `witness`.
+    pub fn sign(
+        cp: &Checkpoint,
+        witness: &str,
+        received_at: Timestamp,
+        key: &SigningKey,
+    ) -> WitnessReceipt {
+        let sig = key.sign(&WitnessReceipt::message(cp, witness, received_at));
+        WitnessReceipt {
+            checkpoint: cp.clone(),
+            witness: witness.to_owned(),
+            received_at,
+            signature: sig.to_bytes(),
+        }
+    }
+
+    /// Whether the countersignature is the witness key's.
+    pub fn verify_signature(&self, witness_key: &VerifyingKey) -> bool {
+        let msg = WitnessReceipt::message(&self.checkpoint, &self.witness, self.received_at);
+        witness_key
+            .verify_strict(&msg, &Signature::from_bytes(&self.signature))
+            .is_ok()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Verification
 
@@ -432,6 +497,13 @@ pub enum ProblemKind {
     Truncated { checkpoint_seq: u64, last_seq: u64 },
     /// No valid checkpoint where the checkpoint interval requires one.
     CheckpointMissing,
+    /// Entries `from..=to` are covered by no signed checkpoint, though they must be (they
+    /// were in the log before the node's latest checkpoint, or the node found them
+    /// unanchored at start): entries appended behind the node's back, or lost with a crash
+    /// before the node could sign them.
+    Unanchored { from: u64, to: u64 },
+    /// Entries `from..=to` are covered by no checkpoint a witness holds, though they must be.
+    Unwitnessed { from: u64, to: u64 },
 }
 
 /// One problem: the seq it concerns, and the entry's position in the walk (0-based) if any.
@@ -450,6 +522,14 @@ pub struct VerifyOptions {
     pub checkpoint_interval: Option<u64>,
     /// Stop recording problems after this many (verification still runs to the end).
     pub max_problems: usize,
+    /// Every entry up to this seq must be covered by a checkpoint that matches the log
+    /// ([`ProblemKind::Unanchored`] otherwise). For a stopped node: its last seq (it signs a
+    /// final checkpoint); for a running node: the log's head read before asking it for a
+    /// fresh checkpoint. `None`: not required.
+    pub anchored_through: Option<u64>,
+    /// Every entry up to this seq must be covered by a witness's copy that matches the log
+    /// ([`ProblemKind::Unwitnessed`] otherwise). `None`: not required.
+    pub witnessed_through: Option<u64>,
 }
 
 impl Default for VerifyOptions {
@@ -457,6 +537,8 @@ impl Default for VerifyOptions {
         VerifyOptions {
             checkpoint_interval: None,
             max_problems: 1000,
+            anchored_through: None,
+            witnessed_through: None,
         }
     }
 }
@@ -470,6 +552,11 @@ pub struct VerifyReport {
     pub head_hash: HashValue,
     /// Checkpoints whose signature verified and whose hash matched the log.
     pub checkpoints_verified: usize,
+    /// The highest seq pinned by a matching checkpoint (0: none).
+    pub anchored_seq: u64,
+    /// Witnesses' copies that verified and matched the log, and the highest seq they pin.
+    pub witness_copies_verified: usize,
+    pub witnessed_seq: u64,
     /// The problem at the lowest seq.
     pub first_problem: Option<Problem>,
     /// Every problem found (up to the limit), in the order found.
@@ -499,6 +586,26 @@ where
     I: IntoIterator,
     I::Item: Borrow<AuditEntry>,
 {
+    verify_anchored(entries, checkpoints, &[], node_key, opts)
+}
+
+/// [`verify_with`] with the copies of the node's checkpoints that its witnesses hold
+/// (fetched from them, or from their countersigned receipts). A witness's copy pins the log
+/// like a local checkpoint, but the node's database cannot delete or rewrite it: a log cut
+/// short behind a witnessed checkpoint is [`ProblemKind::Truncated`], a log re-hashed and
+/// re-signed [`ProblemKind::CheckpointMismatch`]. With [`VerifyOptions::anchored_through`]
+/// and [`VerifyOptions::witnessed_through`], entries no checkpoint covers are reported too.
+pub fn verify_anchored<I>(
+    entries: I,
+    checkpoints: &[Checkpoint],
+    witness_copies: &[Checkpoint],
+    node_key: &VerifyingKey,
+    opts: VerifyOptions,
+) -> VerifyReport
+where
+    I: IntoIterator,
+    I::Item: Borrow<AuditEntry>,
+{
     let mut problems: Vec<Problem> = Vec::new();
     let mut truncated = false;
     let mut report = |p: Problem, problems: &mut Vec<Problem>| {
@@ -509,11 +616,16 @@ where
         }
     };
 
-    // Checkpoints: signature first; only genuine ones pin the log.
-    let mut pins: BTreeMap<u64, Vec<&Checkpoint>> = BTreeMap::new();
-    for cp in checkpoints {
+    // Checkpoints: signature first; only genuine ones pin the log. A witness's copy is
+    // marked, so what the witnesses pin is known apart.
+    let mut pins: BTreeMap<u64, Vec<(&Checkpoint, bool)>> = BTreeMap::new();
+    let all = checkpoints
+        .iter()
+        .map(|c| (c, false))
+        .chain(witness_copies.iter().map(|c| (c, true)));
+    for (cp, witnessed) in all {
         if cp.verify_signature(node_key) {
-            pins.entry(cp.seq).or_default().push(cp);
+            pins.entry(cp.seq).or_default().push((cp, witnessed));
         } else {
             report(
                 Problem {
@@ -527,6 +639,10 @@ where
     }
     let mut matched_checkpoints = 0usize;
     let mut last_good_checkpoint = 0u64;
+    let mut witness_matched = 0usize;
+    let mut witnessed_seq = 0u64;
+    // Start markers: ranges the node itself found unanchored when it started.
+    let mut marked: Vec<(u64, u64, u64)> = Vec::new();
 
     let mut it = entries.into_iter().peekable();
     let mut expected = 1u64;
@@ -597,11 +713,23 @@ where
                 &mut problems,
             );
         }
+        if e.service == START_MARKER_SERVICE
+            && e.decision == START_MARKER_DECISION
+            && let Some((from, to)) = e.issue.split_once("..")
+            && let (Ok(from), Ok(to)) = (from.parse::<u64>(), to.parse::<u64>())
+        {
+            marked.push((e.seq, from, to));
+        }
         if in_order {
             if let Some(cps) = pins.remove(&e.seq) {
-                for cp in cps {
+                for (cp, witnessed) in cps {
                     if cp.head_hash == e.hash {
-                        matched_checkpoints += 1;
+                        if witnessed {
+                            witness_matched += 1;
+                            witnessed_seq = e.seq;
+                        } else {
+                            matched_checkpoints += 1;
+                        }
                         last_good_checkpoint = e.seq;
                     } else {
                         report(
@@ -625,7 +753,12 @@ where
 
     // Genuine checkpoints the walk never reached.
     for (seq, cps) in pins {
-        for _ in cps {
+        let mut seen = std::collections::BTreeSet::new();
+        for (cp, _) in cps {
+            // A checkpoint held both locally and by witnesses is one problem, not several.
+            if !seen.insert((cp.head_hash, cp.signature)) {
+                continue;
+            }
             let kind = if seq > last_seq {
                 ProblemKind::Truncated {
                     checkpoint_seq: seq,
@@ -646,6 +779,47 @@ where
                 &mut problems,
             );
         }
+    }
+
+    for (seq, from, to) in marked {
+        report(
+            Problem {
+                seq,
+                position: None,
+                kind: ProblemKind::Unanchored { from, to },
+            },
+            &mut problems,
+        );
+    }
+    if let Some(through) = opts.anchored_through.map(|t| t.min(last_seq))
+        && through > last_good_checkpoint
+    {
+        report(
+            Problem {
+                seq: last_good_checkpoint + 1,
+                position: None,
+                kind: ProblemKind::Unanchored {
+                    from: last_good_checkpoint + 1,
+                    to: through,
+                },
+            },
+            &mut problems,
+        );
+    }
+    if let Some(through) = opts.witnessed_through.map(|t| t.min(last_seq))
+        && through > witnessed_seq
+    {
+        report(
+            Problem {
+                seq: witnessed_seq + 1,
+                position: None,
+                kind: ProblemKind::Unwitnessed {
+                    from: witnessed_seq + 1,
+                    to: through,
+                },
+            },
+            &mut problems,
+        );
     }
 
     if let Some(interval) = opts.checkpoint_interval.filter(|i| *i > 0) {
@@ -681,6 +855,9 @@ where
         last_seq,
         head_hash: prev,
         checkpoints_verified: matched_checkpoints,
+        anchored_seq: last_good_checkpoint,
+        witness_copies_verified: witness_matched,
+        witnessed_seq,
         first_problem,
         problems,
         problems_truncated: truncated,
@@ -709,6 +886,18 @@ pub trait AuditStore {
     fn checkpoints(&self) -> Result<Vec<Checkpoint>, Self::Error>;
     /// Entries about a data subject (by [`subject_hash`]), in seq order.
     fn by_subject(&self, subject: &HashValue) -> Result<Vec<AuditEntry>, Self::Error>;
+}
+
+/// Why [`AuditLog::append_or_resync`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResyncError<E: std::error::Error + 'static> {
+    #[error(transparent)]
+    Store(E),
+    #[error(
+        "audit entries {from}..={to} were written by another writer and are not pinned by a \
+         checkpoint of this node's key: refusing to link after them"
+    )]
+    Unanchored { from: u64, to: u64 },
 }
 
 /// Why a store refused an append.
@@ -815,6 +1004,15 @@ impl<S: AuditStore> AuditLog<S> {
         &self.store
     }
 
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// The node name written into checkpoints.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
     /// Links and durably appends records as one batch. On failure nothing is appended and the
     /// head does not move: the caller must refuse the requests (AUDIT_UNAVAILABLE).
     pub fn append(&mut self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>, S::Error> {
@@ -825,18 +1023,25 @@ impl<S: AuditStore> AuditLog<S> {
         Ok(entries)
     }
 
-    /// Like [`AuditLog::append`], but when the write fails the head is re-read from the
-    /// store and the records are linked after it and written once more. This is for a log
-    /// that another writer may also append to (an administrator's command writing to a
-    /// node's log while the node runs): the store's own check that a batch continues its
-    /// head (and the unique `seq`) makes the second writer fail instead of forking the
-    /// chain, and the retry continues after whatever the other wrote. If the first write
-    /// did reach the store before failing, the retry writes the records a second time
-    /// under new seqs: an attempt is then logged twice, never not at all.
+    /// Like [`AuditLog::append`], but when the write fails because another writer appended
+    /// to the log (an administrator's command writing to a node's log), the head is re-read
+    /// from the store and the records are linked after it and written once more. The store's
+    /// own check that a batch continues its head (and the unique `seq`) makes the second
+    /// writer fail instead of forking the chain.
+    ///
+    /// `anchor`: when given, the log is followed only if the other writer's entries end at a
+    /// checkpoint signed with this key (as `sinergi pks` signs one after its entry) and link
+    /// to this writer's head; otherwise the append fails with [`ResyncError::Unanchored`] and
+    /// nothing is written: entries that someone with write access to the database appended
+    /// behind the node's back are never covered by the node's next checkpoint.
+    ///
+    /// If the first write did reach the store before failing, the retry writes the records a
+    /// second time under new seqs: an attempt is then logged twice, never not at all.
     pub fn append_or_resync(
         &mut self,
         records: Vec<AuditRecord>,
-    ) -> Result<Vec<AuditEntry>, S::Error> {
+        anchor: Option<&VerifyingKey>,
+    ) -> Result<Vec<AuditEntry>, ResyncError<S::Error>> {
         let mut head = self.head;
         let entries: Vec<AuditEntry> = records.into_iter().map(|r| head.append(r)).collect();
         match self.store.append_batch(&entries) {
@@ -846,16 +1051,110 @@ impl<S: AuditStore> AuditLog<S> {
             }
             Err(first) => {
                 let Ok(stored) = self.store.head() else {
-                    return Err(first);
+                    return Err(ResyncError::Store(first));
                 };
                 if stored == self.head {
                     // The log did not move: a real failure, not a second writer.
-                    return Err(first);
+                    return Err(ResyncError::Store(first));
+                }
+                if let Some(key) = anchor {
+                    self.check_anchored(stored, key)?;
                 }
                 self.head = stored;
                 self.append(entries.into_iter().map(AuditEntry::into_record).collect())
+                    .map_err(ResyncError::Store)
             }
         }
+    }
+
+    /// Whether the store's entries after this writer's head link to it and end at `stored`,
+    /// pinned by a checkpoint signed with `key`.
+    fn check_anchored(
+        &self,
+        stored: ChainHead,
+        key: &VerifyingKey,
+    ) -> Result<(), ResyncError<S::Error>> {
+        let unanchored = || ResyncError::Unanchored {
+            from: self.head.seq + 1,
+            to: stored.seq,
+        };
+        if stored.seq <= self.head.seq {
+            return Err(unanchored());
+        }
+        let pinned = self
+            .store
+            .checkpoints()
+            .map_err(ResyncError::Store)?
+            .iter()
+            .any(|c| c.seq == stored.seq && c.head_hash == stored.hash && c.verify_signature(key));
+        if !pinned {
+            return Err(unanchored());
+        }
+        let mut prev = self.head;
+        let mut from = self.head.seq + 1;
+        while from <= stored.seq {
+            let page = self
+                .store
+                .read_range(from, 10_000)
+                .map_err(ResyncError::Store)?;
+            if page.is_empty() {
+                return Err(unanchored());
+            }
+            for e in page.iter().take_while(|e| e.seq <= stored.seq) {
+                if e.seq != prev.seq + 1 || e.prev_hash != prev.hash || e.compute_hash() != e.hash {
+                    return Err(unanchored());
+                }
+                prev = ChainHead {
+                    seq: e.seq,
+                    hash: e.hash,
+                };
+            }
+            from = prev.seq + 1;
+            if page.last().is_some_and(|e| e.seq >= stored.seq) {
+                break;
+            }
+        }
+        if prev == stored {
+            Ok(())
+        } else {
+            Err(unanchored())
+        }
+    }
+
+    /// The highest seq pinned by a checkpoint of the store signed with `key` that matches the
+    /// stored entry (0: none); the node compares it with its head at start.
+    pub fn anchored_seq(&self, key: &VerifyingKey) -> Result<u64, S::Error> {
+        let mut cps = self.store.checkpoints()?;
+        cps.sort_by_key(|c| std::cmp::Reverse(c.seq));
+        for c in cps {
+            if c.seq > self.head.seq || !c.verify_signature(key) {
+                continue;
+            }
+            let e = self.store.read_range(c.seq, 1)?;
+            if e.first()
+                .is_some_and(|e| e.seq == c.seq && e.hash == c.head_hash)
+            {
+                return Ok(c.seq);
+            }
+        }
+        Ok(0)
+    }
+
+    /// Signs and stores a checkpoint of an entry this writer appended (its seq and hash):
+    /// checkpoints fall on exact multiples of the interval, whatever the batch boundaries.
+    pub fn checkpoint_entry(
+        &mut self,
+        entry: &AuditEntry,
+        key: &SigningKey,
+        at: Timestamp,
+    ) -> Result<Checkpoint, S::Error> {
+        let head = ChainHead {
+            seq: entry.seq,
+            hash: entry.hash,
+        };
+        let cp = Checkpoint::sign(&self.node, head, at, key);
+        self.store.put_checkpoint(&cp)?;
+        Ok(cp)
     }
 
     /// Signs and stores a checkpoint of the current head.

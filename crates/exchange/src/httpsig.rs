@@ -30,6 +30,18 @@ use crate::{ClientId, ErrorCode};
 
 /// The components the Sinergi profile requires to be covered.
 pub const REQUIRED_COMPONENTS: [&str; 3] = ["@method", "@target-uri", "content-digest"];
+/// Header fields that, when a request carries them, its signature must cover: they decide
+/// who asks, under which agreement and for what purpose, and they are written to the audit
+/// log, so an intermediary must not be able to change them ([`VerifyConfig::covered_when_present`]).
+pub const COVERED_WHEN_PRESENT: [&str; 7] = [
+    "x-road-client",
+    "x-road-id",
+    "x-road-userid",
+    "x-road-issue",
+    "x-sinergi-purpose",
+    "x-sinergi-pks",
+    "information-mediator-client",
+];
 /// The algorithm name in the `alg` parameter.
 pub const ALG_ED25519: &str = "ed25519";
 const MAX_COMPONENTS: usize = 32;
@@ -600,6 +612,9 @@ impl<S: std::hash::BuildHasher> KeyResolver for HashMap<String, MemberKey, S> {
 // ---------------------------------------------------------------------------------------------
 // Replay cache
 
+/// A replay-cache key (see [`ReplayCache::key`]).
+pub type ReplayKey = [u8; 16];
+
 /// Why the replay cache refused a nonce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplayRefusal {
@@ -647,6 +662,30 @@ impl ReplayCache {
         }
     }
 
+    /// The cache key of a `(keyid, nonce)` pair: the first 16 bytes of SHA-256(`keyid NUL
+    /// nonce`). What a node persists to remember nonces across a restart.
+    pub fn key(key_id: &str, nonce: &str) -> ReplayKey {
+        let mut h = Sha256::new();
+        h.update(key_id.as_bytes());
+        h.update([0u8]);
+        h.update(nonce.as_bytes());
+        let full: [u8; 32] = h.finalize().into();
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&full[..16]);
+        k
+    }
+
+    /// Remembers keys persisted by an earlier run (valid until their second, inclusive);
+    /// expired ones are skipped. A key already present is kept once.
+    pub fn preload(&mut self, keys: impl IntoIterator<Item = (ReplayKey, i64)>, now: i64) {
+        for (k, valid_until) in keys {
+            if valid_until >= now && !self.seen.contains_key(&k) {
+                self.seen.insert(k, valid_until);
+                self.by_expiry.push(Reverse((valid_until, k)));
+            }
+        }
+    }
+
     /// Records a nonce valid until `valid_until` (unix seconds, inclusive), or refuses it.
     pub fn check_and_insert(
         &mut self,
@@ -656,13 +695,7 @@ impl ReplayCache {
         now: i64,
     ) -> Result<(), ReplayRefusal> {
         self.evict(now);
-        let mut h = Sha256::new();
-        h.update(key_id.as_bytes());
-        h.update([0u8]);
-        h.update(nonce.as_bytes());
-        let full: [u8; 32] = h.finalize().into();
-        let mut k = [0u8; 16];
-        k.copy_from_slice(&full[..16]);
+        let k = ReplayCache::key(key_id, nonce);
         if self.seen.contains_key(&k) {
             return Err(ReplayRefusal::Replayed);
         }
@@ -691,6 +724,10 @@ pub struct VerifyConfig {
     pub max_header_len: usize,
     /// Replay cache size, in nonces (about 100 bytes each).
     pub replay_capacity: usize,
+    /// Header fields the signature must cover whenever the request carries them
+    /// (default [`COVERED_WHEN_PRESENT`]); a request sending one uncovered is
+    /// SIGNATURE_MALFORMED.
+    pub covered_when_present: Vec<String>,
 }
 
 impl Default for VerifyConfig {
@@ -701,6 +738,7 @@ impl Default for VerifyConfig {
             label: None,
             max_header_len: 8 * 1024,
             replay_capacity: 1_000_000,
+            covered_when_present: COVERED_WHEN_PRESENT.map(str::to_owned).to_vec(),
         }
     }
 }
@@ -717,6 +755,11 @@ pub struct Verified {
     pub nonce: String,
     /// The covered component names, in order.
     pub covered: Vec<String>,
+    /// The replay-cache key of this signature and the last second it must be remembered:
+    /// a node persists both before it answers, so a restart does not forget the nonce
+    /// ([`Verifier::preload`]).
+    pub replay_key: ReplayKey,
+    pub replay_until: i64,
 }
 
 impl Verified {
@@ -785,6 +828,13 @@ impl Verifier {
                 return Err(malformed(format!("component {required:?} must be covered")));
             }
         }
+        for field in &cfg.covered_when_present {
+            if req.headers.get(field).is_some() && !parsed.component_names().any(|n| n == field) {
+                return Err(malformed(format!(
+                    "header {field:?} is sent but not covered by the signature"
+                )));
+            }
+        }
         let p = &parsed.params;
         let (Some(created), Some(expires), Some(nonce), Some(key_id), Some(alg)) =
             (p.created, p.expires, &p.nonce, &p.keyid, &p.alg)
@@ -826,15 +876,11 @@ impl Verifier {
             .get("content-digest")
             .ok_or_else(|| malformed("Content-Digest is absent"))?;
         check_content_digest(&digest, req.body)?;
+        let replay_until = expires.saturating_add(cfg.max_skew_secs);
         self.replay
             .lock()
             .map_err(|_| SignatureError::ReplayCacheFull)?
-            .check_and_insert(
-                key_id,
-                nonce,
-                expires.saturating_add(cfg.max_skew_secs),
-                now,
-            )
+            .check_and_insert(key_id, nonce, replay_until, now)
             .map_err(|r| match r {
                 ReplayRefusal::Replayed => SignatureError::Replayed,
                 ReplayRefusal::Full => SignatureError::ReplayCacheFull,
@@ -847,6 +893,15 @@ impl Verifier {
             created,
             expires,
             nonce: nonce.clone(),
+            replay_key: ReplayCache::key(key_id, nonce),
+            replay_until,
         })
+    }
+
+    /// Remembers nonces persisted by an earlier run of the node (see [`ReplayCache::preload`]).
+    pub fn preload_replay(&self, keys: impl IntoIterator<Item = (ReplayKey, i64)>, now: i64) {
+        if let Ok(mut r) = self.replay.lock() {
+            r.preload(keys, now);
+        }
     }
 }

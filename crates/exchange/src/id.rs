@@ -6,8 +6,14 @@
 //!
 //! Validation is strict and does no decoding: a part is 1..=max bytes of ASCII letters,
 //! digits, `.`, `_`, `-`, starting with a letter or digit (so `.`/`..`, empty parts,
-//! percent-escapes, whitespace, control and non-ASCII characters are all refused). Member
-//! classes are upper-case letters and digits (`GOV`, `COM`, `NGO`).
+//! percent-escapes, whitespace, control and non-ASCII characters are all refused). The
+//! instance and the member class start with a letter; a member class is letters and digits
+//! only (`GOV`, `COM`, `NGO`; GovStack deployments also use lower case, e.g. `identifier`).
+//! Identifiers compare exactly: `gov` and `GOV` are different classes, as in X-Road.
+//!
+//! The same syntax serves X-Road (`X-Road-Client`, `/r1/...`) and the GovStack Information
+//! Mediator (`Information-Mediator-Client`, `{GovStackInstance}/{memberClass}/{memberCode}/
+//! {applicationCode}`): a GovStack application is an X-Road subsystem.
 
 use std::fmt;
 use std::str::FromStr;
@@ -56,12 +62,14 @@ pub enum IdError {
     TooLong { part: IdPart, max: usize },
     #[error("{part}: character {ch:?} at byte {at} is not allowed")]
     BadChar { part: IdPart, ch: char, at: usize },
-    #[error("{part}: must start with a letter or digit")]
+    #[error("{part}: must start with a letter (instance, member class) or a letter or digit")]
     BadStart { part: IdPart },
     #[error("expected {expected} parts separated by '/', found {found}")]
     PartCount { expected: usize, found: usize },
     #[error("path must start with /r1/")]
     BadPrefix,
+    #[error("resource path after the service code: {0}")]
+    BadResource(&'static str),
 }
 
 fn check_part(part: IdPart, s: &str, max: usize) -> Result<(), IdError> {
@@ -73,7 +81,7 @@ fn check_part(part: IdPart, s: &str, max: usize) -> Result<(), IdError> {
     }
     for (at, ch) in s.char_indices() {
         let ok = if part == IdPart::MemberClass {
-            ch.is_ascii_uppercase() || ch.is_ascii_digit()
+            ch.is_ascii_alphanumeric()
         } else {
             ch.is_ascii_alphanumeric() || ch == '.' || ch == '_' || ch == '-'
         };
@@ -81,7 +89,9 @@ fn check_part(part: IdPart, s: &str, max: usize) -> Result<(), IdError> {
             return Err(IdError::BadChar { part, ch, at });
         }
     }
-    if !s.as_bytes()[0].is_ascii_alphanumeric() {
+    let first = s.as_bytes()[0];
+    let letter_first = matches!(part, IdPart::Instance | IdPart::MemberClass);
+    if !first.is_ascii_alphanumeric() || (letter_first && !first.is_ascii_alphabetic()) {
         return Err(IdError::BadStart { part });
     }
     Ok(())
@@ -181,6 +191,40 @@ pub struct ServicePath<'a> {
     pub resource: &'a str,
     /// The query string without `?`, if any.
     pub query: Option<&'a str>,
+}
+
+impl ServicePath<'_> {
+    /// Checks the resource path after the service code as a path that every proxy and
+    /// server reads the same way: segments of the identifier alphabet only, so no empty
+    /// segment (`//`, a trailing `/`), no dot-segment (`.`, `..`), no percent-escape (`%2e`,
+    /// `%2F`), no backslash, no parameters (`;`). A normalising proxy in front of the node
+    /// would otherwise route `.../svc/../../OTHER/svc` to another service than the node
+    /// reads. Empty (nothing after the service code) is fine.
+    pub fn check_resource(&self) -> Result<(), IdError> {
+        if self.resource.is_empty() {
+            return Ok(());
+        }
+        let Some(rest) = self.resource.strip_prefix('/') else {
+            return Err(IdError::BadResource("must start with '/'"));
+        };
+        for seg in rest.split('/') {
+            if seg.is_empty() {
+                return Err(IdError::BadResource("empty segment"));
+            }
+            if seg == "." || seg == ".." {
+                return Err(IdError::BadResource("dot-segment"));
+            }
+            if !seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            {
+                return Err(IdError::BadResource(
+                    "only letters, digits, '.', '_' and '-' in a segment",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ServiceId {

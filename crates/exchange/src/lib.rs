@@ -22,11 +22,11 @@ pub mod token;
 
 pub use agreement::{
     AccessRequest, Agreement, AgreementStatus, Clause, Decision, DecisionCode, Quota, QuotaTracker,
-    RegionScope, ServiceGrant, decide, evaluate,
+    RegionScope, ServiceGrant, decide, decide_call, evaluate,
 };
 pub use audit::{
     AuditEntry, AuditLog, AuditRecord, AuditStore, Checkpoint, HashValue, MemoryAuditStore,
-    NodeSecret, VerifyReport, subject_hash, verify, who_accessed,
+    NodeSecret, VerifyReport, WitnessReceipt, subject_hash, verify, verify_anchored, who_accessed,
 };
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::ErrorCode;

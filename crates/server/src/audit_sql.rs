@@ -798,7 +798,7 @@ fn writer_loop(
         }
         if !records.is_empty() {
             let n = records.len() as u64;
-            match log.append_or_resync(records) {
+            match log.append_or_resync(records, None) {
                 Ok(entries) => {
                     let mut it = entries.iter().map(|e| e.seq);
                     for (k, tx) in waiters {
@@ -823,7 +823,7 @@ fn writer_loop(
             while let Ok(Msg::Append(r, tx)) = rx.try_recv() {
                 let n = r.len() as u64;
                 let reply = log
-                    .append_or_resync(r)
+                    .append_or_resync(r, None)
                     .map(|es| es.iter().map(|e| e.seq).collect())
                     .map_err(|e| e.to_string());
                 if reply.is_ok() {

@@ -118,7 +118,7 @@ impl AuditSink<'_> {
                     let store = SqlAuditStore::open(&url).map_err(|e| e.to_string())?;
                     let mut log = AuditLog::open(&node, store).map_err(|e| e.to_string())?;
                     let seq = log
-                        .append_or_resync(vec![rec])
+                        .append_or_resync(vec![rec], None)
                         .map_err(|e| e.to_string())?
                         .first()
                         .map(|e| e.seq)

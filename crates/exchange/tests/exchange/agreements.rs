@@ -1,7 +1,7 @@
 use sinergi_exchange::agreement::{AgreementError, normalize_region};
 use sinergi_exchange::{
     AccessRequest, Agreement, AgreementStatus, ErrorCode, Quota, QuotaTracker, RegionScope,
-    ServiceGrant, Timestamp, decide, evaluate,
+    ServiceGrant, Timestamp, decide, decide_call, evaluate,
 };
 
 use crate::common::{client, service, wib};
@@ -498,4 +498,62 @@ impl Prev for Timestamp {
     fn prev(self) -> Timestamp {
         Timestamp(self.0 - 1)
     }
+}
+
+/// A batch is decided once for the call (issue 14, holes 4 and 7): fields are refused at call
+/// level whatever the region scope, and the day's quota counts every person asked about.
+#[test]
+fn a_call_is_decided_once_with_fields_and_persons_counted() {
+    let mut r = request();
+    r.subject_region = None;
+    // Regional agreement, ungranted field: refused for the whole call, not per line.
+    let mut ungranted = r.clone();
+    ungranted.fields_requested = vec!["no_kk".into()];
+    let q = QuotaTracker::default();
+    let d = decide_call(&[pks()], &q, &ungranted, 3);
+    assert_eq!(
+        (d.code.as_str(), d.clause.to_string()),
+        ("FIELD_NOT_GRANTED", "PKS-001#fields.verifikasi_nik".into())
+    );
+    // ... and nothing was consumed: the full day's quota (5) is still there.
+    assert!(decide_call(&[pks()], &q, &r, 5).allowed);
+    // The day's five persons are used up: one more person is refused, with the clause.
+    let d = decide_call(&[pks()], &q, &r, 1);
+    assert_eq!(d.clause.to_string(), "PKS-001#quota.per_day");
+    assert!(d.retry_after_secs.is_some());
+
+    // A batch of more persons than the day allows is refused whole, and consumes nothing.
+    let q = QuotaTracker::default();
+    let d = decide_call(&[pks()], &q, &r, 6);
+    assert_eq!(d.code.as_str(), "QUOTA_EXCEEDED");
+    assert!(decide(&[pks()], &q, &request()).allowed, "nothing consumed");
+
+    // The per-second rate counts requests: one call of 4 persons is one token of 2.
+    let q = QuotaTracker::default();
+    assert!(decide_call(&[pks()], &q, &r, 2).allowed);
+    assert!(decide_call(&[pks()], &q, &r, 2).allowed);
+    let d = decide_call(&[pks()], &q, &r, 1);
+    assert_eq!(d.clause.to_string(), "PKS-001#quota.per_second");
+}
+
+#[test]
+fn a_call_prefers_an_agreement_covering_every_region() {
+    let regional = pks();
+    let mut national = pks();
+    national.id = "PKS-002".into();
+    national.region_scope = RegionScope::National;
+    let mut r = request();
+    r.subject_region = None;
+    let d = decide_call(
+        &[regional.clone(), national],
+        &QuotaTracker::default(),
+        &r,
+        1,
+    );
+    assert_eq!(d.clause.to_string(), "PKS-002#grant");
+    assert!(regional.covers_region(Some("3301022001")));
+    assert!(regional.covers_region(Some("33.01")));
+    assert!(!regional.covers_region(Some("33.02.01.2001")));
+    assert!(!regional.covers_region(Some("33.0")));
+    assert!(!regional.covers_region(None));
 }

@@ -1,6 +1,8 @@
 use proptest::prelude::*;
 use sinergi_exchange::audit::{
-    AuditStore as _, ChainHead, ProblemKind, VerifyOptions, request_hash, verify_with,
+    AuditStore as _, ChainHead, ProblemKind, ResyncError, START_MARKER_DECISION,
+    START_MARKER_SERVICE, VerifyOptions, WitnessReceipt, request_hash, verify_anchored,
+    verify_with,
 };
 use sinergi_exchange::{
     AuditEntry, AuditLog, AuditRecord, Checkpoint, HashValue, MemoryAuditStore, NodeSecret,
@@ -456,11 +458,26 @@ fn a_second_writer_is_refused_by_append_and_followed_by_append_or_resync() {
     assert!(admin.append(vec![record(3)]).is_err());
     assert_eq!(admin.head().seq, 0);
     // ...and append_or_resync continues after what the node wrote.
-    let e = admin.append_or_resync(vec![record(3)]).unwrap();
+    let e = admin.append_or_resync(vec![record(3)], None).unwrap();
     assert_eq!(e[0].seq, 3);
     assert_eq!(e[0].request_id, "req-000003");
     // The node, stale in turn, follows the admin's entry.
-    let e = node.append_or_resync(vec![record(4), record(5)]).unwrap();
+    // The node follows only entries pinned by a checkpoint of its key: the admin's entry is
+    // not (yet), so the node refuses and writes nothing...
+    let key = node_key().verifying_key();
+    let e = node.append_or_resync(vec![record(4)], Some(&key));
+    assert!(
+        matches!(e, Err(ResyncError::Unanchored { from: 3, to: 3 })),
+        "{e:?}"
+    );
+    assert_eq!(store.0.borrow().head().unwrap().seq, 3);
+    // ...until the admin signs one with the node's key (as `sinergi pks` does).
+    admin
+        .checkpoint(&node_key(), Timestamp(1_750_000_050_000_000))
+        .unwrap();
+    let e = node
+        .append_or_resync(vec![record(4), record(5)], Some(&key))
+        .unwrap();
     assert_eq!(e.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
     node.checkpoint(&node_key(), Timestamp(1_750_000_100_000_000))
         .unwrap();
@@ -472,4 +489,142 @@ fn a_second_writer_is_refused_by_append_and_followed_by_append_or_resync() {
     // An entry turned back into its record links to the same hash after the same head.
     let again = AuditEntry::new(3, all[1].hash, all[2].clone().into_record());
     assert_eq!(again, all[2]);
+}
+
+// ---- anchoring: witnesses, unanchored tails (issue 14, hole 1) -------------------------------
+
+fn witness_key() -> SigningKey {
+    SigningKey::from_bytes(&[43u8; 32])
+}
+
+fn anchored(
+    entries: &[AuditEntry],
+    cps: &[Checkpoint],
+    witness: &[Checkpoint],
+    through: Option<u64>,
+) -> VerifyReport {
+    verify_anchored(
+        entries,
+        cps,
+        witness,
+        &node_key().verifying_key(),
+        VerifyOptions {
+            checkpoint_interval: Some(25),
+            anchored_through: through,
+            witnessed_through: through,
+            ..VerifyOptions::default()
+        },
+    )
+}
+
+#[test]
+fn a_log_cut_short_with_its_checkpoints_is_caught_by_the_witness_copy() {
+    let (e, c) = log(100, 25);
+    let witness = c.clone();
+    // The tail and every checkpoint after the cut are deleted: locally consistent...
+    let (cut, cut_cps) = (&e[..60], &c[..2]);
+    let local = verify_with(
+        cut,
+        cut_cps,
+        &node_key().verifying_key(),
+        VerifyOptions::default(),
+    );
+    assert!(local.ok, "locally it looks intact: {local:?}");
+    // ...but the witness holds checkpoints 75 and 100.
+    let r = anchored(cut, cut_cps, &witness, None);
+    assert!(!r.ok);
+    assert!(
+        r.problems.iter().any(|p| p.kind
+            == ProblemKind::Truncated {
+                checkpoint_seq: 100,
+                last_seq: 60
+            }),
+        "{r:?}"
+    );
+    // A checkpoint held locally and by the witness is counted once.
+    let full = anchored(&e, &c, &witness, Some(100));
+    assert!(full.ok, "{full:?}");
+    assert_eq!((full.witnessed_seq, full.anchored_seq), (100, 100));
+    assert_eq!(full.witness_copies_verified, 4);
+}
+
+#[test]
+fn a_rehashed_log_without_checkpoints_is_caught() {
+    let (mut e, c) = log(100, 25);
+    e[10].purpose = "PENAGIHAN_PAJAK".into();
+    rehash_from(&mut e, 10);
+    // Every checkpoint deleted: the interval says they are missing...
+    let r = anchored(&e, &[], &[], None);
+    assert_eq!(first(&r), (25, ProblemKind::CheckpointMissing));
+    // ...and the witness's copy no longer matches.
+    let r = anchored(&e, &[], &c, None);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| matches!(p.kind, ProblemKind::CheckpointMismatch { .. })),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_forged_entry_after_the_last_checkpoint_is_unanchored() {
+    let (mut e, c) = log(100, 25);
+    let mut head = ChainHead {
+        seq: 100,
+        hash: e[99].hash,
+    };
+    e.push(head.append(record(101)));
+    // Without the requirement, the extension passes (today's `audit verify`).
+    assert!(anchored(&e, &c, &c, None).ok);
+    let r = anchored(&e, &c, &c, Some(101));
+    assert!(!r.ok);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::Unanchored { from: 101, to: 101 })
+    );
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::Unwitnessed { from: 101, to: 101 })
+    );
+}
+
+#[test]
+fn a_start_marker_keeps_reporting_the_range_it_found_unanchored() {
+    let (mut e, mut c) = log(50, 25);
+    let mut head = ChainHead {
+        seq: 50,
+        hash: e[49].hash,
+    };
+    e.push(head.append(record(51))); // written behind the node's back
+    let mut marker = record(52);
+    marker.service = START_MARKER_SERVICE.into();
+    marker.decision = START_MARKER_DECISION.into();
+    marker.issue = "51..51".into();
+    e.push(head.append(marker));
+    // The node's next checkpoint covers both, but the marker keeps the range reported.
+    c.push(Checkpoint::sign(NODE, head, Timestamp(1), &node_key()));
+    let r = anchored(&e, &c, &c, Some(52));
+    assert_eq!(
+        r.problems
+            .iter()
+            .map(|p| p.kind.clone())
+            .collect::<Vec<_>>(),
+        vec![ProblemKind::Unanchored { from: 51, to: 51 }]
+    );
+}
+
+#[test]
+fn a_witness_receipt_verifies_with_the_witness_key_only() {
+    let (_, c) = log(25, 25);
+    let r = WitnessReceipt::sign(&c[0], "bpjs", Timestamp(5), &witness_key());
+    assert!(r.verify_signature(&witness_key().verifying_key()));
+    assert!(!r.verify_signature(&node_key().verifying_key()));
+    let mut forged = r.clone();
+    forged.checkpoint.seq = 24;
+    assert!(!forged.verify_signature(&witness_key().verifying_key()));
+    let json = serde_json::to_string(&r).unwrap();
+    let back: WitnessReceipt = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, r);
 }

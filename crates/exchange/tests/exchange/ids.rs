@@ -64,11 +64,29 @@ fn hostile_client_headers_are_refused() {
             },
         ),
         (
-            "ID/gov/X/Y",
+            "ID/GO-V/X/Y",
             IdError::BadChar {
                 part: IdPart::MemberClass,
-                ch: 'g',
-                at: 0,
+                ch: '-',
+                at: 2,
+            },
+        ),
+        (
+            "1D/GOV/X/Y",
+            IdError::BadStart {
+                part: IdPart::Instance,
+            },
+        ),
+        (
+            "ID/1GOV/X/Y",
+            IdError::BadStart {
+                part: IdPart::MemberClass,
+            },
+        ),
+        (
+            "ID/GOV/_X/Y",
+            IdError::BadStart {
+                part: IdPart::MemberCode,
             },
         ),
         (
@@ -188,6 +206,63 @@ fn hostile_service_paths_are_refused() {
     }
     assert_eq!(ServiceId::ERROR_CODE.code(), "SERVICE_ID_INVALID");
     assert_eq!(ClientId::ERROR_CODE.code(), "CLIENT_ID_INVALID");
+}
+
+/// GovStack identifiers (the upstream suite's valid rows): lower-case member classes, codes
+/// starting with a digit; and its invalid rows (a digit first in the instance or class, an
+/// underscore first in a code).
+#[test]
+fn govstack_identifiers() {
+    for ok in [
+        "identifier/identifier/alp4aNum3r1c/alp4aNum3r1c",
+        "a11a11a11a/asd2211a/12as12/m3mb3rc0d3",
+        "a552example/zzz321a/m3mb3rc0d3/aa15",
+        "valid1dentifi3r/rand0mid3nt/str1ng/azxcv55",
+        "eGovStack/GOV/90000009/digitalregistries",
+    ] {
+        let c = ClientId::parse_header(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        assert_eq!(c.to_header(), ok);
+    }
+    // Exact comparison, as X-Road: another case is another member class.
+    assert_ne!(
+        ClientId::parse_header("ID/gov/X/Y").unwrap(),
+        ClientId::parse_header("ID/GOV/X/Y").unwrap()
+    );
+    for bad in [
+        "1nval1d/identifier/alp4aNum3r1c/alp4aNum3r1c",
+        "identifier/1nval1d/alp4aNum3r1c/alp4aNum3r1c",
+        "identifier/identifier/_invalid/alp4aNum3r1c",
+        "identifier/identifier/str1ng/_invalid",
+    ] {
+        assert!(ClientId::parse_header(bad).is_err(), "{bad} accepted");
+    }
+}
+
+/// What follows the service code: nothing, or clean segments; never a dot-segment, an
+/// empty segment, an escape or a backslash (issue 14, hole 5).
+#[test]
+fn resource_paths_are_clean_or_refused() {
+    let clean = |p: &str| {
+        ServiceId::parse_path_prefix(p)
+            .unwrap()
+            .check_resource()
+            .is_ok()
+    };
+    assert!(clean("/r1/ID/GOV/X/Y/svc"));
+    assert!(clean("/r1/ID/GOV/X/Y/svc?x=1"));
+    assert!(clean("/r1/ID/GOV/X/Y/svc/orang/123"));
+    for bad in [
+        "/r1/ID/GOV/KEMENDAGRI-DUKCAPIL/DATA/verifikasi-identitas/../../../BPS/DTSEN/desil",
+        "/r1/ID/GOV/X/Y/svc/.",
+        "/r1/ID/GOV/X/Y/svc/",
+        "/r1/ID/GOV/X/Y/svc//a",
+        "/r1/ID/GOV/X/Y/svc/%2e%2e",
+        "/r1/ID/GOV/X/Y/svc/a%2Fb",
+        "/r1/ID/GOV/X/Y/svc/a\\b",
+        "/r1/ID/GOV/X/Y/svc/a;b=c",
+    ] {
+        assert!(!clean(bad), "{bad} accepted");
+    }
 }
 
 proptest! {

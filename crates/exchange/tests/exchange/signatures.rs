@@ -703,3 +703,57 @@ proptest! {
         prop_assert!(v.verify(&req, &keys(), NOW).is_err());
     }
 }
+
+/// The purpose, the PKS and the X-Road headers decide the request and go to the audit log:
+/// sent, they must be signed (issue 14: the purpose was not among the covered components, so
+/// an intermediary could change it on a signed request).
+#[test]
+fn decisive_headers_must_be_covered_when_sent() {
+    let v = Verifier::new(VerifyConfig::default());
+    for field in [
+        "X-Sinergi-Purpose",
+        "X-Sinergi-Pks",
+        "X-Road-UserId",
+        "X-Road-Id",
+    ] {
+        let mut s = good(&format!("nonce-uncovered-{field}"));
+        set(&mut s, field, "VALIDASI_BANSOS");
+        let e = run(&v, &s, NOW + 5).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::SignatureMalformed, "{field}");
+        assert!(e.to_string().contains("not covered"), "{e}");
+    }
+    // The profile can be relaxed deliberately, e.g. for a client that cannot sign them.
+    let relaxed = Verifier::new(VerifyConfig {
+        covered_when_present: vec!["x-road-client".into()],
+        ..VerifyConfig::default()
+    });
+    let mut s = good("nonce-relaxed-000001");
+    set(&mut s, "X-Sinergi-Purpose", "VALIDASI_BANSOS");
+    assert!(run(&relaxed, &s, NOW + 5).is_ok());
+}
+
+/// A node persists each verified signature's replay key and reloads it at start: a request
+/// replayed to the restarted node is refused (issue 14, hole 2).
+#[test]
+fn a_preloaded_replay_key_survives_a_restart() {
+    let first = Verifier::new(VerifyConfig::default());
+    let s = good("nonce-restart-000001");
+    let ok = run(&first, &s, NOW + 5).unwrap();
+    assert_eq!(
+        ok.replay_key,
+        ReplayCache::key(KEY_ID, "nonce-restart-000001")
+    );
+    assert_eq!(ok.replay_until, NOW + 60 + 30);
+    // A new process knows nothing...
+    let restarted = Verifier::new(VerifyConfig::default());
+    // ...until it loads what the first one persisted (an expired key is skipped).
+    restarted.preload_replay(
+        [(ok.replay_key, ok.replay_until), ([9; 16], NOW - 1)],
+        NOW + 6,
+    );
+    assert_eq!(restarted.replay_len(), 1);
+    assert_eq!(
+        run(&restarted, &s, NOW + 7).unwrap_err().code(),
+        ErrorCode::SignatureReplayed
+    );
+}

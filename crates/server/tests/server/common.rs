@@ -325,8 +325,10 @@ pub fn signed_headers(
         ("x-sinergi-purpose".into(), purpose.into()),
         ("content-type".into(), "application/json".into()),
     ];
+    let mut covered = vec!["x-road-client", "x-road-id", "x-sinergi-purpose"];
     if let Some(p) = pks {
         h.push(("x-sinergi-pks".into(), p.into()));
+        covered.push("x-sinergi-pks");
     }
     let signed = sign_request(
         s.key,
@@ -340,7 +342,7 @@ pub fn signed_headers(
             created: s.created,
             expires: s.expires,
             nonce: &s.nonce,
-            extra_components: &["x-road-client", "x-road-id", "x-sinergi-purpose"],
+            extra_components: &covered,
         },
     )
     .unwrap();
