@@ -1,15 +1,17 @@
-//! `sinergi audit`: checks a node's hash-chained audit log against its signed checkpoints,
-//! and answers "who accessed NIK X" (UU PDP art. 32) from the keyed subject hashes. Reads the
-//! node's audit database and key files directly, so it works while the node is stopped.
+//! `sinergi audit`: checks a node's hash-chained audit log against its signed checkpoints and
+//! the copies its witnesses hold, and answers "who accessed NIK X" (UU PDP art. 32) from the
+//! keyed subject hashes. Reads the node's audit database and key files directly, so it works
+//! while the node is stopped; when it runs, it first asks it for a fresh checkpoint.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use base64::Engine as _;
-use sinergi_exchange::audit::{AuditEntry, NodeSecret, Problem, ProblemKind};
+use sinergi_exchange::audit::{AuditEntry, NodeSecret, Problem, ProblemKind, VerifyOptions};
 use sinergi_exchange::{SigningKey, VerifyingKey};
 use sinergi_server::NodeConfig;
 use sinergi_server::audit_sql::Db;
+use sinergi_server::operator::Operator;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,6 +29,16 @@ pub enum AuditCommand {
     /// Siapa yang mengakses data NIK ini (UU PDP pasal 32).
     /// [en] Who accessed this NIK's data (UU PDP art. 32).
     WhoAccessed(WhoArgs),
+    /// Cetak kunci publik node (checkpoint) dan anggotanya, untuk konfigurasi saksi dan
+    /// peer di node lain (print the public keys to configure witnesses and peers).
+    KunciPublik(KeyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    /// Konfigurasi node (TOML); bawaan: konfigurasi demo tertanam.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,6 +50,10 @@ pub struct VerifyArgs {
     /// Cetak laporan sebagai JSON. [en] Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Alamat node saksi yang memegang salinan checkpoint (witness node URL); boleh
+    /// diulang. Bawaan: `[[witnesses]]` di konfigurasi.
+    #[arg(long)]
+    pub saksi: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,7 +73,35 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         AuditCommand::Verify(a) => verify(a).await,
         AuditCommand::WhoAccessed(a) => who_accessed(a).await,
+        AuditCommand::KunciPublik(a) => public_keys(a),
     }
+}
+
+fn public_keys(args: KeyArgs) -> anyhow::Result<ExitCode> {
+    let config = crate::serve_cmd::load_config(args.config.as_deref())?;
+    let node = config
+        .node_key()
+        .map_err(|e| anyhow::anyhow!("Kunci checkpoint node tidak dapat dibaca: {e}"))?;
+    println!(
+        "# Node {} (untuk [[witnesses]] di node lain)",
+        config.node_name
+    );
+    println!(
+        "public_key = \"{}\"",
+        sinergi_server::config::public_key_b64(&node)
+    );
+    for m in &config.members {
+        let key = config
+            .member_signing_key(m)
+            .map_err(|e| anyhow::anyhow!("Kunci anggota {} tidak dapat dibaca: {e}", m.id))?;
+        println!("# Anggota {} (untuk [[peers.members]] di node lain)", m.id);
+        println!("key_id = \"{}\"", m.key_id());
+        println!(
+            "public_key = \"{}\"",
+            sinergi_server::config::public_key_b64(&key)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Entries are read in pages of this many.
@@ -67,7 +111,81 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let config = crate::serve_cmd::load_config(args.config.as_deref())?;
     let db = open_audit(&config).await?;
     let key = node_key(&config)?;
+    // A running node signs a checkpoint of everything it wrote, now (and its witnesses
+    // countersign it): every entry in the log before that must then be covered. A stopped
+    // node signed a final checkpoint: every entry must be covered.
+    let mut notes: Vec<String> = Vec::new();
+    let anchored_through = match Operator::find(&config).await {
+        Some(node) => {
+            let head = db.head().await?.seq;
+            let (status, answer) = node
+                .call(
+                    "POST",
+                    "/admin/audit/checkpoint",
+                    Vec::new(),
+                    "sinergi audit verify",
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("Node {} tidak menjawab: {e}", node.url()))?;
+            if status != 200 {
+                anyhow::bail!(
+                    "Node {} menolak membuat checkpoint: HTTP {status} {answer}",
+                    node.url()
+                );
+            }
+            notes.push(format!(
+                "Node berjalan di {}: checkpoint baru sampai seq {}; entri sampai seq {head} \
+                 harus tercakup.",
+                node.url(),
+                answer["checkpoint"]["seq"]
+            ));
+            for e in answer["witness_errors"].as_array().into_iter().flatten() {
+                notes.push(format!("Saksi: {}", e.as_str().unwrap_or_default()));
+            }
+            head
+        }
+        None => u64::MAX,
+    };
     let checkpoints = db.checkpoints().await?;
+    let mut copies =
+        sinergi_server::witness::receipt_copies(&config.witnesses, &db.receipts().await?);
+    let urls: Vec<String> = if args.saksi.is_empty() {
+        config
+            .witnesses
+            .iter()
+            .map(|w| w.base_url.clone())
+            .collect()
+    } else {
+        args.saksi.clone()
+    };
+    if !urls.is_empty() {
+        let member = config
+            .members
+            .iter()
+            .min_by(|a, b| a.id.cmp(&b.id))
+            .ok_or_else(|| {
+                anyhow::anyhow!("Node tanpa anggota ([[members]]) tidak dapat bertanya ke saksi")
+            })?;
+        let speaker = sinergi_server::state::Hosted {
+            id: member.id.clone(),
+            name: member.name.clone(),
+            key: config.member_signing_key(member)?,
+            key_id: member.key_id(),
+            services: Vec::new(),
+        };
+        let client = sinergi_server::client::new_client(config.tls.as_ref())?;
+        for url in &urls {
+            match sinergi_server::witness::fetch(&client, &speaker, url, &config.node_name).await {
+                Ok(c) => {
+                    notes.push(format!("Saksi {url}: {} salinan checkpoint.", c.len()));
+                    copies.extend(c);
+                }
+                Err(e) => notes.push(format!(
+                    "Saksi {url} tidak dapat ditanya ({e}); dipakai tanda terima yang tersimpan."
+                )),
+            }
+        }
+    }
     let mut entries: Vec<AuditEntry> = Vec::new();
     let mut from = 1;
     loop {
@@ -78,8 +196,15 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     db.close().await;
     let cps = checkpoints.clone();
+    let witnessed = !urls.is_empty() || !config.witnesses.is_empty();
+    let opts = VerifyOptions {
+        checkpoint_interval: Some(config.checkpoint_every.max(1)),
+        anchored_through: Some(anchored_through),
+        witnessed_through: witnessed.then_some(anchored_through),
+        ..VerifyOptions::default()
+    };
     let report = tokio::task::spawn_blocking(move || {
-        sinergi_exchange::audit::verify(entries.iter(), &cps, &key)
+        sinergi_exchange::audit::verify_anchored(entries.iter(), &cps, &copies, &key, opts)
     })
     .await?;
 
@@ -87,18 +212,28 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("Log audit: {}", config.audit_url());
+        for n in &notes {
+            println!("{n}");
+        }
         println!(
             "Entri diperiksa: {} (seq terakhir {})",
             report.entries, report.last_seq
         );
         println!(
-            "Checkpoint terverifikasi: {} dari {}",
+            "Checkpoint terverifikasi: {} dari {}; tercakup sampai seq {}",
             report.checkpoints_verified,
-            checkpoints.len()
+            checkpoints.len(),
+            report.anchored_seq
         );
+        if witnessed {
+            println!(
+                "Salinan saksi cocok: {}; disaksikan sampai seq {}",
+                report.witness_copies_verified, report.witnessed_seq
+            );
+        }
         if report.ok {
             println!("UTUH: rantai hash dan semua checkpoint cocok; tidak ada entri yang diubah,");
-            println!("dihapus, disisipkan atau ditukar urutannya.");
+            println!("dihapus, disisipkan, ditukar urutannya atau ditambahkan di luar node.");
         } else {
             println!("TIDAK UTUH: log audit telah diubah.");
             if let Some(p) = &report.first_problem {

@@ -1,7 +1,9 @@
 //! `sinergi pks`: create, list, suspend, reinstate and revoke data-sharing agreements (PKS)
-//! on a node's database. Goes through `sinergi_server::pks`, the code path of the admin API,
-//! so decisions and audit entries are the same; works whether the node runs or not (a running
-//! node picks the change up within `AGREEMENT_POLL`).
+//! of a node. When the node runs, the change is handed to it (the admin API, signed with the
+//! node's own key: `sinergi_server::operator`), which applies it under the lock its decisions
+//! take: in force for every request decided after the command returns. When it does not
+//! run, the change goes into its database through the same code path (`sinergi_server::pks`),
+//! so decisions and audit entries are the same either way.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +12,7 @@ use sinergi_exchange::{
     Agreement, AgreementStatus, ClientId, Quota, RegionScope, ServiceGrant, Timestamp,
 };
 use sinergi_server::audit_sql::Db;
+use sinergi_server::operator::Operator;
 use sinergi_server::pks::{self, Action, AuditSink, Ctx, PksError};
 
 #[derive(Debug, clap::Args)]
@@ -201,6 +204,33 @@ fn explain(e: PksError, hosted: &[ClientId]) -> anyhow::Error {
     anyhow::anyhow!(msg)
 }
 
+/// A refusal the running node answered, in the CLI's words (the same as [`explain`]).
+fn explain_code(
+    status: u16,
+    answer: &serde_json::Value,
+    id: &str,
+    hosted: &[ClientId],
+) -> anyhow::Error {
+    let code = answer["code"].as_str().unwrap_or("");
+    let message = answer["message"].as_str().unwrap_or("");
+    let e = match code {
+        "AGREEMENT_EXISTS" => PksError::Exists(id.to_owned()),
+        "AGREEMENT_NOT_FOUND" => PksError::NotFound(id.to_owned()),
+        "AGREEMENT_STATUS_CONFLICT" => PksError::Conflict {
+            id: id.to_owned(),
+            reason: message.to_owned(),
+        },
+        "AUDIT_UNAVAILABLE" => PksError::Audit(message.to_owned()),
+        "REQUEST_INVALID" => PksError::Invalid(message.to_owned()),
+        _ => {
+            return anyhow::anyhow!(
+                "Node menolak perubahan (the node refused the change): HTTP {status} {code} {message}"
+            );
+        }
+    };
+    explain(e, hosted)
+}
+
 fn parse_client(what: &str, s: &str) -> anyhow::Result<ClientId> {
     ClientId::parse_header(s.trim()).map_err(|e| {
         anyhow::anyhow!(
@@ -300,11 +330,27 @@ async fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
         }
         None => agreement_from_flags(&a)?,
     };
-    let n = open(&a.node).await?;
-    let hosted: Vec<ClientId> = n.config.members.iter().map(|m| m.id.clone()).collect();
-    let result = pks::create(&ctx(&n, &a.by, "")?, &hosted, agreement).await;
-    n.db.close().await;
-    let created = result.map_err(|e| explain(e, &hosted))?;
+    let config = crate::serve_cmd::load_config(a.node.config.as_deref())?;
+    let hosted: Vec<ClientId> = config.members.iter().map(|m| m.id.clone()).collect();
+    let (created, via) = if let Some(node) = Operator::find(&config).await {
+        let body = serde_json::to_vec(&agreement)?;
+        let (status, answer) = node
+            .call("POST", "/admin/pks", body, &a.by)
+            .await
+            .map_err(|e| anyhow::anyhow!("Node {} tidak menjawab (no answer): {e}", node.url()))?;
+        if status != 201 {
+            return Err(explain_code(status, &answer, &agreement.id, &hosted));
+        }
+        (
+            serde_json::from_value::<Agreement>(answer)?,
+            Some(node.url().to_owned()),
+        )
+    } else {
+        let n = open(&a.node).await?;
+        let result = pks::create(&ctx(&n, &a.by, "")?, &hosted, agreement).await;
+        n.db.close().await;
+        (result.map_err(|e| explain(e, &hosted))?, None)
+    };
     println!(
         "PKS {} dibuat (agreement created): {} -> {}, berlaku {} s.d. {}.",
         created.id,
@@ -313,19 +359,56 @@ async fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
         date(created.valid_from.0),
         last_day(created.valid_until.0)
     );
-    println!("Dicatat di log audit {}.", n.config.audit_url());
+    applied(&config, via.as_deref());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the change went: the running node (in force now), or its database.
+fn applied(config: &sinergi_server::NodeConfig, via: Option<&str>) {
+    match via {
+        Some(url) => println!(
+            "Diterapkan oleh node yang berjalan di {url}: berlaku untuk setiap permintaan \
+             setelah ini (applied by the running node). Dicatat di log audit {}.",
+            config.audit_url()
+        ),
+        None => println!(
+            "Node tidak berjalan di {} (not running): dicatat di basis data dan log audit {}; \
+             node menerapkannya saat dijalankan, atau dalam {} detik bila ternyata berjalan di \
+             alamat lain.",
+            sinergi_server::operator::local_url(config),
+            config.audit_url(),
+            sinergi_server::state::AGREEMENT_POLL.as_secs()
+        ),
+    }
 }
 
 async fn change(a: StatusArgs, action: Action) -> anyhow::Result<ExitCode> {
     if a.by.trim().is_empty() || a.reason.trim().is_empty() {
         anyhow::bail!("--by dan --reason wajib diisi (who and why are required)");
     }
-    let n = open(&a.node).await?;
-    let hosted: Vec<ClientId> = n.config.members.iter().map(|m| m.id.clone()).collect();
-    let result = pks::change_status(&ctx(&n, &a.by, &a.reason)?, a.id.trim(), action).await;
-    n.db.close().await;
-    let changed = result.map_err(|e| explain(e, &hosted))?;
+    let config = crate::serve_cmd::load_config(a.node.config.as_deref())?;
+    let hosted: Vec<ClientId> = config.members.iter().map(|m| m.id.clone()).collect();
+    let id = a.id.trim();
+    let (changed, via) = if let Some(node) = Operator::find(&config).await {
+        let body = serde_json::to_vec(&serde_json::json!({"by": a.by, "reason": a.reason}))?;
+        let path = format!("/admin/pks/{id}/{}", action.name());
+        let (status, answer) = node
+            .call("POST", &path, body, &a.by)
+            .await
+            .map_err(|e| anyhow::anyhow!("Node {} tidak menjawab (no answer): {e}", node.url()))?;
+        if status != 200 {
+            return Err(explain_code(status, &answer, id, &hosted));
+        }
+        (
+            serde_json::from_value::<Agreement>(answer)?,
+            Some(node.url().to_owned()),
+        )
+    } else {
+        let n = open(&a.node).await?;
+        let result = pks::change_status(&ctx(&n, &a.by, &a.reason)?, id, action).await;
+        n.db.close().await;
+        (result.map_err(|e| explain(e, &hosted))?, None)
+    };
     let what = match action {
         Action::Suspend => "dibekukan (suspended)",
         Action::Reinstate => "diaktifkan kembali (reinstated)",
@@ -333,12 +416,7 @@ async fn change(a: StatusArgs, action: Action) -> anyhow::Result<ExitCode> {
         Action::Create => "dibuat (created)",
     };
     println!("PKS {} {what} oleh {}: {}.", changed.id, a.by, a.reason);
-    println!(
-        "Dicatat di riwayat PKS dan log audit {}; node yang sedang berjalan menerapkannya \
-         dalam {} detik.",
-        n.config.audit_url(),
-        sinergi_server::state::AGREEMENT_POLL.as_secs()
-    );
+    applied(&config, via.as_deref());
     Ok(ExitCode::SUCCESS)
 }
 

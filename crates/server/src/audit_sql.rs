@@ -12,7 +12,8 @@ use std::str::FromStr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sinergi_exchange::audit::{ChainHead, StoreError as ChainError};
+use sinergi_exchange::audit::{ChainHead, ResyncError, StoreError as ChainError, WitnessReceipt};
+use sinergi_exchange::httpsig::ReplayKey;
 use sinergi_exchange::{
     AuditEntry, AuditLog, AuditRecord, AuditStore, Checkpoint, HashValue, SigningKey, Timestamp,
 };
@@ -87,6 +88,23 @@ fn schema(pg: bool) -> Vec<String> {
         "CREATE TABLE IF NOT EXISTS pks_agreement (id TEXT PRIMARY KEY, provider TEXT NOT NULL,
   consumer TEXT NOT NULL, body TEXT NOT NULL, updated_at_us BIGINT NOT NULL)"
             .into(),
+        // Replay keys of verified signatures, written in the audit transaction of their
+        // request, so a restarted node still refuses a replay (docs/EXCHANGE.md section 2).
+        format!(
+            "CREATE TABLE IF NOT EXISTS replay_nonce (key {blob} PRIMARY KEY,
+  valid_until BIGINT NOT NULL)"
+        ),
+        "CREATE INDEX IF NOT EXISTS replay_nonce_until ON replay_nonce (valid_until)".into(),
+        // Witnesses' receipts for this node's checkpoints (WitnessReceipt as JSON).
+        "CREATE TABLE IF NOT EXISTS audit_witness_receipt (witness TEXT NOT NULL, seq BIGINT NOT NULL,
+  body TEXT NOT NULL, PRIMARY KEY (witness, seq))"
+            .into(),
+        // Checkpoints of other nodes this node witnesses, and who may send them.
+        format!(
+            "CREATE TABLE IF NOT EXISTS audit_witnessed (node TEXT NOT NULL, seq BIGINT NOT NULL,
+  head_hash {blob} NOT NULL, at_us BIGINT NOT NULL, signature {blob} NOT NULL,
+  received_at_us BIGINT NOT NULL, sender TEXT NOT NULL, PRIMARY KEY (node, seq))"
+        ),
     ];
     if pg {
         v.push(
@@ -109,6 +127,46 @@ fn schema(pg: bool) -> Vec<String> {
         }
     }
     v
+}
+
+/// Creates the SQLite file readable and writable by its owner only (the log says who looked
+/// at whom; the keys beside it are 0600 too), or narrows an existing file to that. SQLite
+/// gives its `-wal` and `-shm` files the database file's mode.
+fn owner_only(path: &std::path::Path) -> Result<(), AuditDbError> {
+    if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") {
+        return Ok(());
+    }
+    let err = |e: std::io::Error| AuditDbError::Other(format!("{}: {e}", path.display()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for p in [
+                    path.to_path_buf(),
+                    std::path::PathBuf::from(format!("{}-wal", path.display())),
+                    std::path::PathBuf::from(format!("{}-shm", path.display())),
+                ] {
+                    if let Ok(m) = std::fs::metadata(&p)
+                        && m.permissions().mode() & 0o077 != 0
+                    {
+                        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                            .map_err(err)?;
+                    }
+                }
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = err;
+    Ok(())
 }
 
 fn is_pg(url: &str) -> bool {
@@ -142,6 +200,7 @@ impl Db {
             {
                 std::fs::create_dir_all(dir).map_err(|e| AuditDbError::Other(e.to_string()))?;
             }
+            owner_only(std::path::Path::new(path))?;
             let opts = SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true)
@@ -230,7 +289,11 @@ impl Db {
         })
     }
 
-    async fn append(&self, entries: &[AuditEntry]) -> Result<(), AuditDbError> {
+    async fn append(
+        &self,
+        entries: &[AuditEntry],
+        replay: &[(ReplayKey, i64)],
+    ) -> Result<(), AuditDbError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -254,7 +317,7 @@ impl Db {
                 let db = handle.as_raw_handle();
                 // SAFETY: we hold the handle lock until the call returns; the pool's
                 // connections are in autocommit between uses.
-                unsafe { crate::audit_sqlite::append(db, &insert_sql(1, false), entries)? };
+                unsafe { crate::audit_sqlite::append(db, &insert_sql(1, false), entries, replay)? };
             }
             Db::Pg(p) => {
                 let mut tx = p.begin().await?;
@@ -286,10 +349,184 @@ impl Db {
                     }
                     q.execute(&mut *tx).await?;
                 }
+                for (key, until) in replay {
+                    sqlx::query(
+                        "INSERT INTO replay_nonce (key, valid_until) VALUES ($1, $2) \
+                         ON CONFLICT (key) DO NOTHING",
+                    )
+                    .bind(key.to_vec())
+                    .bind(*until)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
             }
         }
         Ok(())
+    }
+
+    /// Deletes replay keys expired before `now` (unix seconds).
+    pub async fn purge_replay(&self, now: i64) -> Result<(), AuditDbError> {
+        let del = self.sql("DELETE FROM replay_nonce WHERE valid_until < $1");
+        match self {
+            Db::Sqlite(p) => {
+                sqlx::query(AssertSqlSafe(del)).bind(now).execute(p).await?;
+            }
+            Db::Pg(p) => {
+                sqlx::query(AssertSqlSafe(del)).bind(now).execute(p).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replay keys still valid at `now` (unix seconds), for the verifier at start; expired
+    /// ones are deleted.
+    pub async fn replay_keys(&self, now: i64) -> Result<Vec<(ReplayKey, i64)>, AuditDbError> {
+        self.purge_replay(now).await?;
+        let sel = self.sql("SELECT key, valid_until FROM replay_nonce WHERE valid_until >= $1");
+        let rows: Vec<(Vec<u8>, i64)> = match self {
+            Db::Sqlite(p) => {
+                sqlx::query_as(AssertSqlSafe(sel))
+                    .bind(now)
+                    .fetch_all(p)
+                    .await?
+            }
+            Db::Pg(p) => {
+                sqlx::query_as(AssertSqlSafe(sel))
+                    .bind(now)
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, until)| Some((<ReplayKey>::try_from(k.as_slice()).ok()?, until)))
+            .collect())
+    }
+
+    /// Stores a witness's receipt for one of this node's checkpoints.
+    pub async fn put_receipt(&self, r: &WitnessReceipt) -> Result<(), AuditDbError> {
+        let body = serde_json::to_string(r).map_err(|e| AuditDbError::Other(e.to_string()))?;
+        let sql = self.sql(
+            "INSERT INTO audit_witness_receipt (witness, seq, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (witness, seq) DO NOTHING",
+        );
+        macro_rules! run {
+            ($p:expr) => {{
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(r.witness.clone())
+                    .bind(r.checkpoint.seq as i64)
+                    .bind(body)
+                    .execute($p)
+                    .await?;
+            }};
+        }
+        match self {
+            Db::Sqlite(p) => run!(p),
+            Db::Pg(p) => run!(p),
+        }
+        Ok(())
+    }
+
+    /// Every stored witness receipt, by witness and seq.
+    pub async fn receipts(&self) -> Result<Vec<WitnessReceipt>, AuditDbError> {
+        let sql = "SELECT body FROM audit_witness_receipt ORDER BY witness, seq";
+        let rows: Vec<(String,)> = match self {
+            Db::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await?,
+            Db::Pg(p) => sqlx::query_as(sql).fetch_all(p).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(b,)| serde_json::from_str(&b).ok())
+            .collect())
+    }
+
+    /// Records a checkpoint of another node, received from `sender`, as its witness.
+    /// [`Witnessed::Conflict`] when a different checkpoint for that node and seq is held (the
+    /// node equivocates) or when another sender already speaks for that node.
+    pub async fn put_witnessed(
+        &self,
+        c: &Checkpoint,
+        sender: &str,
+        received_at_us: i64,
+    ) -> Result<Witnessed, AuditDbError> {
+        let owner_sql = self.sql("SELECT sender FROM audit_witnessed WHERE node = $1 LIMIT 1");
+        let held_sql = self.sql(
+            "SELECT head_hash, received_at_us FROM audit_witnessed WHERE node = $1 AND seq = $2",
+        );
+        let ins = self.sql(
+            "INSERT INTO audit_witnessed (node, seq, head_hash, at_us, signature, received_at_us, \
+             sender) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (node, seq) DO NOTHING",
+        );
+        macro_rules! run {
+            ($p:expr) => {{
+                let owner: Option<(String,)> = sqlx::query_as(AssertSqlSafe(owner_sql))
+                    .bind(c.node.clone())
+                    .fetch_optional($p)
+                    .await?;
+                if owner.is_some_and(|(o,)| o != sender) {
+                    return Ok(Witnessed::Conflict);
+                }
+                let held: Option<(Vec<u8>, i64)> = sqlx::query_as(AssertSqlSafe(held_sql))
+                    .bind(c.node.clone())
+                    .bind(c.seq as i64)
+                    .fetch_optional($p)
+                    .await?;
+                if let Some((h, at)) = held {
+                    return Ok(if h == c.head_hash.0 {
+                        Witnessed::Held(at)
+                    } else {
+                        Witnessed::Conflict
+                    });
+                }
+                sqlx::query(AssertSqlSafe(ins))
+                    .bind(c.node.clone())
+                    .bind(c.seq as i64)
+                    .bind(c.head_hash.0.to_vec())
+                    .bind(c.at.0)
+                    .bind(c.signature.to_vec())
+                    .bind(received_at_us)
+                    .bind(sender.to_owned())
+                    .execute($p)
+                    .await?;
+                Ok(Witnessed::New(received_at_us))
+            }};
+        }
+        match self {
+            Db::Sqlite(p) => run!(p),
+            Db::Pg(p) => run!(p),
+        }
+    }
+
+    /// The checkpoints of `node` this node holds as its witness, and who sent them.
+    pub async fn witnessed(
+        &self,
+        node: &str,
+    ) -> Result<(Vec<Checkpoint>, Option<String>), AuditDbError> {
+        let sql = self.sql(
+            "SELECT node, seq, head_hash, at_us, signature, sender FROM audit_witnessed \
+             WHERE node = $1 ORDER BY seq",
+        );
+        let rows: Vec<WitnessedRow> = match self {
+            Db::Sqlite(p) => {
+                sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(node.to_owned())
+                    .fetch_all(p)
+                    .await?
+            }
+            Db::Pg(p) => {
+                sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(node.to_owned())
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        let sender = rows.first().map(|r| r.5.clone());
+        let cps = rows
+            .into_iter()
+            .map(|(node, seq, h, at, sig, _)| checkpoint_row((node, seq, h, at, sig)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((cps, sender))
     }
 
     pub async fn read_range(
@@ -373,19 +610,7 @@ impl Db {
             Db::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await?,
             Db::Pg(p) => sqlx::query_as(sql).fetch_all(p).await?,
         };
-        rows.into_iter()
-            .map(|(node, seq, h, at, sig)| {
-                Ok(Checkpoint {
-                    node,
-                    seq: seq as u64,
-                    head_hash: hash32(&h)?,
-                    at: Timestamp(at),
-                    signature: sig
-                        .try_into()
-                        .map_err(|_| AuditDbError::Other("checkpoint signature length".into()))?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(checkpoint_row).collect()
     }
 
     /// Number of entries.
@@ -495,6 +720,31 @@ impl Db {
 }
 
 type CheckpointRow = (String, i64, Vec<u8>, i64, Vec<u8>);
+/// A checkpoint held as witness, and its sender.
+type WitnessedRow = (String, i64, Vec<u8>, i64, Vec<u8>, String);
+
+fn checkpoint_row((node, seq, h, at, sig): CheckpointRow) -> Result<Checkpoint, AuditDbError> {
+    Ok(Checkpoint {
+        node,
+        seq: seq as u64,
+        head_hash: hash32(&h)?,
+        at: Timestamp(at),
+        signature: sig
+            .try_into()
+            .map_err(|_| AuditDbError::Other("checkpoint signature length".into()))?,
+    })
+}
+
+/// What a witness did with a checkpoint it received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Witnessed {
+    /// Stored now, received at this instant (µs).
+    New(i64),
+    /// The same checkpoint was held already, received at this instant.
+    Held(i64),
+    /// Another checkpoint for that seq is held, or another sender speaks for that node.
+    Conflict,
+}
 
 /// A multi-row INSERT: `$n` placeholders for PostgreSQL, anonymous `?` for SQLite.
 fn insert_sql(rows: usize, pg: bool) -> String {
@@ -584,6 +834,8 @@ entry_from_row!(entry_pg, PgRow);
 pub struct SqlAuditStore {
     rt: tokio::runtime::Runtime,
     db: Db,
+    /// Replay keys to write in the next append's transaction ([`SqlAuditStore::set_replay`]).
+    replay: Vec<(ReplayKey, i64)>,
 }
 
 impl std::fmt::Debug for SqlAuditStore {
@@ -600,7 +852,24 @@ impl SqlAuditStore {
             .build()
             .map_err(|e| AuditDbError::Other(e.to_string()))?;
         let db = rt.block_on(Db::open(url, true))?;
-        Ok(SqlAuditStore { rt, db })
+        Ok(SqlAuditStore {
+            rt,
+            db,
+            replay: Vec::new(),
+        })
+    }
+
+    /// Replay keys the next successful append writes in its own transaction, so a nonce is
+    /// durable exactly when the audit entry of its request is.
+    pub fn set_replay(&mut self, replay: Vec<(ReplayKey, i64)>) {
+        self.replay = replay;
+    }
+
+    /// Deletes replay keys expired at `now` (unix seconds).
+    fn purge_replay(&self, now: i64) {
+        if let Err(e) = self.rt.block_on(self.db.purge_replay(now)) {
+            tracing::warn!(error = %e, "expired replay keys not purged");
+        }
     }
 
     pub(crate) fn close(&self) {
@@ -612,7 +881,9 @@ impl AuditStore for SqlAuditStore {
     type Error = AuditDbError;
 
     fn append_batch(&mut self, entries: &[AuditEntry]) -> Result<(), AuditDbError> {
-        self.rt.block_on(self.db.append(entries))
+        self.rt.block_on(self.db.append(entries, &self.replay))?;
+        self.replay.clear();
+        Ok(())
     }
     fn head(&self) -> Result<ChainHead, AuditDbError> {
         self.rt.block_on(self.db.head())
@@ -634,8 +905,14 @@ impl AuditStore for SqlAuditStore {
 /// The answer to a handler: the seq of each of its records, or why the write failed.
 pub type AppendReply = Result<Vec<u64>, String>;
 
+/// A verified signature's replay key and the last second it must be remembered.
+pub type Replay = Option<(ReplayKey, i64)>;
+
 enum Msg {
-    Append(Vec<AuditRecord>, oneshot::Sender<AppendReply>),
+    Append(Vec<AuditRecord>, Replay, oneshot::Sender<AppendReply>),
+    /// Sign a checkpoint of the head now (unless the head is checkpointed already) and
+    /// answer with the latest checkpoint (`None`: the log is empty).
+    Checkpoint(oneshot::Sender<Result<Option<Checkpoint>, String>>),
     Shutdown,
 }
 
@@ -671,31 +948,78 @@ pub enum AuditSendError {
     Failed(String),
 }
 
+/// What the writer thread needs.
+pub struct WriterConfig {
+    pub url: String,
+    pub node: String,
+    /// The node's checkpoint key.
+    pub key: SigningKey,
+    /// Sign a checkpoint at every multiple of this seq...
+    pub checkpoint_every: u64,
+    /// ... and after this many seconds with new entries.
+    pub checkpoint_secs: u64,
+    /// Every checkpoint signed is also sent here (to the witnesses).
+    pub signed: Option<tokio::sync::mpsc::UnboundedSender<Checkpoint>>,
+}
+
+/// The entry a node writes at start when its log ends after its last matching checkpoint:
+/// the range goes into the chain, so the next checkpoint cannot hide it
+/// (`sinergi_exchange::audit::START_MARKER_SERVICE`).
+fn start_marker(node: &str, from: u64, to: u64) -> AuditRecord {
+    AuditRecord {
+        at: crate::now(),
+        node: node.to_owned(),
+        request_id: sinergi_exchange::httpsig::new_nonce()
+            .unwrap_or_else(|_| crate::now().0.to_string()),
+        client: "node".into(),
+        service: sinergi_exchange::audit::START_MARKER_SERVICE.into(),
+        purpose: "AUDIT".into(),
+        pks_id: None,
+        user_id: String::new(),
+        issue: format!("{from}..{to}"),
+        decision: sinergi_exchange::audit::START_MARKER_DECISION.into(),
+        clause: "audit#start".into(),
+        subject_hash: None,
+        status: 0,
+        latency_us: 0,
+        request_hash: sinergi_exchange::audit::request_hash("AUDIT", "start", b""),
+    }
+}
+
 impl AuditWriter {
-    /// Starts the writer thread on `url`. Returns the handle and the thread to join at
-    /// shutdown (after [`AuditWriter::shutdown`]).
+    /// Starts the writer thread. Returns the handle and the thread to join at shutdown
+    /// (after [`AuditWriter::shutdown`]). When the log ends after its last checkpoint that
+    /// matches (a crash, or entries written behind the node's back while it was stopped), a
+    /// start marker naming the range is written first, then a checkpoint.
     pub fn start(
-        url: &str,
-        node: &str,
-        key: SigningKey,
-        checkpoint_every: u64,
-        checkpoint_secs: u64,
+        cfg: WriterConfig,
     ) -> Result<(AuditWriter, std::thread::JoinHandle<()>), AuditDbError> {
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE_LEN);
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), AuditDbError>>();
-        let url = url.to_owned();
-        let node = node.to_owned();
         let handle = std::thread::Builder::new()
             .name("sinergi-audit-writer".into())
             .spawn(move || {
-                let store = match SqlAuditStore::open(&url) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let log = match AuditLog::open(&node, store) {
+                let opened = SqlAuditStore::open(&cfg.url)
+                    .and_then(|store| AuditLog::open(&cfg.node, store))
+                    .and_then(|mut log| {
+                        let head = log.head().seq;
+                        let anchored = log.anchored_seq(&cfg.key.verifying_key())?;
+                        if head > anchored {
+                            tracing::warn!(
+                                from = anchored + 1,
+                                to = head,
+                                "audit entries after the last checkpoint found at start; \
+                                 recorded as unanchored"
+                            );
+                            log.append(vec![start_marker(&cfg.node, anchored + 1, head)])?;
+                            let cp = log.checkpoint(&cfg.key, crate::now())?;
+                            if let Some(w) = &cfg.signed {
+                                let _ = w.send(cp);
+                            }
+                        }
+                        Ok(log)
+                    });
+                let log = match opened {
                     Ok(l) => l,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -703,7 +1027,7 @@ impl AuditWriter {
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
-                writer_loop(log, rx, &key, checkpoint_every.max(1), checkpoint_secs);
+                writer_loop(log, rx, &cfg);
             })
             .map_err(|e| AuditDbError::Other(e.to_string()))?;
         match ready_rx.recv() {
@@ -721,18 +1045,52 @@ impl AuditWriter {
         self.submit(records)?.wait().await
     }
 
+    /// [`AuditWriter::append`] with the replay key of the request's signature, written in
+    /// the same transaction.
+    pub async fn append_with(
+        &self,
+        records: Vec<AuditRecord>,
+        replay: Replay,
+    ) -> Result<Vec<u64>, AuditSendError> {
+        self.submit_with(records, replay)?.wait().await
+    }
+
     /// Queues records now (so records submitted one after another are written in that
     /// order) and returns the receipt to await their durability. Lets a caller prepare its
     /// next records while these are being committed.
     pub fn submit(&self, records: Vec<AuditRecord>) -> Result<Receipt, AuditSendError> {
+        self.submit_with(records, None)
+    }
+
+    /// [`AuditWriter::submit`] with a replay key written in the same transaction.
+    pub fn submit_with(
+        &self,
+        records: Vec<AuditRecord>,
+        replay: Replay,
+    ) -> Result<Receipt, AuditSendError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .try_send(Msg::Append(records, tx))
+            .try_send(Msg::Append(records, replay, tx))
             .map_err(|e| match e {
                 mpsc::TrySendError::Full(_) => AuditSendError::Full,
                 mpsc::TrySendError::Disconnected(_) => AuditSendError::Stopped,
             })?;
         Ok(Receipt(rx))
+    }
+
+    /// Signs a checkpoint of everything written so far (unless one covers the head already)
+    /// and returns the latest checkpoint; `None` when the log is empty.
+    pub async fn checkpoint_now(&self) -> Result<Option<Checkpoint>, AuditSendError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.try_send(Msg::Checkpoint(tx)).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => AuditSendError::Full,
+            mpsc::TrySendError::Disconnected(_) => AuditSendError::Stopped,
+        })?;
+        match rx.await {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => Err(AuditSendError::Failed(e)),
+            Err(_) => Err(AuditSendError::Stopped),
+        }
     }
 
     /// Asks the writer to finish: everything queued before is written, then a final
@@ -743,50 +1101,130 @@ impl AuditWriter {
     }
 }
 
-fn writer_loop(
-    mut log: AuditLog<SqlAuditStore>,
-    rx: mpsc::Receiver<Msg>,
-    key: &SigningKey,
-    every: u64,
-    secs: u64,
-) {
-    let mut since_cp: u64 = 0;
-    let mut last_cp = Instant::now();
-    let period = Duration::from_secs(secs.max(1));
-    let checkpoint = |log: &mut AuditLog<SqlAuditStore>, since: &mut u64, last: &mut Instant| {
-        if log.head().seq == 0 {
+/// The writer's checkpoint bookkeeping: the last checkpoint, when, and where it goes.
+struct Checkpoints<'a> {
+    cfg: &'a WriterConfig,
+    last: Option<Checkpoint>,
+    last_at: Instant,
+}
+
+impl Checkpoints<'_> {
+    fn publish(&mut self, cp: Checkpoint) {
+        if let Some(w) = &self.cfg.signed {
+            let _ = w.send(cp.clone());
+        }
+        self.last = Some(cp);
+        self.last_at = Instant::now();
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.last.as_ref().map_or(0, |c| c.seq)
+    }
+
+    /// Checkpoints the head unless it is checkpointed already.
+    fn head(&mut self, log: &mut AuditLog<SqlAuditStore>) -> Result<(), AuditDbError> {
+        if log.head().seq == 0 || log.head().seq == self.last_seq() {
+            return Ok(());
+        }
+        let cp = log.checkpoint(&self.cfg.key, crate::now())?;
+        self.publish(cp);
+        log.store().purge_replay(crate::now().as_secs());
+        Ok(())
+    }
+
+    /// Checkpoints every appended entry at a multiple of the interval.
+    fn multiples(
+        &mut self,
+        log: &mut AuditLog<SqlAuditStore>,
+        entries: &[AuditEntry],
+    ) -> Result<(), AuditDbError> {
+        let every = self.cfg.checkpoint_every.max(1);
+        for e in entries.iter().filter(|e| e.seq % every == 0) {
+            let cp = log.checkpoint_entry(e, &self.cfg.key, crate::now())?;
+            self.publish(cp);
+        }
+        Ok(())
+    }
+}
+
+fn writer_loop(mut log: AuditLog<SqlAuditStore>, rx: mpsc::Receiver<Msg>, cfg: &WriterConfig) {
+    let period = Duration::from_secs(cfg.checkpoint_secs.max(1));
+    let anchor = cfg.key.verifying_key();
+    let mut cps = Checkpoints {
+        cfg,
+        last: log
+            .store()
+            .checkpoints()
+            .ok()
+            .and_then(|c| c.into_iter().max_by_key(|c| c.seq)),
+        last_at: Instant::now(),
+    };
+    let checkpoint_head = |log: &mut AuditLog<SqlAuditStore>, cps: &mut Checkpoints<'_>| {
+        if let Err(e) = cps.head(log) {
+            tracing::error!(error = %e, "audit checkpoint failed");
+        }
+    };
+    // Links and writes one batch; answers every waiter.
+    let write = |log: &mut AuditLog<SqlAuditStore>,
+                 cps: &mut Checkpoints<'_>,
+                 records: Vec<AuditRecord>,
+                 replay: Vec<(ReplayKey, i64)>,
+                 waiters: Vec<(usize, oneshot::Sender<AppendReply>)>| {
+        if records.is_empty() {
             return;
         }
-        match log.checkpoint(key, crate::now()) {
-            Ok(_) => {
-                *since = 0;
-                *last = Instant::now();
+        log.store_mut().set_replay(replay);
+        match log.append_or_resync(records, Some(&anchor)) {
+            Ok(entries) => {
+                let mut it = entries.iter().map(|e| e.seq);
+                for (k, tx) in waiters {
+                    let _ = tx.send(Ok(it.by_ref().take(k).collect()));
+                }
+                if let Err(e) = cps.multiples(log, &entries) {
+                    tracing::error!(error = %e, "audit checkpoint failed");
+                }
             }
-            Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+            Err(e) => {
+                match &e {
+                    ResyncError::Unanchored { .. } => tracing::error!(
+                        error = %e,
+                        "audit log changed behind the node's back; nothing is served until an \
+                         administrator checks it (sinergi audit verify)"
+                    ),
+                    ResyncError::Store(_) => tracing::error!(error = %e, "audit append failed"),
+                }
+                let msg = e.to_string();
+                for (_, tx) in waiters {
+                    let _ = tx.send(Err(msg.clone()));
+                }
+            }
         }
     };
     loop {
         let wait = period
-            .saturating_sub(last_cp.elapsed())
+            .saturating_sub(cps.last_at.elapsed())
             .max(Duration::from_millis(10));
         let first = match rx.recv_timeout(wait) {
             Ok(m) => m,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if since_cp > 0 {
-                    checkpoint(&mut log, &mut since_cp, &mut last_cp);
-                }
+                checkpoint_head(&mut log, &mut cps);
+                cps.last_at = Instant::now();
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
         let mut shutdown = false;
         let mut records: Vec<AuditRecord> = Vec::new();
+        let mut replay: Vec<(ReplayKey, i64)> = Vec::new();
         let mut waiters: Vec<(usize, oneshot::Sender<AppendReply>)> = Vec::new();
+        let mut asked: Vec<oneshot::Sender<Result<Option<Checkpoint>, String>>> = Vec::new();
         let mut take = |m: Msg, records: &mut Vec<AuditRecord>, shutdown: &mut bool| match m {
-            Msg::Append(r, tx) => {
+            Msg::Append(r, nonce, tx) => {
                 waiters.push((r.len(), tx));
                 records.extend(r);
+                replay.extend(nonce);
             }
+            Msg::Checkpoint(tx) => asked.push(tx),
             Msg::Shutdown => *shutdown = true,
         };
         take(first, &mut records, &mut shutdown);
@@ -796,44 +1234,37 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        if !records.is_empty() {
-            let n = records.len() as u64;
-            match log.append_or_resync(records, None) {
-                Ok(entries) => {
-                    let mut it = entries.iter().map(|e| e.seq);
-                    for (k, tx) in waiters {
-                        let _ = tx.send(Ok(it.by_ref().take(k).collect()));
-                    }
-                    since_cp += n;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "audit append failed");
-                    let msg = e.to_string();
-                    for (_, tx) in waiters {
-                        let _ = tx.send(Err(msg.clone()));
-                    }
-                }
+        write(&mut log, &mut cps, records, replay, waiters);
+        if !asked.is_empty() {
+            let reply = cps.head(&mut log).map(|()| cps.last.clone());
+            for tx in asked {
+                let _ = tx.send(reply.as_ref().map(Clone::clone).map_err(|e| e.to_string()));
             }
         }
-        if since_cp >= every || (since_cp > 0 && last_cp.elapsed() >= period) {
-            checkpoint(&mut log, &mut since_cp, &mut last_cp);
+        if cps.last_at.elapsed() >= period {
+            checkpoint_head(&mut log, &mut cps);
         }
         if shutdown {
             // Drain whatever raced in after the shutdown message.
-            while let Ok(Msg::Append(r, tx)) = rx.try_recv() {
-                let n = r.len() as u64;
-                let reply = log
-                    .append_or_resync(r, None)
-                    .map(|es| es.iter().map(|e| e.seq).collect())
-                    .map_err(|e| e.to_string());
-                if reply.is_ok() {
-                    since_cp += n;
+            while let Ok(m) = rx.try_recv() {
+                match m {
+                    Msg::Append(r, nonce, tx) => {
+                        let n = r.len();
+                        write(
+                            &mut log,
+                            &mut cps,
+                            r,
+                            nonce.into_iter().collect(),
+                            vec![(n, tx)],
+                        );
+                    }
+                    Msg::Checkpoint(tx) => {
+                        let _ = tx.send(Err("the node is stopping".into()));
+                    }
+                    Msg::Shutdown => {}
                 }
-                let _ = tx.send(reply);
             }
-            if since_cp > 0 {
-                checkpoint(&mut log, &mut since_cp, &mut last_cp);
-            }
+            checkpoint_head(&mut log, &mut cps);
             break;
         }
     }

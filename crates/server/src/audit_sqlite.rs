@@ -24,6 +24,7 @@ use libsqlite3_sys as ffi;
 use sinergi_exchange::AuditEntry;
 
 use sinergi_exchange::audit::ChainHead;
+use sinergi_exchange::httpsig::ReplayKey;
 
 use crate::audit_sql::AuditDbError;
 
@@ -179,7 +180,8 @@ fn head(db: *mut ffi::sqlite3) -> Result<ChainHead, AuditDbError> {
 
 /// Appends `entries` in one transaction: `BEGIN IMMEDIATE`, checks that they continue the
 /// stored head, inserts them with one prepared single-row statement (`sql`, 18 anonymous
-/// parameters in `ENTRY_COLS` order), `COMMIT`; `ROLLBACK` on any error.
+/// parameters in `ENTRY_COLS` order) and the requests' replay keys, `COMMIT`; `ROLLBACK` on
+/// any error.
 ///
 /// # Safety
 /// `db` must be an open connection handle in autocommit mode that nothing else uses until this
@@ -188,6 +190,7 @@ pub(crate) unsafe fn append(
     db: NonNull<ffi::sqlite3>,
     sql: &str,
     entries: &[AuditEntry],
+    replay: &[(ReplayKey, i64)],
 ) -> Result<(), AuditDbError> {
     let raw = db.as_ptr();
     exec(raw, c"BEGIN IMMEDIATE")?;
@@ -195,6 +198,17 @@ pub(crate) unsafe fn append(
         crate::audit_sql::check_continues(head(raw)?, entries)?;
         // SAFETY: as this function's.
         unsafe { insert(db, sql, entries)? };
+        if !replay.is_empty() {
+            let mut s = Stmt::prepare(
+                raw,
+                "INSERT OR IGNORE INTO replay_nonce (key, valid_until) VALUES (?, ?)",
+            )?;
+            for (key, until) in replay {
+                s.blob(1, key)?;
+                s.int(2, *until)?;
+                s.run()?;
+            }
+        }
         exec(raw, c"COMMIT")
     })();
     if result.is_err() {

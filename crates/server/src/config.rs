@@ -82,6 +82,11 @@ pub struct NodeConfig {
     /// Agreements to create at start when absent from the database (demo/bootstrap).
     #[serde(default)]
     pub agreements: Vec<Agreement>,
+    /// Other nodes that countersign and keep a copy of each of this node's audit
+    /// checkpoints (docs/EXCHANGE.md section 5, "Anchoring"). `sinergi audit verify` checks
+    /// the log against their copies.
+    #[serde(default)]
+    pub witnesses: Vec<WitnessConfig>,
     /// TLS (rustls, ring provider): serve HTTPS, and whom to trust when calling `https://`
     /// peers. Absent: plain HTTP (behind a TLS proxy, set `public_scheme = "https"`).
     #[serde(default)]
@@ -103,6 +108,21 @@ pub struct TlsConfig {
     /// private CA). Absent: the Mozilla root programme.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+}
+
+/// `[[witnesses]]`: a node that witnesses this node's checkpoints. It must list one of this
+/// node's members (with its public key) among its `[[peers]]`: the checkpoints are sent as
+/// requests signed by that member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// The witness node's name (its `node_name`), as it signs its receipts.
+    pub name: String,
+    /// e.g. `https://10.0.0.6:8480`.
+    pub base_url: String,
+    /// Base64 of the witness node's checkpoint public key (its `node.key`), which signs the
+    /// receipts: `sinergi serve --kunci-publik` prints it.
+    pub public_key: String,
 }
 
 /// A hosted member subsystem.
@@ -256,6 +276,16 @@ impl NodeConfig {
                 decode_public_key(&m.public_key)?;
             }
         }
+        for w in &self.witnesses {
+            decode_public_key(&w.public_key)
+                .map_err(|e| ConfigError::Invalid(format!("witness {}: {e}", w.name)))?;
+            if w.name == self.node_name {
+                return Err(ConfigError::Invalid(format!(
+                    "witness {}: a node cannot witness itself",
+                    w.name
+                )));
+            }
+        }
         for a in &self.agreements {
             a.validate()
                 .map_err(|e| ConfigError::Invalid(format!("agreement {}: {e}", a.id)))?;
@@ -318,6 +348,11 @@ impl NodeConfig {
     /// first start).
     pub fn node_key(&self) -> Result<SigningKey, ConfigError> {
         load_signing_key(&self.node_key_path())
+    }
+
+    /// A hosted member's signing key, generated into its file when absent.
+    pub fn member_signing_key(&self, m: &MemberConfig) -> Result<SigningKey, ConfigError> {
+        load_signing_key(&self.member_key_path(m))
     }
 
     pub fn member_key_path(&self, m: &MemberConfig) -> PathBuf {

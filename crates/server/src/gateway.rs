@@ -15,10 +15,13 @@ use sinergi_exchange::httpsig::{Headers, Request as SigRequest};
 use sinergi_exchange::token::hash_presented;
 use sinergi_exchange::{
     AccessRequest, AuditRecord, ClientId, Decision, DecisionCode, ErrorCode, ServiceId, decide,
+    decide_call,
 };
 
+use crate::audit_sql::Replay;
+
 use crate::index::nik_key;
-use crate::refusal::{Code, ServerCode, refuse, wants_english};
+use crate::refusal::{Code, ServerCode, method_not_allowed, refuse, wants_english};
 use crate::services::{self, Kind, Query};
 use crate::state::AppState;
 
@@ -45,7 +48,7 @@ impl Headers for HeaderLookup<'_> {
     }
 }
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
+pub(crate) fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
@@ -67,10 +70,14 @@ pub(crate) struct Ctx {
     pub pks: Option<String>,
     pub en: bool,
     pub started: Instant,
+    /// The request's time: when it arrived, then, once authenticated, when it was decided
+    /// (taken under the decision lock, so it is ordered with agreement changes).
     pub at: sinergi_exchange::Timestamp,
     pub request_hash: HashValue,
     pub service_raw: String,
     pub metric: String,
+    /// The verified signature's replay key, persisted with the request's first audit entry.
+    pub replay: Replay,
 }
 
 fn new_request_id() -> String {
@@ -142,7 +149,7 @@ fn with_xroad_headers(mut resp: Response, ctx: &Ctx) -> Response {
 /// Audits the outcome, then returns the response (or AUDIT_UNAVAILABLE if the write failed).
 pub(crate) async fn finish(st: &AppState, ctx: &Ctx, o: Outcome, resp: Response) -> Response {
     let rec = record(st, ctx, &o);
-    let resp = match st.audit.append(vec![rec]).await {
+    let resp = match st.audit.append_with(vec![rec], ctx.replay).await {
         Ok(_) => resp,
         Err(e) => {
             tracing::error!(error = %e, "audit write failed; request refused");
@@ -166,10 +173,24 @@ async fn refuse_audited(st: &AppState, ctx: &Ctx, code: impl Into<Code>, clause:
     .await
 }
 
-/// The identity behind a request.
-enum Caller {
-    Signed,
-    Token,
+/// `@target-uri` as the node rebuilds it: `{scheme}://{Host}{path?query}`.
+pub(crate) fn target_uri(st: &AppState, uri: &Uri, headers: &HeaderMap) -> String {
+    let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    format!("{}://{}{}", st.config.scheme(), header(headers, "host"), pq)
+}
+
+/// The client a request claims to be: `X-Road-Client`, or GovStack's
+/// `Information-Mediator-Client` (`X-GovStack-Client` in its older API), same syntax.
+pub(crate) fn claimed_client(headers: &HeaderMap) -> &str {
+    [
+        "x-road-client",
+        "information-mediator-client",
+        "x-govstack-client",
+    ]
+    .iter()
+    .map(|h| header(headers, h))
+    .find(|v| !v.is_empty())
+    .unwrap_or("")
 }
 
 /// `ANY /r1/{*rest}`.
@@ -193,8 +214,7 @@ pub async fn r1(
         .map(|p| p.as_str())
         .unwrap_or("/")
         .to_owned();
-    let host = header(&headers, "host");
-    let target_uri = format!("{}://{}{}", st.config.scheme(), host, pq);
+    let target_uri = target_uri(&st, &uri, &headers);
     let req_id = match header(&headers, "x-road-id") {
         "" => new_request_id(),
         v => bounded(v),
@@ -203,7 +223,7 @@ pub async fn r1(
         request_id: req_id,
         user_id: bounded(header(&headers, "x-road-userid")),
         issue: bounded(header(&headers, "x-road-issue")),
-        client_raw: bounded(header(&headers, "x-road-client")),
+        client_raw: bounded(claimed_client(&headers)),
         purpose: bounded(header(&headers, "x-sinergi-purpose")),
         pks: match header(&headers, "x-sinergi-pks") {
             "" => None,
@@ -215,16 +235,8 @@ pub async fn r1(
         request_hash: request_hash(method.as_str(), &target_uri, &body),
         service_raw: bounded(uri.path()),
         metric: "invalid".into(),
+        replay: None,
     };
-
-    if let Some(status) = unread {
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ServerCode::RequestTooLarge
-        } else {
-            ServerCode::RequestInvalid
-        };
-        return refuse_audited(&st, &ctx, code, "body").await;
-    }
 
     // 1. Which service.
     let sp = match ServiceId::parse_path_prefix(&pq) {
@@ -233,41 +245,62 @@ pub async fn r1(
             // `/r1/{instance}/listClients`
             let parts: Vec<&str> = uri.path().split('/').collect();
             if parts.len() == 4 && parts[3] == "listClients" {
-                return list_clients_for(&st, Some(parts[2])).into_response();
+                return crate::directory::list_clients_at(&st, &method, &headers, Some(parts[2]));
+            }
+            if unread.is_none() && is_directory_path(uri.path()) {
+                // A directory call with a malformed provider: not a service request.
+                return refuse(ErrorCode::ServiceIdInvalid, ctx.en, None);
             }
             return refuse_audited(&st, &ctx, ErrorCode::ServiceIdInvalid, "path").await;
         }
     };
     let service = sp.service.clone();
+    if let Some(meta) = crate::directory::Meta::parse(&service.service_code) {
+        return crate::directory::meta(
+            &st,
+            crate::directory::Call {
+                meta,
+                method: &method,
+                target_uri: &target_uri,
+                headers: &headers,
+                body: &body,
+                provider: &service.client,
+                query: sp.query,
+                resource: sp.resource,
+                govstack_path: false,
+            },
+        )
+        .await;
+    }
     ctx.service_raw = service.to_string();
-    match service.service_code.as_str() {
-        "listMethods" => return list_methods(&st, &service.client, None).into_response(),
-        "allowedMethods" => {
-            let client = ClientId::parse_header(&ctx.client_raw).ok();
-            return list_methods(&st, &service.client, Some(client)).into_response();
-        }
-        "getOpenAPI" => {
-            let code = sp
-                .query
-                .and_then(|q| {
-                    q.split('&')
-                        .find_map(|kv| kv.strip_prefix("serviceCode="))
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
-            return crate::openapi::for_service(&st, &service.client, &code);
-        }
-        _ => {}
+    if let Some(status) = unread {
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ServerCode::RequestTooLarge
+        } else {
+            ServerCode::RequestInvalid
+        };
+        return refuse_audited(&st, &ctx, code, "body").await;
+    }
+    // Nothing after the service code: no service here declares sub-paths, and a path a
+    // proxy in front of the node would read otherwise (dot-segments, `//`, escapes) is
+    // refused before anything else.
+    if sp.check_resource().is_err() {
+        ctx.service_raw = bounded(uri.path());
+        return refuse_audited(&st, &ctx, ErrorCode::ServiceIdInvalid, "path").await;
     }
     let hosted = st
         .hosted
         .get(&service.client)
         .filter(|h| h.services.contains(&service.service_code));
     let kind = Kind::parse(&service.service_code);
-    let (Some(_hosted), Some((kind, batch))) = (hosted, kind) else {
+    let (Some(_hosted), Some((kind, batch)), true) = (hosted, kind, sp.resource.is_empty()) else {
         return refuse_audited(&st, &ctx, ServerCode::ServiceNotFound, "service").await;
     };
     ctx.metric = service.service_code.clone();
+    if method != Method::POST {
+        let o = Outcome::refused(ServerCode::MethodNotAllowed.into(), "method");
+        return finish(&st, &ctx, o, method_not_allowed("POST", ctx.en)).await;
+    }
 
     // 2. Who is calling.
     let client = match ClientId::parse_header(&ctx.client_raw) {
@@ -276,32 +309,20 @@ pub async fn r1(
             return refuse_audited(&st, &ctx, ErrorCode::ClientIdInvalid, "x-road-client").await;
         }
     };
-    let caller = if headers.contains_key("authorization") {
-        match authenticate_token(&st, &headers, &client, &service, at) {
-            Ok(()) => Caller::Token,
-            Err(code) => return refuse_audited(&st, &ctx, code, "authorization").await,
-        }
-    } else {
-        let verified = if body.len() > INLINE_VERIFY_MAX {
-            let st2 = st.clone();
-            let (m, t, h, b) = (
-                method.clone(),
-                target_uri.clone(),
-                headers.clone(),
-                body.clone(),
-            );
-            tokio::task::spawn_blocking(move || verify_signature(&st2, &m, &t, &h, &b))
-                .await
-                .unwrap_or(Err(ErrorCode::SignatureInvalid))
-        } else {
-            verify_signature(&st, &method, &target_uri, &headers, &body)
-        };
-        match verified.and_then(|v| v.check_client(&client).map_err(|e| e.code())) {
-            Ok(()) => Caller::Signed,
-            Err(code) => return refuse_audited(&st, &ctx, code, "signature").await,
-        }
-    };
-    let _ = caller;
+    match authenticate(
+        &st,
+        &method,
+        &target_uri,
+        &headers,
+        &body,
+        &client,
+        &service.client,
+    )
+    .await
+    {
+        Ok(replay) => ctx.replay = replay,
+        Err((code, clause)) => return refuse_audited(&st, &ctx, code, clause).await,
+    }
 
     if batch && kind == Kind::ValidasiPenerima {
         return crate::validasi::validate_batch(
@@ -328,14 +349,13 @@ pub async fn r1(
     }
 
     // 3. What is asked.
-    let q: Query = match serde_json::from_slice(&body) {
-        Ok(q) => q,
-        Err(_) => return refuse_audited(&st, &ctx, ServerCode::RequestInvalid, "body").await,
+    let Some(q) = services::json_object::<Query>(&body) else {
+        return refuse_audited(&st, &ctx, ServerCode::RequestInvalid, "body").await;
     };
     let subject = nik_key(&q.nik).map(|_| subject_hash(&st.secret, &q.nik));
     let ix = st.index();
     let region = nik_key(&q.nik).and_then(|k| ix.region_of(k).map(str::to_owned));
-    let req = AccessRequest {
+    let mut req = AccessRequest {
         consumer: client.clone(),
         service: service.clone(),
         purpose: ctx.purpose.clone(),
@@ -344,8 +364,13 @@ pub async fn r1(
         fields_requested: q.fields.clone(),
         at,
     };
-    // 4. Decide.
-    let d = decide(&st.agreements(), &st.quotas, &req);
+    // 4. Decide, ordered with agreement changes (see `AppState::decisions`).
+    let d = {
+        let _epoch = st.decisions.read().await;
+        ctx.at = crate::now();
+        req.at = ctx.at;
+        decide(&st.agreements(), &st.quotas, &req)
+    };
     let pks_id = pks_of(&d);
     if let DecisionCode::Denied(code) = d.code {
         let o = Outcome {
@@ -359,7 +384,7 @@ pub async fn r1(
     }
     // 5. Serve.
     let (status, answer) = if kind == Kind::ValidasiPenerima {
-        match crate::validasi::validate(&st, &service.client, &q, &ctx).await {
+        match crate::validasi::validate(&st, &service.client, &q, &ctx, &d.fields_granted).await {
             Ok(v) => (200, v),
             Err(code) => {
                 let o = Outcome {
@@ -386,6 +411,54 @@ pub async fn r1(
     finish(&st, &ctx, o, axum::Json(answer).into_response()).await
 }
 
+/// A path ending in a directory metaservice (`.../listMethods` etc.).
+fn is_directory_path(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|last| crate::directory::Meta::parse(last).is_some())
+}
+
+/// Authenticates a request from `client` to a service of `provider`: an API token of a
+/// system inside the provider's own agency, or an RFC 9421 signature by `client`'s key.
+/// Returns the signature's replay key to persist, or the refusal code and audit clause.
+pub(crate) async fn authenticate(
+    st: &Arc<AppState>,
+    method: &Method,
+    target_uri: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    client: &ClientId,
+    provider: &ClientId,
+) -> Result<Replay, (ErrorCode, &'static str)> {
+    if headers.contains_key("authorization") {
+        return authenticate_token(st, headers, client, provider, crate::now())
+            .map(|()| None)
+            .map_err(|c| (c, "authorization"));
+    }
+    let verified = if body.len() > INLINE_VERIFY_MAX {
+        let st2 = st.clone();
+        let (m, t, h, b) = (
+            method.clone(),
+            target_uri.to_owned(),
+            headers.clone(),
+            body.clone(),
+        );
+        tokio::task::spawn_blocking(move || verify_with(&st2.verifier, &st2.keys, &m, &t, &h, &b))
+            .await
+            .unwrap_or(Err(ErrorCode::SignatureInvalid))
+    } else {
+        verify_with(&st.verifier, &st.keys, method, target_uri, headers, body)
+    };
+    match verified.and_then(|v| {
+        v.check_client(client)
+            .map(|()| (v.replay_key, v.replay_until))
+            .map_err(|e| e.code())
+    }) {
+        Ok(replay) => Ok(Some(replay)),
+        Err(code) => Err((code, "signature")),
+    }
+}
+
 fn pks_of(d: &Decision) -> Option<String> {
     match &d.clause {
         sinergi_exchange::Clause::Agreement { id, .. } => Some(id.clone()),
@@ -393,8 +466,10 @@ fn pks_of(d: &Decision) -> Option<String> {
     }
 }
 
-fn verify_signature(
-    st: &AppState,
+/// Verifies an RFC 9421 signature with `verifier` against `keys`.
+pub(crate) fn verify_with<K: sinergi_exchange::httpsig::KeyResolver + ?Sized>(
+    verifier: &sinergi_exchange::Verifier,
+    keys: &K,
     method: &Method,
     target_uri: &str,
     headers: &HeaderMap,
@@ -407,8 +482,8 @@ fn verify_signature(
         headers: &lookup,
         body,
     };
-    st.verifier
-        .verify(&req, &st.keys, crate::now().as_secs())
+    verifier
+        .verify(&req, keys, crate::now().as_secs())
         .map_err(|e| e.code())
 }
 
@@ -418,14 +493,14 @@ fn authenticate_token(
     st: &AppState,
     headers: &HeaderMap,
     client: &ClientId,
-    service: &ServiceId,
+    provider: &ClientId,
     at: sinergi_exchange::Timestamp,
 ) -> Result<(), ErrorCode> {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
     let hash = hash_presented(auth).map_err(|e| e.code())?;
     let rec = st.tokens.get(&hash.0).ok_or(ErrorCode::TokenInvalid)?;
     let who = rec.check_status(at).map_err(|e| e.code())?;
-    let p = &service.client;
+    let p = provider;
     let same_agency = who.instance == p.instance
         && who.member_class == p.member_class
         && who.member_code == p.member_code;
@@ -441,30 +516,49 @@ struct BatchParams {
     fields: Option<String>,
 }
 
+/// A query string (`a=1&b=2`) as `P`: the defaults when absent, `None` when it does not
+/// parse.
+pub(crate) fn query_params<P: serde::de::DeserializeOwned + Default>(
+    query: Option<&str>,
+) -> Option<P> {
+    match query {
+        None | Some("") => Some(P::default()),
+        Some(q) => QueryParams::<P>::try_from_uri(&format!("/?{q}").parse().ok()?)
+            .ok()
+            .map(|p| p.0),
+    }
+}
+
 /// A batch call's query string (`fields=a,b&...`) as `P`; the defaults when absent or
 /// unreadable.
 pub(crate) fn batch_params<P: serde::de::DeserializeOwned + Default>(query: Option<&str>) -> P {
-    query
-        .and_then(|q| QueryParams::<P>::try_from_uri(&format!("/?{q}").parse().ok()?).ok())
-        .map(|p| p.0)
+    query_params(query).unwrap_or_default()
+}
+
+/// `fields=a,b` as a list (empty parts dropped).
+pub(crate) fn field_list(fields: Option<&str>) -> Vec<String> {
+    fields
+        .map(|f| {
+            f.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// What every line of an allowed batch call is decided under.
 pub(crate) struct BatchGrant {
-    agreements: Arc<Vec<sinergi_exchange::Agreement>>,
-    base: AccessRequest,
+    /// The agreement that granted the call.
+    agreement: sinergi_exchange::Agreement,
     /// The fields granted for the whole call.
     pub granted: Vec<String>,
-    /// The agreement is regional: each line's subject region is checked.
-    regional: bool,
-    pks_id: Option<String>,
 }
 
 impl BatchGrant {
     /// The decision on one line's subject (`nik` as the caller wrote it): the allowed outcome,
-    /// or the refusal code and its outcome when the subject is outside the agreement's region.
-    /// The outcome carries the subject's keyed hash, for `who-accessed`.
+    /// or the refusal code and its outcome when the subject is outside the granting
+    /// agreement's region. The outcome carries the subject's keyed hash, for `who-accessed`.
     pub(crate) fn line(
         &self,
         st: &AppState,
@@ -473,22 +567,19 @@ impl BatchGrant {
     ) -> Result<Outcome, (ErrorCode, Outcome)> {
         let k = nik_key(nik);
         let subject = k.map(|_| subject_hash(&st.secret, nik));
-        if self.regional {
-            let mut req = self.base.clone();
-            req.subject_region = k.and_then(|k| ix.region_of(k).map(str::to_owned));
-            let d = sinergi_exchange::evaluate(&self.agreements, &req);
-            if let DecisionCode::Denied(code) = d.code {
-                return Err((
-                    code,
-                    Outcome {
-                        status: code.http_status(),
-                        decision: code.code().into(),
-                        clause: d.clause.to_string(),
-                        pks_id: pks_of(&d),
-                        subject,
-                    },
-                ));
-            }
+        let region = k.and_then(|k| ix.region_of(k));
+        if !self.agreement.covers_region(region) {
+            let code = ErrorCode::OutOfRegion;
+            return Err((
+                code,
+                Outcome {
+                    status: code.http_status(),
+                    decision: code.code().into(),
+                    clause: format!("{}#region_scope", self.agreement.id),
+                    pks_id: Some(self.agreement.id.clone()),
+                    subject,
+                },
+            ));
         }
         Ok(self.allowed(subject))
     }
@@ -498,97 +589,74 @@ impl BatchGrant {
         Outcome {
             status: 200,
             decision: "ALLOWED".into(),
-            clause: self
-                .pks_id
-                .as_ref()
-                .map(|p| format!("{p}#grant"))
-                .unwrap_or_default(),
-            pks_id: self.pks_id.clone(),
+            clause: format!("{}#grant", self.agreement.id),
+            pks_id: Some(self.agreement.id.clone()),
             subject,
         }
     }
 }
 
-/// The call-level decision of a batch (status, validity, service, purpose, fields, quota: one
-/// unit per call; the region is left to each line). A refusal is audited and returned as the
-/// response to send.
+/// The number of non-blank lines of a batch body: the persons it asks about, for the quota.
+pub(crate) fn count_lines(body: &[u8]) -> u64 {
+    body.split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .count() as u64
+}
+
+/// The call-level decision of a batch (`sinergi_exchange::decide_call`: status, validity,
+/// service, purpose, fields, and quota: one request, and `persons` persons of the day's
+/// quota), taken under the decision lock; the region is left to each line. A refusal is
+/// audited and returned as the response to send.
 pub(crate) async fn decide_batch(
     st: &AppState,
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     client: ClientId,
     service: ServiceId,
     fields: Vec<String>,
+    persons: u64,
 ) -> Result<BatchGrant, Response> {
-    let base = AccessRequest {
+    let mut base = AccessRequest {
         consumer: client,
         service,
         purpose: ctx.purpose.clone(),
         pks_id: ctx.pks.clone(),
         subject_region: None,
-        fields_requested: fields.clone(),
+        fields_requested: fields,
         at: ctx.at,
     };
     let agreements = st.agreements();
-    let d = decide(&agreements, &st.quotas, &base);
-    let regional = match d.code {
-        DecisionCode::Allowed => false,
-        DecisionCode::Denied(ErrorCode::OutOfRegion) => {
-            // Everything but the region passed: take the call's quota unit from that
-            // agreement, then check each line's region.
-            let id = pks_of(&d).unwrap_or_default();
-            let a = agreements.iter().find(|a| a.id == id);
-            match a.map(|a| st.quotas.try_acquire(&a.id, &a.quota, ctx.at)) {
-                Some(Ok(())) => true,
-                Some(Err(q)) => {
-                    let o = Outcome {
-                        status: 429,
-                        decision: ErrorCode::QuotaExceeded.code().into(),
-                        clause: format!("{id}#{}", q.clause()),
-                        pks_id: Some(id),
-                        subject: None,
-                    };
-                    let r = refuse(ErrorCode::QuotaExceeded, ctx.en, Some(q.retry_after_secs()));
-                    return Err(finish(st, ctx, o, r).await);
-                }
-                None => {
-                    return Err(
-                        refuse_audited(st, ctx, ErrorCode::NoAgreement, "default-deny").await,
-                    );
-                }
-            }
-        }
-        DecisionCode::Denied(code) => {
-            let o = Outcome {
-                status: code.http_status(),
-                decision: code.code().into(),
-                clause: d.clause.to_string(),
-                pks_id: pks_of(&d),
-                subject: None,
-            };
-            return Err(finish(st, ctx, o, refuse(code, ctx.en, d.retry_after_secs)).await);
-        }
+    let d = {
+        let _epoch = st.decisions.read().await;
+        ctx.at = crate::now();
+        base.at = ctx.at;
+        decide_call(&agreements, &st.quotas, &base, persons)
     };
-    let granted = if regional {
-        fields
-    } else {
-        d.fields_granted.clone()
+    if let DecisionCode::Denied(code) = d.code {
+        let o = Outcome {
+            status: code.http_status(),
+            decision: code.code().into(),
+            clause: d.clause.to_string(),
+            pks_id: pks_of(&d),
+            subject: None,
+        };
+        return Err(finish(st, ctx, o, refuse(code, ctx.en, d.retry_after_secs)).await);
+    }
+    let id = pks_of(&d).unwrap_or_default();
+    let Some(agreement) = agreements.iter().find(|a| a.id == id).cloned() else {
+        return Err(refuse_audited(st, ctx, ErrorCode::NoAgreement, "default-deny").await);
     };
     Ok(BatchGrant {
-        agreements,
-        base,
-        granted,
-        regional,
-        pks_id: pks_of(&d),
+        agreement,
+        granted: d.fields_granted,
     })
 }
 
 /// Streaming NDJSON batch: one line in, one line out, in order. One call-level decision
-/// (status, validity, service, purpose, fields, quota: one unit per call), then per line the
-/// region scope; one audit entry per line (with its subject hash), written before the line's
-/// chunk is sent.
+/// ([`decide_batch`]), then per line the region scope; one audit entry per line (with its
+/// subject hash), written before the line's chunk is sent.
 async fn batch(
     st: Arc<AppState>,
-    ctx: Ctx,
+    mut ctx: Ctx,
     client: ClientId,
     service: ServiceId,
     kind: Kind,
@@ -596,16 +664,9 @@ async fn batch(
     body: Bytes,
 ) -> Response {
     let params: BatchParams = batch_params(query.as_deref());
-    let fields: Vec<String> = params
-        .fields
-        .map(|f| {
-            f.split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let grant = match decide_batch(&st, &ctx, client, service, fields).await {
+    let fields = field_list(params.fields.as_deref());
+    let persons = count_lines(&body);
+    let grant = match decide_batch(&st, &mut ctx, client, service, fields, persons).await {
         Ok(g) => Arc::new(g),
         Err(refused) => return refused,
     };
@@ -687,6 +748,7 @@ where
             Bytes::from(format!("{line}\n"))
         };
         let mut lines = lines.into_iter().peekable();
+        let mut replay = ctx.replay;
         while lines.peek().is_some() {
             let group: Vec<Line> = lines.by_ref().take(chunk.max(1)).collect();
             let Some((out, recs)) = work(group, ctx.clone()).await else {
@@ -695,7 +757,7 @@ where
                     .await;
                 return;
             };
-            let receipt = st.audit.submit(recs);
+            let receipt = st.audit.submit_with(recs, replay.take());
             if let Some((prev, prev_out)) = pending.take()
                 && !send_when_durable(prev, prev_out, &tx, &audit_failed).await
             {
@@ -735,9 +797,9 @@ fn batch_line(
     line: &[u8],
     grant: &BatchGrant,
 ) -> (Value, Outcome) {
-    let q: Query = match serde_json::from_slice::<Query>(line) {
-        Ok(q) => q,
-        Err(_) => {
+    let q: Query = match services::json_object::<Query>(line) {
+        Some(q) => q,
+        None => {
             let code = ServerCode::RequestInvalid;
             return (
                 json!({"code": code.code()}),
@@ -749,94 +811,6 @@ fn batch_line(
         Ok(o) => (services::answer(ix, kind, &q, &grant.granted), o),
         Err((code, o)) => (json!({"nik": q.nik, "code": code.code()}), o),
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Metaservices
-
-fn id_json(c: &ClientId) -> Value {
-    json!({
-        "xroad_instance": c.instance,
-        "member_class": c.member_class,
-        "member_code": c.member_code,
-        "subsystem_code": c.subsystem_code,
-        "object_type": "SUBSYSTEM",
-    })
-}
-
-fn list_clients_for(st: &AppState, instance: Option<&str>) -> axum::Json<Value> {
-    let mut members: Vec<(ClientId, String)> = st
-        .hosted
-        .values()
-        .map(|h| (h.id.clone(), h.name.clone()))
-        .chain(st.peer_members.iter().cloned())
-        .filter(|(c, _)| instance.is_none_or(|i| c.instance == i))
-        .collect();
-    members.sort();
-    members.dedup_by(|a, b| a.0 == b.0);
-    let member: Vec<Value> = members
-        .iter()
-        .map(|(c, name)| json!({"id": id_json(c), "name": name}))
-        .collect();
-    axum::Json(json!({ "member": member }))
-}
-
-#[derive(serde::Deserialize)]
-pub struct ListClientsParams {
-    #[serde(rename = "xRoadInstance")]
-    x_road_instance: Option<String>,
-}
-
-/// `GET /listClients[?xRoadInstance=ID]` (X-Road metaservice, JSON form).
-pub async fn list_clients(
-    State(st): State<Arc<AppState>>,
-    QueryParams(p): QueryParams<ListClientsParams>,
-) -> axum::Json<Value> {
-    list_clients_for(&st, p.x_road_instance.as_deref())
-}
-
-/// `listMethods` (every REST service of the provider) or, with a client,
-/// `allowedMethods` (those an agreement in force lets that client call).
-fn list_methods(
-    st: &AppState,
-    provider: &ClientId,
-    allowed_for: Option<Option<ClientId>>,
-) -> Response {
-    let Some(h) = st.hosted.get(provider) else {
-        return refuse(ServerCode::ServiceNotFound, false, None);
-    };
-    let at = crate::now();
-    let agreements = st.agreements();
-    let mut services: Vec<Value> = Vec::new();
-    let mut codes = h.services.clone();
-    codes.sort();
-    for code in codes {
-        if let Some(client) = &allowed_for {
-            let Some(client) = client else { continue };
-            let ok = agreements.iter().any(|a| {
-                &a.consumer == client
-                    && &a.provider == provider
-                    && a.status_at(at).0 == sinergi_exchange::AgreementStatus::Active
-                    && a.valid_from <= at
-                    && at < a.valid_until
-                    && a.services.iter().any(|s| s.service_code == code)
-            });
-            if !ok {
-                continue;
-            }
-        }
-        services.push(json!({
-            "xroad_instance": provider.instance,
-            "member_class": provider.member_class,
-            "member_code": provider.member_code,
-            "subsystem_code": provider.subsystem_code,
-            "service_code": code,
-            "object_type": "SERVICE",
-            "service_type": "REST",
-            "endpoint_list": [{"method": "POST", "path": "/"}],
-        }));
-    }
-    axum::Json(json!({ "service": services })).into_response()
 }
 
 /// `GET /healthz`.

@@ -53,9 +53,10 @@ pub struct Index {
     pub snapshots: Vec<(String, i64)>,
 }
 
-/// A NIK as the index key: exactly 16 ASCII digits.
+/// A NIK as the index key: exactly 16 ASCII digits, with ASCII white space around them
+/// allowed (a no-break space or an ideographic space is not white space in a NIK).
 pub fn nik_key(nik: &str) -> Option<u64> {
-    let nik = nik.trim();
+    let nik = nik.trim_matches(|c: char| c.is_ascii_whitespace());
     if nik.len() != 16 || !nik.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

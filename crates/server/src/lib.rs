@@ -17,16 +17,21 @@ pub mod audit_sql;
 mod audit_sqlite;
 pub mod client;
 pub mod config;
+pub mod conn;
+pub mod directory;
+pub mod disclosure;
 pub mod gateway;
 pub mod index;
 pub mod metrics;
 pub mod openapi;
+pub mod operator;
 pub mod pks;
 pub mod refusal;
 pub mod services;
 pub mod state;
 pub mod tls;
 pub mod validasi;
+pub mod witness;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,7 +39,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get, post};
+use axum::routing::{MethodRouter, any, get, post};
 use sinergi_exchange::Timestamp;
 
 pub use config::{ConfigError, NodeConfig};
@@ -48,25 +53,81 @@ pub fn now() -> Timestamp {
     Timestamp(d.as_micros() as i64)
 }
 
-/// The node's routes over a started state.
+/// Only `allow` (e.g. `GET, HEAD`) at this route: anything else is 405 with `Allow`.
+fn only(allow: &'static str, r: MethodRouter<Arc<AppState>>) -> MethodRouter<Arc<AppState>> {
+    r.fallback(move |headers: axum::http::HeaderMap| async move {
+        refusal::method_not_allowed(allow, refusal::wants_english(&headers))
+    })
+}
+
+/// Every answer of the node may carry personal data or decisions about it: never cached.
+async fn no_store(mut r: axum::response::Response) -> axum::response::Response {
+    r.headers_mut()
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
+    refusal::refuse(
+        refusal::ServerCode::NotFound,
+        refusal::wants_english(&headers),
+        None,
+    )
+}
+
+/// The node's routes over a started state (docs/API.md, "Routes"; every one is in
+/// `/openapi.json`).
 pub fn app(state: Arc<AppState>) -> Router {
     let limit = state.config.max_body_bytes;
+    const GET: &str = "GET, HEAD";
+    const POST: &str = "POST";
     Router::new()
         .route("/r1/{*rest}", any(gateway::r1))
-        .route("/listClients", get(gateway::list_clients))
-        .route("/healthz", get(gateway::healthz))
-        .route("/metrics", get(metrics::handler))
-        .route("/openapi.json", get(openapi::handler))
+        .route("/listClients", only(GET, get(directory::list_clients)))
+        .route(
+            "/r1/listClients",
+            only(GET, get(directory::r1_list_clients)),
+        )
+        .route(
+            "/{instance}/{class}/{member}/{application}/{meta}",
+            any(directory::govstack),
+        )
+        .route("/healthz", only(GET, get(gateway::healthz)))
+        .route("/metrics", only(GET, get(metrics::handler)))
+        .route("/openapi.json", only(GET, get(openapi::handler)))
         .route(
             "/admin/pks",
-            get(admin::list_agreements).post(admin::create_agreement),
+            only(
+                "GET, HEAD, POST",
+                get(admin::list_agreements).post(admin::create_agreement),
+            ),
         )
-        .route("/admin/pks/{id}/{action}", post(admin::change_status))
-        .route("/admin/audit/verify", get(admin::audit_verify))
-        .route("/admin/audit/entries", get(admin::audit_entries))
-        .route("/admin/audit/checkpoints", get(admin::audit_checkpoints))
-        .route("/admin/audit/subject", post(admin::audit_subject))
-        .route("/admin/snapshot/reload", post(admin::reload))
+        .route(
+            "/admin/pks/{id}/{action}",
+            only(POST, post(admin::change_status)),
+        )
+        .route("/admin/audit/verify", only(GET, get(admin::audit_verify)))
+        .route("/admin/audit/entries", only(GET, get(admin::audit_entries)))
+        .route(
+            "/admin/audit/checkpoints",
+            only(GET, get(admin::audit_checkpoints)),
+        )
+        .route(
+            "/admin/audit/checkpoint",
+            only(POST, post(admin::audit_checkpoint)),
+        )
+        .route(
+            "/admin/audit/subject",
+            only(POST, post(admin::audit_subject)),
+        )
+        .route("/admin/snapshot/reload", only(POST, post(admin::reload)))
+        .route(
+            "/witness/checkpoints",
+            only("GET, HEAD, POST", get(witness::list).post(witness::receive)),
+        )
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(no_store))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -152,16 +213,17 @@ async fn run(
 ) -> Result<(), StartError> {
     let reload = state::spawn_reloader(state.clone());
     let watch = state::spawn_agreement_watcher(state.clone());
+    let witness = witness::spawn_sender(state.clone());
     let router = app(state.clone());
     let served = match tls {
         Some(cfg) => {
-            let l = tls::TlsListener::new(listener, cfg)?;
+            let l = conn::LingeringListener(tls::TlsListener::new(listener, cfg)?);
             axum::serve(l, router)
                 .with_graceful_shutdown(shutdown)
                 .await
         }
         None => {
-            axum::serve(listener, router)
+            axum::serve(conn::LingeringListener(listener), router)
                 .with_graceful_shutdown(shutdown)
                 .await
         }
@@ -169,5 +231,7 @@ async fn run(
     reload.abort();
     watch.abort();
     state.finish().await;
+    // The final checkpoint reached the sender before the writer stopped; let it go out.
+    let _ = tokio::time::timeout(witness::WITNESS_TIMEOUT, witness).await;
     served.map_err(StartError::Io)
 }

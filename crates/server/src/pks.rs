@@ -90,12 +90,13 @@ impl PksError {
 
 /// Where the audit entries of administrative actions go.
 pub enum AuditSink<'a> {
-    /// A running node's group-commit writer (the admin API).
-    Writer(&'a AuditWriter),
-    /// Straight into the node's audit database (the CLI, with the node running or not). The
-    /// node's writer notices the entries when its next write finds the log moved, and links
-    /// after them (`AuditLog::append_or_resync`); a checkpoint signed with the node's key pins
-    /// the CLI's entry at once.
+    /// A running node's group-commit writer (the admin API), with the channel written to
+    /// the log: `admin:api` (an admin token) or `admin:cli` (`sinergi pks` through the node).
+    Writer(&'a AuditWriter, &'static str),
+    /// Straight into the node's audit database (the CLI when the node is not running, or
+    /// cannot be reached). A checkpoint signed with the node's key pins the entry at once, so
+    /// a running node's writer, finding the log moved, links after it
+    /// (`AuditLog::append_or_resync` follows only entries pinned by the node's key).
     Direct {
         url: String,
         node: String,
@@ -107,7 +108,7 @@ pub enum AuditSink<'a> {
 impl AuditSink<'_> {
     async fn append(&self, rec: AuditRecord) -> Result<u64, String> {
         match self {
-            AuditSink::Writer(w) => w
+            AuditSink::Writer(w, _) => w
                 .append(vec![rec])
                 .await
                 .map_err(|e| e.to_string())
@@ -139,7 +140,7 @@ impl AuditSink<'_> {
 
     fn channel(&self) -> &'static str {
         match self {
-            AuditSink::Writer(_) => "admin:api",
+            AuditSink::Writer(_, channel) => channel,
             AuditSink::Direct { .. } => "admin:cli",
         }
     }

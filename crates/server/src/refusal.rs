@@ -15,6 +15,10 @@ pub enum ServerCode {
     RequestInvalid,
     /// The body is larger than the node's `max_body_bytes`.
     RequestTooLarge,
+    /// The method is not the one the route declares (405, with `Allow`).
+    MethodNotAllowed,
+    /// No route at this path.
+    NotFound,
     /// Admin endpoints: no or wrong admin token.
     AdminTokenInvalid,
     /// Admin endpoints: the agreement does not exist.
@@ -27,13 +31,19 @@ pub enum ServerCode {
     UpstreamUnavailable,
     /// The registry index or database failed.
     InternalError,
+    /// Witness: another checkpoint is held for this node and seq, or another member speaks
+    /// for this node.
+    WitnessConflict,
 }
 
 impl ServerCode {
-    pub const ALL: [ServerCode; 9] = [
+    pub const ALL: [ServerCode; 12] = [
         ServerCode::ServiceNotFound,
         ServerCode::RequestInvalid,
         ServerCode::RequestTooLarge,
+        ServerCode::MethodNotAllowed,
+        ServerCode::NotFound,
+        ServerCode::WitnessConflict,
         ServerCode::AdminTokenInvalid,
         ServerCode::AgreementNotFound,
         ServerCode::AgreementExists,
@@ -47,6 +57,9 @@ impl ServerCode {
             ServerCode::ServiceNotFound => "SERVICE_NOT_FOUND",
             ServerCode::RequestInvalid => "REQUEST_INVALID",
             ServerCode::RequestTooLarge => "REQUEST_TOO_LARGE",
+            ServerCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ServerCode::NotFound => "NOT_FOUND",
+            ServerCode::WitnessConflict => "WITNESS_CONFLICT",
             ServerCode::AdminTokenInvalid => "ADMIN_TOKEN_INVALID",
             ServerCode::AgreementNotFound => "AGREEMENT_NOT_FOUND",
             ServerCode::AgreementExists => "AGREEMENT_EXISTS",
@@ -58,7 +71,11 @@ impl ServerCode {
 
     pub fn http_status(self) -> u16 {
         match self {
-            ServerCode::ServiceNotFound | ServerCode::AgreementNotFound => 404,
+            ServerCode::ServiceNotFound | ServerCode::AgreementNotFound | ServerCode::NotFound => {
+                404
+            }
+            ServerCode::MethodNotAllowed => 405,
+            ServerCode::WitnessConflict => 409,
             ServerCode::RequestInvalid => 400,
             ServerCode::RequestTooLarge => 413,
             ServerCode::AdminTokenInvalid => 401,
@@ -88,8 +105,30 @@ impl ServerCode {
             (ServerCode::RequestTooLarge, true) => {
                 "The request body exceeds the node's size limit (max_body_bytes). Split the list into several requests."
             }
-            (ServerCode::AdminTokenInvalid, false) => "Token admin tidak ada atau tidak dikenal.",
-            (ServerCode::AdminTokenInvalid, true) => "The admin token is missing or unknown.",
+            (ServerCode::MethodNotAllowed, false) => {
+                "Metode HTTP ini tidak dilayani di alamat ini; lihat header Allow (layanan hanya menerima POST, direktori hanya GET)."
+            }
+            (ServerCode::MethodNotAllowed, true) => {
+                "This HTTP method is not served at this address; see the Allow header (services take POST only, the directory GET only)."
+            }
+            (ServerCode::NotFound, false) => {
+                "Tidak ada apa pun di alamat ini. Daftar alamat node ada di /openapi.json."
+            }
+            (ServerCode::NotFound, true) => {
+                "Nothing is served at this address. The node's routes are listed in /openapi.json."
+            }
+            (ServerCode::WitnessConflict, false) => {
+                "Node ini sudah menyimpan checkpoint lain untuk node dan nomor urut ini, atau anggota lain yang mewakili node itu: checkpoint ditolak."
+            }
+            (ServerCode::WitnessConflict, true) => {
+                "This node already holds another checkpoint for that node and seq, or another member speaks for that node: the checkpoint is refused."
+            }
+            (ServerCode::AdminTokenInvalid, false) => {
+                "Token admin (atau tanda tangan kunci node) tidak ada atau tidak sah."
+            }
+            (ServerCode::AdminTokenInvalid, true) => {
+                "The admin token (or the node key's signature) is missing or not valid."
+            }
             (ServerCode::AgreementNotFound, false) => "PKS dengan nomor ini tidak ada di node ini.",
             (ServerCode::AgreementNotFound, true) => {
                 "No agreement (PKS) with this id on this node."
@@ -163,7 +202,7 @@ impl Code {
 
     fn kind(self) -> &'static str {
         match self.status() {
-            400 | 404 | 409 | 413 => "invalid_request",
+            400 | 404 | 405 | 409 | 413 => "invalid_request",
             401 => "auth",
             403 => "agreement",
             429 => "quota",
@@ -187,6 +226,14 @@ pub fn wants_english(headers: &HeaderMap) -> bool {
         .get("accept-language")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"))
+}
+
+/// A 405 refusal with the `Allow` header (e.g. `POST`, or `GET, HEAD`).
+pub fn method_not_allowed(allow: &'static str, en: bool) -> Response {
+    let mut r = refuse(ServerCode::MethodNotAllowed, en, None);
+    r.headers_mut()
+        .insert("allow", HeaderValue::from_static(allow));
+    r
 }
 
 /// The refusal response.

@@ -57,7 +57,8 @@ impl Kind {
             Kind::StatusKepesertaan => &["segmen", "kelas", "katastropik"],
             Kind::StatusAsn => &["jenis"],
             Kind::Desil => &["desil", "id_keluarga"],
-            Kind::ValidasiPenerima => &[],
+            // The values a verdict's reasons would show (crate::disclosure).
+            Kind::ValidasiPenerima => crate::disclosure::FIELDS,
         }
     }
 
@@ -114,6 +115,17 @@ pub struct Query {
     /// validasi-penerima: the region (village code) the list is for.
     #[serde(default)]
     pub kode_wilayah: Option<String>,
+}
+
+/// Parses a request body (or a batch line) that must be one JSON object: a JSON array,
+/// string or number is not a question, whatever serde would make of it (it reads an array as
+/// the struct's fields in order).
+pub fn json_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    serde_json::from_slice(bytes).ok()
 }
 
 fn verdict(ok: bool) -> Value {

@@ -13,7 +13,7 @@ use sinergi_exchange::{
 use sinergi_rules::Program;
 use sinergi_store::Store;
 
-use crate::audit_sql::{AuditDbError, AuditWriter, Db};
+use crate::audit_sql::{AuditDbError, AuditWriter, Db, WriterConfig};
 use crate::config::{self, ConfigError, NodeConfig};
 use crate::index::Index;
 use crate::metrics::Metrics;
@@ -58,6 +58,16 @@ pub struct AppState {
     pub tokens: HashMap<[u8; 32], ApiTokenRecord>,
     pub admin_tokens: Vec<TokenHash>,
     pub verifier: Verifier,
+    /// The node's own checkpoint key as an admin credential (`sinergi pks`, `sinergi audit`
+    /// on the node's machine sign their admin requests with it), and its verifier.
+    pub admin_keys: HashMap<String, MemberKey>,
+    pub admin_verifier: Verifier,
+    /// Decisions take it shared, agreement changes exclusively: a change is in force for
+    /// every request whose time is after the change's recorded time, with no window.
+    pub decisions: tokio::sync::RwLock<()>,
+    /// Checkpoints the audit writer signed, for the witness sender (taken by `run`).
+    pub signed_checkpoints:
+        Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<sinergi_exchange::Checkpoint>>>,
     pub agreements: RwLock<Arc<Vec<Agreement>>>,
     /// Serialises agreement changes (read-modify-write of one agreement).
     pub agreements_write: tokio::sync::Mutex<()>,
@@ -216,15 +226,31 @@ impl AppState {
         }
         let agreements = load_agreements(&db).await?;
 
+        let (signed_tx, signed_rx) = tokio::sync::mpsc::unbounded_channel();
         let (audit, thread) = {
-            let url = audit_url.clone();
-            let node = config.node_name.clone();
-            let key = node_key.clone();
-            let (every, secs) = (config.checkpoint_every, config.checkpoint_secs);
-            tokio::task::spawn_blocking(move || AuditWriter::start(&url, &node, key, every, secs))
+            let cfg = WriterConfig {
+                url: audit_url.clone(),
+                node: config.node_name.clone(),
+                key: node_key.clone(),
+                checkpoint_every: config.checkpoint_every,
+                checkpoint_secs: config.checkpoint_secs,
+                signed: (!config.witnesses.is_empty()).then_some(signed_tx),
+            };
+            tokio::task::spawn_blocking(move || AuditWriter::start(cfg))
                 .await
                 .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))??
         };
+        // Nonces of signatures verified before a restart stay refused until they expire.
+        let verifier = Verifier::new(VerifyConfig::default());
+        let now_secs = crate::now().as_secs();
+        verifier.preload_replay(db.replay_keys(now_secs).await?, now_secs);
+        let admin_keys = HashMap::from([(
+            crate::admin::admin_key_id(&config.node_name),
+            MemberKey {
+                client: crate::admin::admin_client(),
+                key: node_key.verifying_key(),
+            },
+        )]);
 
         let client = crate::client::new_client(config.tls.as_ref())?;
         let mut programs = BTreeMap::new();
@@ -244,7 +270,11 @@ impl AppState {
             keys,
             tokens,
             admin_tokens,
-            verifier: Verifier::new(VerifyConfig::default()),
+            verifier,
+            admin_keys,
+            admin_verifier: Verifier::new(VerifyConfig::default()),
+            decisions: tokio::sync::RwLock::new(()),
+            signed_checkpoints: Mutex::new(Some(signed_rx)),
             agreements: RwLock::new(Arc::new(agreements)),
             agreements_write: tokio::sync::Mutex::new(()),
             quotas: QuotaTracker::default(),
@@ -340,8 +370,10 @@ pub fn spawn_reloader(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
 /// How often a running node re-reads its agreements from the database.
 pub const AGREEMENT_POLL: Duration = Duration::from_secs(2);
 
-/// Re-reads the agreements from the database every [`AGREEMENT_POLL`], so a change made with
-/// `sinergi pks` (written straight into the node's database) is in force within that time.
+/// Re-reads the agreements from the database every [`AGREEMENT_POLL`]: the safety net for a
+/// change written straight into the database (`sinergi pks` when it cannot reach the
+/// running node). `sinergi pks` normally hands the change to the running node itself
+/// (`admin.rs`), which applies it before it answers, with no window.
 pub fn spawn_agreement_watcher(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(AGREEMENT_POLL);
@@ -363,6 +395,7 @@ pub fn spawn_agreement_watcher(state: Arc<AppState>) -> tokio::task::JoinHandle<
                             }
                         })
                         .collect();
+                    let _epoch = state.decisions.write().await;
                     *state.agreements.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(parsed);
                     last = Some(bodies);
                 }

@@ -123,7 +123,8 @@ impl Recipient {
     /// The NIK the registries are asked about; `None` (nothing is asked) when it is missing
     /// or invalid.
     fn nik(&self) -> Option<&str> {
-        (!self.q.nik.trim().is_empty() && self.parsed.is_valid()).then(|| self.q.nik.trim())
+        let nik = self.q.nik.trim_matches(|c: char| c.is_ascii_whitespace());
+        (!nik.is_empty() && self.parsed.is_valid()).then_some(nik)
     }
 
     /// The person, for duplicates in a list: the valid NIK (as the engine keys its rows).
@@ -271,8 +272,15 @@ impl Recipient {
     }
 
     /// The answer: `{nik, program, verdict, sources}`; `sources` says, per registry asked,
-    /// `ok` or why not. The programme was checked when the recipient was taken.
-    fn answer(&self, st: &AppState, facts: &Facts, answers: Option<&Answers<'_>>) -> Value {
+    /// `ok` or why not. The programme was checked when the recipient was taken. The verdict
+    /// shows the registries' values only where `granted` (`crate::disclosure`).
+    fn answer(
+        &self,
+        st: &AppState,
+        facts: &Facts,
+        answers: Option<&Answers<'_>>,
+        granted: &[String],
+    ) -> Value {
         let mut sources = Map::new();
         for (r, a) in REGISTRIES.iter().zip(answers.into_iter().flatten()) {
             let v = match a {
@@ -281,10 +289,11 @@ impl Recipient {
             };
             sources.insert(r.source.into(), v);
         }
-        let verdict = st
-            .programs
-            .get(&self.program_code)
-            .map(|p| evaluate(p, facts));
+        let verdict = st.programs.get(&self.program_code).map(|p| {
+            let mut v = evaluate(p, facts);
+            crate::disclosure::minimise(&mut v, granted);
+            v
+        });
         json!({
             "nik": self.q.nik,
             "program": self.program_code,
@@ -305,12 +314,14 @@ fn meta(ctx: &Ctx) -> CallMeta<'_> {
 }
 
 /// Runs the validation of one recipient. `me` is the Kemensos member that provides the
-/// service here; it is also the consumer in the calls to the registries.
+/// service here; it is also the consumer in the calls to the registries. `granted`: the
+/// fields the caller asked for and its agreement grants.
 pub(crate) async fn validate(
     st: &AppState,
     me: &ClientId,
     q: &Query,
     ctx: &Ctx,
+    granted: &[String],
 ) -> Result<Value, ErrorCode> {
     let program_code = q.program.clone().unwrap_or_else(|| DEFAULT_PROGRAM.into());
     if !st.programs.contains_key(&program_code) {
@@ -336,7 +347,7 @@ pub(crate) async fn validate(
         .as_ref()
         .map(|o| [0, 1, 2, 3].map(|i| o[i].as_ref().map_err(Clone::clone)));
     let facts = r.facts(1, None, r.q.kode_wilayah.as_deref(), answers.as_ref());
-    Ok(r.answer(st, &facts, answers.as_ref()))
+    Ok(r.answer(st, &facts, answers.as_ref(), granted))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -347,6 +358,10 @@ struct ListParams {
     /// The region the list is for, for every line that names none.
     #[serde(default)]
     kode_wilayah: Option<String>,
+    /// Values the verdicts may show (`crate::disclosure::FIELDS`), comma-separated; each
+    /// must be granted.
+    #[serde(default)]
+    fields: Option<String>,
 }
 
 /// One list line, decided.
@@ -384,7 +399,7 @@ fn line_invalid_message(en: bool) -> &'static str {
 /// per line, with its subject hash, durable before the line is sent.
 pub(crate) async fn validate_batch(
     st: Arc<AppState>,
-    ctx: Ctx,
+    mut ctx: Ctx,
     client: ClientId,
     service: ServiceId,
     query: Option<String>,
@@ -392,7 +407,9 @@ pub(crate) async fn validate_batch(
 ) -> Response {
     let params: ListParams = crate::gateway::batch_params(query.as_deref());
     let me = service.client.clone();
-    let grant = match decide_batch(&st, &ctx, client, service, Vec::new()).await {
+    let fields = crate::gateway::field_list(params.fields.as_deref());
+    let persons = crate::gateway::count_lines(&body);
+    let grant = match decide_batch(&st, &mut ctx, client, service, fields, persons).await {
         Ok(g) => Arc::new(g),
         Err(refused) => return refused,
     };
@@ -415,7 +432,7 @@ pub(crate) async fn validate_batch(
         let items: Vec<Item> = chunk
             .into_iter()
             .map(|Line { baris, bytes }| {
-                let Ok(q) = serde_json::from_slice::<Query>(&bytes) else {
+                let Some(q) = crate::services::json_object::<Query>(&bytes) else {
                     return Item::Invalid { baris };
                 };
                 let refused = |code, outcome| Item::Refused {
@@ -455,10 +472,12 @@ pub(crate) async fn validate_batch(
             })
             .collect();
         let (st, me, list_region) = (st2.clone(), me.clone(), list_region.clone());
+        let grant = grant.clone();
         async move {
             let answers = ask_registries(&st, &me, &ctx, &items).await;
             tokio::task::spawn_blocking(move || {
-                answer_chunk(&st, &ctx, items, &answers, list_region.as_deref())
+                let region = list_region.as_deref();
+                answer_chunk(&st, &ctx, items, &answers, region, &grant.granted)
             })
             .await
             .ok()
@@ -510,6 +529,7 @@ fn answer_chunk(
     items: Vec<Item>,
     answers: &[ChunkAnswer; 4],
     list_region: Option<&str>,
+    granted: &[String],
 ) -> (Vec<u8>, Vec<AuditRecord>) {
     let lang = if ctx.en { "en" } else { "id" };
     let mut out = Vec::with_capacity(items.len() * 1024);
@@ -555,7 +575,7 @@ fn answer_chunk(
                 });
                 let region = recipient.q.kode_wilayah.as_deref().or(list_region);
                 let facts = recipient.facts(baris, duplicate_of_row, region, line_answers.as_ref());
-                let mut v = recipient.answer(st, &facts, line_answers.as_ref());
+                let mut v = recipient.answer(st, &facts, line_answers.as_ref(), granted);
                 v["baris"] = json!(baris);
                 (v, outcome)
             }

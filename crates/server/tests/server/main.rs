@@ -8,4 +8,5 @@ mod gateway;
 mod pg;
 mod pks;
 mod tls;
+mod trust;
 mod validasi_batch;

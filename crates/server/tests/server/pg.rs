@@ -6,7 +6,7 @@
 
 use sinergi_exchange::audit::{NodeSecret, ProblemKind, request_hash, subject_hash};
 use sinergi_exchange::{AuditRecord, SigningKey, Timestamp, verify, who_accessed};
-use sinergi_server::audit_sql::{AuditWriter, Db};
+use sinergi_server::audit_sql::{AuditWriter, Db, WriterConfig};
 use sqlx::postgres::PgPoolOptions;
 
 const NODE: &str = "pg-uji";
@@ -81,10 +81,19 @@ fn nik(i: u64) -> String {
 /// Starts the writer on `url` (a blocking call: off the test's runtime).
 async fn writer(url: &str, every: u64) -> (AuditWriter, std::thread::JoinHandle<()>) {
     let url = url.to_owned();
-    tokio::task::spawn_blocking(move || AuditWriter::start(&url, NODE, node_key(), every, 3600))
-        .await
-        .unwrap()
-        .expect("audit writer starts on PostgreSQL")
+    tokio::task::spawn_blocking(move || {
+        AuditWriter::start(WriterConfig {
+            url,
+            node: NODE.into(),
+            key: node_key(),
+            checkpoint_every: every,
+            checkpoint_secs: 3600,
+            signed: None,
+        })
+    })
+    .await
+    .unwrap()
+    .expect("audit writer starts on PostgreSQL")
 }
 
 async fn stop(w: AuditWriter, t: std::thread::JoinHandle<()>) {
