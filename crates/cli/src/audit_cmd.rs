@@ -13,6 +13,8 @@ use sinergi_server::NodeConfig;
 use sinergi_server::audit_sql::Db;
 use sinergi_server::operator::Operator;
 
+use crate::tr;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -30,13 +32,16 @@ pub enum AuditCommand {
     /// [en] Who accessed this NIK's data (UU PDP art. 32).
     WhoAccessed(WhoArgs),
     /// Cetak kunci publik node (checkpoint) dan anggotanya, untuk konfigurasi saksi dan
-    /// peer di node lain (print the public keys to configure witnesses and peers).
+    /// peer di node lain.
+    /// [en] Print the node's (checkpoint) and its members' public keys, to configure witnesses
+    /// and peers on other nodes.
     KunciPublik(KeyArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct KeyArgs {
     /// Konfigurasi node (TOML); bawaan: konfigurasi demo tertanam.
+    /// [en] Node configuration (TOML); default: the embedded demo configuration.
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -50,8 +55,10 @@ pub struct VerifyArgs {
     /// Cetak laporan sebagai JSON. [en] Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Alamat node saksi yang memegang salinan checkpoint (witness node URL); boleh
-    /// diulang. Bawaan: `[[witnesses]]` di konfigurasi.
+    /// Alamat node saksi yang memegang salinan checkpoint; boleh diulang. Bawaan:
+    /// `[[witnesses]]` di konfigurasi.
+    /// [en] URL of a witness node holding copies of the checkpoints; repeatable. Default: the
+    /// configuration's `[[witnesses]]`.
     #[arg(long)]
     pub saksi: Vec<String>,
 }
@@ -79,22 +86,42 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn public_keys(args: KeyArgs) -> anyhow::Result<ExitCode> {
     let config = crate::serve_cmd::load_config(args.config.as_deref())?;
-    let node = config
-        .node_key()
-        .map_err(|e| anyhow::anyhow!("Kunci checkpoint node tidak dapat dibaca: {e}"))?;
+    let node = config.node_key().map_err(|e| {
+        anyhow::anyhow!(tr!(
+            "Kunci checkpoint node tidak dapat dibaca: {e}",
+            "The node's checkpoint key cannot be read: {e}"
+        ))
+    })?;
+    let name = &config.node_name;
     println!(
-        "# Node {} (untuk [[witnesses]] di node lain)",
-        config.node_name
+        "{}",
+        tr!(
+            "# Node {name}: untuk [[witnesses]] di node lain",
+            "# Node {name}: for [[witnesses]] on other nodes"
+        )
     );
+    println!("name = \"{name}\"");
     println!(
         "public_key = \"{}\"",
         sinergi_server::config::public_key_b64(&node)
     );
     for m in &config.members {
-        let key = config
-            .member_signing_key(m)
-            .map_err(|e| anyhow::anyhow!("Kunci anggota {} tidak dapat dibaca: {e}", m.id))?;
-        println!("# Anggota {} (untuk [[peers.members]] di node lain)", m.id);
+        let key = config.member_signing_key(m).map_err(|e| {
+            anyhow::anyhow!(tr!(
+                "Kunci anggota {} tidak dapat dibaca: {e}",
+                "The key of member {} cannot be read: {e}",
+                m.id
+            ))
+        })?;
+        println!(
+            "{}",
+            tr!(
+                "# Anggota {}: untuk [[peers.members]] di node lain",
+                "# Member {}: for [[peers.members]] on other nodes",
+                m.id
+            )
+        );
+        println!("id = \"{}\"", m.id);
         println!("key_id = \"{}\"", m.key_id());
         println!(
             "public_key = \"{}\"",
@@ -118,6 +145,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let anchored_through = match Operator::find(&config).await {
         Some(node) => {
             let head = db.head().await?.seq;
+            let url = node.url().to_owned();
             let (status, answer) = node
                 .call(
                     "POST",
@@ -126,21 +154,26 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     "sinergi audit verify",
                 )
                 .await
-                .map_err(|e| anyhow::anyhow!("Node {} tidak menjawab: {e}", node.url()))?;
+                .map_err(|e| {
+                    anyhow::anyhow!(tr!(
+                        "Node {url} tidak menjawab: {e}",
+                        "The node at {url} does not answer: {e}"
+                    ))
+                })?;
             if status != 200 {
-                anyhow::bail!(
-                    "Node {} menolak membuat checkpoint: HTTP {status} {answer}",
-                    node.url()
-                );
+                anyhow::bail!(tr!(
+                    "Node {url} menolak membuat checkpoint: HTTP {status} {answer}",
+                    "The node at {url} refused to sign a checkpoint: HTTP {status} {answer}"
+                ));
             }
-            notes.push(format!(
-                "Node berjalan di {}: checkpoint baru sampai seq {}; entri sampai seq {head} \
-                 harus tercakup.",
-                node.url(),
-                answer["checkpoint"]["seq"]
+            let seq = &answer["checkpoint"]["seq"];
+            notes.push(tr!(
+                "Node berjalan di {url}: checkpoint baru sampai seq {seq}; entri sampai seq {head} harus tercakup.",
+                "The node runs at {url}: a new checkpoint up to seq {seq}; entries up to seq {head} must be covered."
             ));
             for e in answer["witness_errors"].as_array().into_iter().flatten() {
-                notes.push(format!("Saksi: {}", e.as_str().unwrap_or_default()));
+                let e = e.as_str().unwrap_or_default();
+                notes.push(tr!("Saksi: {e}", "Witness: {e}"));
             }
             head
         }
@@ -164,7 +197,10 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .min_by(|a, b| a.id.cmp(&b.id))
             .ok_or_else(|| {
-                anyhow::anyhow!("Node tanpa anggota ([[members]]) tidak dapat bertanya ke saksi")
+                anyhow::anyhow!(tr!(
+                    "Node tanpa anggota ([[members]]) tidak dapat bertanya ke saksi",
+                    "A node without members ([[members]]) cannot ask its witnesses"
+                ))
             })?;
         let speaker = sinergi_server::state::Hosted {
             id: member.id.clone(),
@@ -177,11 +213,16 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         for url in &urls {
             match sinergi_server::witness::fetch(&client, &speaker, url, &config.node_name).await {
                 Ok(c) => {
-                    notes.push(format!("Saksi {url}: {} salinan checkpoint.", c.len()));
+                    let n = c.len();
+                    notes.push(tr!(
+                        "Saksi {url}: {n} salinan checkpoint.",
+                        "Witness {url}: {n} copies of checkpoints."
+                    ));
                     copies.extend(c);
                 }
-                Err(e) => notes.push(format!(
-                    "Saksi {url} tidak dapat ditanya ({e}); dipakai tanda terima yang tersimpan."
+                Err(e) => notes.push(tr!(
+                    "Saksi {url} tidak dapat ditanya ({e}); dipakai tanda terima yang tersimpan.",
+                    "Witness {url} cannot be asked ({e}); the stored receipts are used."
                 )),
             }
         }
@@ -211,40 +252,79 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("Log audit: {}", config.audit_url());
+        let (entries, last, matched, all, anchored) = (
+            report.entries,
+            report.last_seq,
+            report.checkpoints_verified,
+            checkpoints.len(),
+            report.anchored_seq,
+        );
+        println!(
+            "{}",
+            tr!("Log audit: {}", "Audit log: {}", config.audit_url())
+        );
         for n in &notes {
             println!("{n}");
         }
         println!(
-            "Entri diperiksa: {} (seq terakhir {})",
-            report.entries, report.last_seq
+            "{}",
+            tr!(
+                "Entri diperiksa: {entries} (seq terakhir {last})",
+                "Entries checked: {entries} (last seq {last})"
+            )
         );
         println!(
-            "Checkpoint terverifikasi: {} dari {}; tercakup sampai seq {}",
-            report.checkpoints_verified,
-            checkpoints.len(),
-            report.anchored_seq
+            "{}",
+            tr!(
+                "Checkpoint terverifikasi: {matched} dari {all}; tercakup sampai seq {anchored}",
+                "Checkpoints verified: {matched} of {all}; covered up to seq {anchored}"
+            )
         );
         if witnessed {
+            let (copies, seq) = (report.witness_copies_verified, report.witnessed_seq);
             println!(
-                "Salinan saksi cocok: {}; disaksikan sampai seq {}",
-                report.witness_copies_verified, report.witnessed_seq
+                "{}",
+                tr!(
+                    "Salinan saksi cocok: {copies}; disaksikan sampai seq {seq}",
+                    "Witness copies matching: {copies}; witnessed up to seq {seq}"
+                )
             );
         }
         if report.ok {
-            println!("UTUH: rantai hash dan semua checkpoint cocok; tidak ada entri yang diubah,");
-            println!("dihapus, disisipkan, ditukar urutannya atau ditambahkan di luar node.");
+            println!(
+                "{}",
+                tr!(
+                    "UTUH: rantai hash dan semua checkpoint cocok; tidak ada entri yang diubah,\ndihapus, disisipkan, ditukar urutannya atau ditambahkan di luar node.",
+                    "INTACT: the hash chain and every checkpoint match; no entry was altered,\ndeleted, inserted, reordered or appended behind the node's back."
+                )
+            );
         } else {
-            println!("TIDAK UTUH: log audit telah diubah.");
+            println!(
+                "{}",
+                tr!(
+                    "TIDAK UTUH: log audit telah diubah.",
+                    "NOT INTACT: the audit log was changed."
+                )
+            );
             if let Some(p) = &report.first_problem {
-                println!("Masalah pertama: {}", describe(p));
+                println!(
+                    "{}",
+                    tr!("Masalah pertama: {}", "First problem: {}", describe(p))
+                );
             }
-            println!("Semua masalah ({}):", report.problems.len());
+            let n = report.problems.len();
+            println!("{}", tr!("Semua masalah ({n}):", "Every problem ({n}):"));
             for p in &report.problems {
                 println!("  - {}", describe(p));
             }
             if report.problems_truncated {
-                println!("  (daftar dipotong; masih ada masalah lain)");
+                println!(
+                    "{}",
+                    tr!(
+                        "  (daftar dipotong; masih ada masalah lain)",
+                        "  (list cut short; there are more problems)"
+                    )
+                );
             }
         }
     }
@@ -255,52 +335,62 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// One problem in Bahasa Indonesia, naming its seq.
+/// One problem in the current language, naming its seq.
 fn describe(p: &Problem) -> String {
     let seq = p.seq;
     match &p.kind {
-        ProblemKind::HashMismatch => {
-            format!("seq {seq}: isi entri diubah (hash tersimpan tidak sesuai dengan isinya)")
+        ProblemKind::HashMismatch => tr!(
+            "seq {seq}: isi entri diubah (hash tersimpan tidak sesuai dengan isinya)",
+            "seq {seq}: the entry was altered (its stored hash does not match its content)"
+        ),
+        ProblemKind::ChainBroken => tr!(
+            "seq {seq}: rantai terputus (prev_hash bukan hash entri sebelumnya: entri ini atau sebelumnya diubah atau diganti)",
+            "seq {seq}: chain broken (prev_hash is not the previous entry's hash: this entry or the one before was altered or replaced)"
+        ),
+        ProblemKind::Missing { expected, found } => {
+            let end = found.saturating_sub(1);
+            tr!(
+                "seq {seq}: entri {expected}..{end} hilang (dihapus); berikutnya seq {found}",
+                "seq {seq}: entries {expected}..{end} are missing (deleted); next is seq {found}"
+            )
         }
-        ProblemKind::ChainBroken => format!(
-            "seq {seq}: rantai terputus (prev_hash bukan hash entri sebelumnya: entri ini atau \
-             sebelumnya diubah atau diganti)"
+        ProblemKind::Reordered { expected, found } => tr!(
+            "seq {seq}: urutan ditukar (entri {found} berada di tempat entri {expected})",
+            "seq {seq}: reordered (entry {found} stands where entry {expected} should)"
         ),
-        ProblemKind::Missing { expected, found } => format!(
-            "seq {seq}: entri {expected}..{} hilang (dihapus); berikutnya seq {found}",
-            found.saturating_sub(1)
-        ),
-        ProblemKind::Reordered { expected, found } => {
-            format!("seq {seq}: urutan ditukar (entri {found} berada di tempat entri {expected})")
+        ProblemKind::OutOfOrder { expected, found } => {
+            let after = expected.saturating_sub(1);
+            tr!(
+                "seq {seq}: entri {found} muncul setelah seq {after} (entri disisipkan atau urutan diubah; diharapkan {expected})",
+                "seq {seq}: entry {found} appears after seq {after} (an entry inserted or reordered; expected {expected})"
+            )
         }
-        ProblemKind::OutOfOrder { expected, found } => format!(
-            "seq {seq}: entri {found} muncul setelah seq {} (entri disisipkan atau urutan \
-             diubah; diharapkan {expected})",
-            expected.saturating_sub(1)
+        ProblemKind::CheckpointForged => tr!(
+            "seq {seq}: tanda tangan checkpoint tidak sah (checkpoint dipalsukan atau diubah)",
+            "seq {seq}: the checkpoint's signature is not valid (forged or altered checkpoint)"
         ),
-        ProblemKind::CheckpointForged => format!(
-            "seq {seq}: tanda tangan checkpoint tidak sah (checkpoint dipalsukan atau diubah)"
-        ),
-        ProblemKind::CheckpointMismatch { since } => format!(
-            "seq {seq}: hash entri tidak sama dengan yang ditandatangani checkpoint (log ditulis \
-             ulang setelah checkpoint cocok terakhir, seq {since})"
+        ProblemKind::CheckpointMismatch { since } => tr!(
+            "seq {seq}: hash entri tidak sama dengan yang ditandatangani checkpoint (log ditulis ulang setelah checkpoint cocok terakhir, seq {since})",
+            "seq {seq}: the entry's hash is not the one the checkpoint signed (the log was rewritten after the last matching checkpoint, seq {since})"
         ),
         ProblemKind::Truncated {
             checkpoint_seq,
             last_seq,
-        } => format!(
-            "seq {seq}: ekor log dipotong (checkpoint bertanda tangan mencakup seq \
-             {checkpoint_seq}, log berakhir di seq {last_seq})"
+        } => tr!(
+            "seq {seq}: ekor log dipotong (checkpoint bertanda tangan mencakup seq {checkpoint_seq}, log berakhir di seq {last_seq})",
+            "seq {seq}: the log's tail was cut off (a signed checkpoint covers seq {checkpoint_seq}, the log ends at seq {last_seq})"
         ),
-        ProblemKind::CheckpointMissing => {
-            format!("seq {seq}: tidak ada checkpoint sah yang diwajibkan di sini")
-        }
-        ProblemKind::Unanchored { from, to } => format!(
-            "seq {seq}: entri {from}..{to} tidak dicakup checkpoint bertanda tangan node (ditulis \
-             di luar node, atau hilang bersama kerusakan sebelum node sempat menandatanganinya)"
+        ProblemKind::CheckpointMissing => tr!(
+            "seq {seq}: tidak ada checkpoint sah yang diwajibkan di sini",
+            "seq {seq}: no valid checkpoint where one is required"
         ),
-        ProblemKind::Unwitnessed { from, to } => format!(
-            "seq {seq}: entri {from}..{to} tidak dicakup salinan checkpoint yang dipegang saksi"
+        ProblemKind::Unanchored { from, to } => tr!(
+            "seq {seq}: entri {from}..{to} tidak dicakup checkpoint bertanda tangan node (ditulis di luar node, atau hilang bersama kerusakan sebelum node sempat menandatanganinya)",
+            "seq {seq}: entries {from}..{to} are covered by no checkpoint of the node's key (written behind the node's back, or lost with a crash before the node signed them)"
+        ),
+        ProblemKind::Unwitnessed { from, to } => tr!(
+            "seq {seq}: entri {from}..{to} tidak dicakup salinan checkpoint yang dipegang saksi",
+            "seq {seq}: entries {from}..{to} are covered by no copy a witness holds"
         ),
     }
 }

@@ -15,6 +15,8 @@ use sinergi_server::audit_sql::Db;
 use sinergi_server::operator::Operator;
 use sinergi_server::pks::{self, Action, AuditSink, Ctx, PksError};
 
+use crate::tr;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -223,9 +225,10 @@ fn explain_code(
         "AUDIT_UNAVAILABLE" => PksError::Audit(message.to_owned()),
         "REQUEST_INVALID" => PksError::Invalid(message.to_owned()),
         _ => {
-            return anyhow::anyhow!(
-                "Node menolak perubahan (the node refused the change): HTTP {status} {code} {message}"
-            );
+            return anyhow::anyhow!(tr!(
+                "Node menolak perubahan: HTTP {status} {code} {message}",
+                "The node refused the change: HTTP {status} {code} {message}"
+            ));
         }
     };
     explain(e, hosted)
@@ -337,7 +340,7 @@ async fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
         let (status, answer) = node
             .call("POST", "/admin/pks", body, &a.by)
             .await
-            .map_err(|e| anyhow::anyhow!("Node {} tidak menjawab (no answer): {e}", node.url()))?;
+            .map_err(|e| no_answer(node.url(), e))?;
         if status != 201 {
             return Err(explain_code(status, &answer, &agreement.id, &hosted));
         }
@@ -365,21 +368,31 @@ async fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
 
 /// Where the change went: the running node (in force now), or its database.
 fn applied(config: &sinergi_server::NodeConfig, via: Option<&str>) {
-    match via {
-        Some(url) => println!(
-            "Diterapkan oleh node yang berjalan di {url}: berlaku untuk setiap permintaan \
-             setelah ini (applied by the running node). Dicatat di log audit {}.",
-            config.audit_url()
+    let audit = config.audit_url();
+    let text = match via {
+        Some(url) => tr!(
+            "Diterapkan oleh node yang berjalan di {url}: berlaku untuk setiap permintaan setelah ini. Dicatat di log audit {audit}.",
+            "Applied by the node running at {url}: in force for every request from now on. Written to the audit log {audit}."
         ),
-        None => println!(
-            "Node tidak berjalan di {} (not running): dicatat di basis data dan log audit {}; \
-             node menerapkannya saat dijalankan, atau dalam {} detik bila ternyata berjalan di \
-             alamat lain.",
-            sinergi_server::operator::local_url(config),
-            config.audit_url(),
-            sinergi_server::state::AGREEMENT_POLL.as_secs()
-        ),
-    }
+        None => {
+            let (at, poll) = (
+                sinergi_server::operator::local_url(config),
+                sinergi_server::state::AGREEMENT_POLL.as_secs(),
+            );
+            tr!(
+                "Node tidak berjalan di {at}: dicatat di basis data dan log audit {audit}; node menerapkannya saat dijalankan, atau dalam {poll} detik bila ternyata berjalan di alamat lain.",
+                "No node runs at {at}: written to the database and the audit log {audit}; the node applies it when it starts, or within {poll} seconds if it runs at another address."
+            )
+        }
+    };
+    println!("{text}");
+}
+
+fn no_answer(url: &str, e: String) -> anyhow::Error {
+    anyhow::anyhow!(tr!(
+        "Node {url} tidak menjawab: {e}",
+        "The node at {url} does not answer: {e}"
+    ))
 }
 
 async fn change(a: StatusArgs, action: Action) -> anyhow::Result<ExitCode> {
@@ -395,7 +408,7 @@ async fn change(a: StatusArgs, action: Action) -> anyhow::Result<ExitCode> {
         let (status, answer) = node
             .call("POST", &path, body, &a.by)
             .await
-            .map_err(|e| anyhow::anyhow!("Node {} tidak menjawab (no answer): {e}", node.url()))?;
+            .map_err(|e| no_answer(node.url(), e))?;
         if status != 200 {
             return Err(explain_code(status, &answer, id, &hosted));
         }
