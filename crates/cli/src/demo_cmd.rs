@@ -136,7 +136,8 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     let mut table = Vec::new();
     for p in PROGRAMS {
         let out = results.join(p);
-        let req = ValidateRequest::new(world.join(format!("rosters/{p}.xlsx")), p, out);
+        let mut req = ValidateRequest::new(world.join(format!("rosters/{p}.xlsx")), p, out);
+        req.lang = crate::lang::lang();
         let run =
             crate::validate_cmd::run_validation(&store, &req, &roster_mapping, &programs).await?;
         table.push((p.to_string(), run));

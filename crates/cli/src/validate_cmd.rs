@@ -81,13 +81,18 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     let mut req = ValidateRequest::new(&args.list, &args.program, out);
     req.period = args.period;
     req.formats = formats;
+    req.lang = crate::lang::lang();
     let run = run_validation(&store, &req, &mapping, &programs).await?;
-    print!("{}", run.summary.render_table());
+    print!("{}", run.summary.render_table(req.lang));
     println!(
-        "Selesai dalam {:.1} detik ({} baris lewat NIK persis). Hasil: {}",
-        run.total_s,
-        run.exact_nik_rows,
-        run.out_dir.display()
+        "{}",
+        crate::tr!(
+            "Selesai dalam {:.1} detik ({} baris lewat NIK persis). Hasil: {}",
+            "Done in {:.1} s ({} rows by exact NIK). Results: {}",
+            run.total_s,
+            crate::lang::num(run.exact_nik_rows),
+            run.out_dir.display()
+        )
     );
     store.close().await;
     Ok(ExitCode::SUCCESS)

@@ -161,9 +161,29 @@ pub fn eval(truth_dir: &Path, verdicts_dir: &Path) -> Result<EvalReport, EvalErr
     // program → row_no → prediction
     let mut predicted: BTreeMap<String, BTreeMap<u64, Predicted>> = BTreeMap::new();
     for f in &files {
-        let mut rd = csv::Reader::from_path(f).map_err(read_err(f))?;
+        // `verdicts.csv` as the layout writes it (`;`, a BOM, headers in either language);
+        // a comma-separated file of the same columns reads too.
+        let bytes = std::fs::read(f).map_err(|e| EvalError::Read {
+            path: f.clone(),
+            message: e.to_string(),
+        })?;
+        let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let first_line = text.split(|&b| b == b'\n').next().unwrap_or_default();
+        let delimiter = if first_line.contains(&b';') {
+            b';'
+        } else {
+            b','
+        };
+        let mut rd = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .from_reader(text);
         let headers = rd.headers().map_err(read_err(f))?.clone();
-        let col = |name: &str| headers.iter().position(|h| h == name);
+        let col = |key: &str| {
+            headers.iter().position(|h| {
+                crate::layout::find(crate::layout::VERDICT_COLUMNS, h)
+                    .is_some_and(|i| crate::layout::VERDICT_COLUMNS[i].key == key)
+            })
+        };
         let (Some(c_row), Some(c_prog), Some(c_codes)) =
             (col("row_no"), col("program"), col("reason_codes"))
         else {

@@ -3,12 +3,14 @@
 //!
 //! - [`registries`]: everything validation needs from the registries, compact in memory.
 //! - [`ledger`]: household × programme × period ledger for PROGRAM_OVERLAP and its budget.
-//! - [`output`]: verdict files (CSV, JSON, XLSX), summary and manifest.
+//! - [`output`]: verdict files (CSV, JSON, XLSX), summary and manifest; [`layout`]: every
+//!   column of the officer-facing files, in one place.
 //! - [`eval`]: precision/recall against the synthetic generator's truth.
 
 pub mod eval;
 pub mod facts;
 pub mod keymap;
+pub mod layout;
 pub mod ledger;
 pub mod output;
 pub mod provenance;

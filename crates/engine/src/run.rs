@@ -427,6 +427,8 @@ pub struct ValidateRequest {
     pub formats: Vec<OutputFormat>,
     /// Rows per parallel block.
     pub block_rows: usize,
+    /// Language of the officer-facing files (CSV, XLSX, `summary.txt`).
+    pub lang: sinergi_model::Lang,
 }
 
 impl ValidateRequest {
@@ -445,6 +447,7 @@ impl ValidateRequest {
             out_dir: out_dir.into(),
             formats: vec![OutputFormat::Csv, OutputFormat::Json, OutputFormat::Xlsx],
             block_rows: BLOCK_ROWS,
+            lang: sinergi_model::Lang::default(),
         }
     }
 }
@@ -550,8 +553,8 @@ pub fn run_with(
     // failed run leaves the earlier results whole.
     let staging = Staging::new(&req.out_dir)?;
     let work = staging.dir.clone();
-    let sink = OutputSink::create(&work, &req.formats, program.code())?;
-    let rejects = crate::output::RejectWriter::create(&work)?;
+    let sink = OutputSink::create(&work, &req.formats, program.code(), req.lang)?;
+    let rejects = crate::output::RejectWriter::create(&work, req.lang)?;
     let list_name = req
         .roster
         .iter()
@@ -668,7 +671,7 @@ pub fn run_with(
     }
     let mut sink = sink;
     let report = report.map_err(EngineError::Ingest)?;
-    rejects.finish()?;
+    let kept_rejects = rejects.finish()?;
     if rows_total == 0 {
         return Err(EngineError::NoRows {
             file: req
@@ -722,7 +725,7 @@ pub fn run_with(
         datasets,
         outputs: Vec::new(),
     };
-    let summary = sink.finish(manifest.clone())?;
+    let summary = sink.finish(manifest.clone(), &kept_rejects)?;
     let manifest = {
         let mut m = manifest;
         m.outputs = crate::output::output_names(&req.formats);

@@ -490,6 +490,9 @@ impl Validator {
             period: row.period.clone(),
             nik_listed: row.nik_raw.clone(),
             name: row.name.clone(),
+            kk_listed: row.kk.map(fmt16),
+            birth_date: row.birth_date.clone(),
+            address: row.address.clone(),
             verdict: decision(v.verdict),
             reasons: v
                 .reasons

@@ -24,6 +24,14 @@ impl Decision {
         }
     }
 
+    /// The label in `lang`: `TIDAK LAYAK` or `NOT ELIGIBLE`.
+    pub const fn label(self, lang: sinergi_model::Lang) -> &'static str {
+        match lang {
+            sinergi_model::Lang::Id => self.as_str(),
+            sinergi_model::Lang::En => self.as_en(),
+        }
+    }
+
     /// English label.
     pub const fn as_en(self) -> &'static str {
         match self {
@@ -98,6 +106,12 @@ pub struct VerdictRow {
     pub nik_listed: String,
     /// Name as listed.
     pub name: String,
+    /// KK number as listed (16 digits), when the list has one.
+    pub kk_listed: Option<String>,
+    /// Birth date as listed (`YYYY-MM-DD`), when readable.
+    pub birth_date: Option<String>,
+    /// Address as listed.
+    pub address: String,
     /// Verdict.
     pub verdict: Decision,
     /// Every reason that applies (empty for a clean LAYAK).

@@ -414,12 +414,50 @@ fn request(dir: &Path, roster: &Path, program: &str) -> ValidateRequest {
     req
 }
 
-fn codes_by_row(out: &Path) -> Vec<(u64, String, String)> {
-    let mut rd = csv::Reader::from_path(out.join("verdicts.csv")).unwrap();
+/// The rows of an officer-facing CSV (BOM, `;`, headers in either language), each by the
+/// stable column keys of `sinergi_engine::layout`.
+fn csv_rows<R: ?Sized, X: ?Sized>(
+    path: &Path,
+    columns: &[sinergi_engine::layout::Column<R, X>],
+) -> Vec<std::collections::BTreeMap<&'static str, String>> {
+    let bytes = std::fs::read(path).unwrap();
+    let text = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("a BOM for Excel");
+    let mut rd = csv::ReaderBuilder::new().delimiter(b';').from_reader(text);
+    let keys: Vec<&'static str> = rd
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| columns[sinergi_engine::layout::find(columns, h).unwrap()].key)
+        .collect();
     rd.records()
         .map(|r| {
             let r = r.unwrap();
-            (r[0].parse().unwrap(), r[5].to_string(), r[6].to_string())
+            keys.iter()
+                .copied()
+                .zip(r.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+fn verdict_rows(out: &Path) -> Vec<std::collections::BTreeMap<&'static str, String>> {
+    csv_rows(
+        &out.join("verdicts.csv"),
+        sinergi_engine::layout::VERDICT_COLUMNS,
+    )
+}
+
+fn codes_by_row(out: &Path) -> Vec<(u64, String, String)> {
+    verdict_rows(out)
+        .into_iter()
+        .map(|r| {
+            (
+                r["row_no"].parse().unwrap(),
+                r["verdict"].clone(),
+                r["reason_codes"].clone(),
+            )
         })
         .collect()
 }
@@ -457,17 +495,19 @@ async fn a_pkh_list_gets_every_reason_it_deserves() {
     assert!(has(&rows, 10, "NIK_INVALID"));
     assert!(has(&rows, 11, "KK_MISMATCH"));
     // The typo'd NIK gets the right one proposed.
-    let mut rd = csv::Reader::from_path(out.out_dir.join("verdicts.csv")).unwrap();
-    let row8 = rd
-        .records()
-        .map(Result::unwrap)
-        .find(|r| &r[0] == "8")
-        .unwrap();
-    assert_eq!(&row8[8], "3201015505850002", "suggested NIK");
-    assert!(!row8[9].is_empty(), "suggestion score");
+    let rows = verdict_rows(&out.out_dir);
+    let row8 = rows.iter().find(|r| r["row_no"] == "8").unwrap();
+    assert_eq!(row8["suggested_nik"], "3201015505850002", "suggested NIK");
+    assert!(!row8["suggested_score"].is_empty(), "suggestion score");
     // Reasons long table and sources.
-    let reasons = std::fs::read_to_string(out.out_dir.join("reasons.csv")).unwrap();
-    assert!(reasons.contains("DECEASED,TIDAK LAYAK,Dukcapil,dukcapil-kematian"));
+    let reasons = csv_rows(
+        &out.out_dir.join("reasons.csv"),
+        sinergi_engine::layout::REASON_COLUMNS,
+    );
+    assert!(reasons.iter().any(|r| r["code"] == "DECEASED"
+        && r["severity"] == "TIDAK LAYAK"
+        && r["agency"] == "Dukcapil"
+        && r["dataset"] == "dukcapil-kematian"));
     // Summary: budget at risk.
     assert_eq!(out.summary.total.rows, 11);
     assert!(out.summary.total.amount_tidak_layak >= 750_000 * 3);
@@ -815,10 +855,9 @@ async fn all_niks_empty_still_links_by_name_and_birth_date() {
     assert!(got.iter().all(|r| r.2.contains("NIK_INVALID")));
     // Linked by name and birth date: the registry facts are still found.
     assert!(has(&got, 2, "DECEASED"), "{got:?}");
-    let mut rd = csv::Reader::from_path(out.out_dir.join("verdicts.csv")).unwrap();
-    let first = rd.records().next().unwrap().unwrap();
+    let first = &verdict_rows(&out.out_dir)[0];
     assert_eq!(
-        &first[8], "3201011203800001",
+        first["suggested_nik"], "3201011203800001",
         "suggested NIK from name + birth date"
     );
 }
@@ -1447,9 +1486,9 @@ async fn a_run_replaces_every_file_of_the_earlier_run_in_its_folder() {
         names.contains(&"catatan-petugas.txt".to_string()),
         "{names:?}"
     );
-    let csv = std::fs::read_to_string(req.out_dir.join("verdicts.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 4, "{csv}");
-    assert!(csv.lines().skip(1).all(|l| l.contains(",BPNT,")), "{csv}");
+    let rows = verdict_rows(&req.out_dir);
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["program"] == "BPNT"), "{rows:?}");
     // No staging folder is left behind.
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -1459,4 +1498,159 @@ async fn a_run_replaces_every_file_of_the_earlier_run_in_its_folder() {
         })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Issue 15, item 11: `verdicts.xlsx` as an officer wants it, read back without a browser or
+/// a spreadsheet program: sheets, headers, values of the right types, number formats, filters
+/// and frozen headers; and the CSV Excel opens in the Indonesian locale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdicts_xlsx_is_officer_ready_and_the_csv_opens_in_indonesian_excel() {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    use sinergi_engine::layout::{REASON_COLUMNS, REJECT_COLUMNS, VERDICT_COLUMNS};
+    use sinergi_model::Lang;
+    use std::io::Read;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("pkh.xlsx");
+    let mut rows = PKH_ROWS.to_vec();
+    // A row without a name: rejected by ingest, listed on its own sheet.
+    rows.push((
+        12,
+        "3201011203800001",
+        "",
+        "",
+        "1980-03-12",
+        VILLAGE,
+        750_000,
+    ));
+    write_roster(&roster, "PKH", "2026-Q4", &rows, true);
+    let out = validate(&store, &request(dir.path(), &roster, "PKH"), &mut |_| {})
+        .await
+        .unwrap();
+    let path = out.out_dir.join("verdicts.xlsx");
+    let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+    assert_eq!(
+        wb.sheet_names(),
+        ["Ringkasan", "Hasil", "Alasan", "Ditolak", "Sumber data"]
+    );
+    let header = |r: &calamine::Range<Data>| -> Vec<String> {
+        (0..r.width())
+            .map(|c| r.get((0, c)).map(|d| d.to_string()).unwrap_or_default())
+            .collect()
+    };
+    // Results: headers in Bahasa Indonesia, one row per list row, typed cells.
+    let hasil = wb.worksheet_range("Hasil").unwrap();
+    let want: Vec<&str> = VERDICT_COLUMNS.iter().map(|c| c.id).collect();
+    assert_eq!(header(&hasil), want);
+    assert_eq!(hasil.height(), PKH_ROWS.len() + 1);
+    let col = |key: &str| VERDICT_COLUMNS.iter().position(|c| c.key == key).unwrap();
+    let row1 = |key: &str| hasil.get((1, col(key))).cloned().unwrap_or(Data::Empty);
+    assert_eq!(row1("name"), Data::String("Budi Santoso".into()));
+    assert_eq!(row1("kk_listed"), Data::String(KK1.into()));
+    assert!(
+        matches!(row1("birth_date"), Data::DateTime(_)),
+        "{:?}",
+        row1("birth_date")
+    );
+    assert_eq!(row1("amount"), Data::Float(750_000.0));
+    assert_eq!(row1("regency"), Data::String("Kabupaten Bogor".into()));
+    assert_eq!(row1("district"), Data::String("Cibinong".into()));
+    let dead = hasil.get((2, col("verdict"))).unwrap().to_string();
+    assert_eq!(dead, "TIDAK LAYAK");
+    let why = hasil.get((2, col("reasons"))).unwrap().to_string();
+    assert!(
+        why.contains("kematian") || why.contains("meninggal"),
+        "{why}"
+    );
+    let next = hasil.get((2, col("next_steps"))).unwrap().to_string();
+    assert!(!next.is_empty() && !next.contains("DECEASED"), "{next}");
+    // Reasons and rejected rows.
+    let alasan = wb.worksheet_range("Alasan").unwrap();
+    let want: Vec<&str> = REASON_COLUMNS.iter().map(|c| c.id).collect();
+    assert_eq!(header(&alasan), want);
+    assert!(alasan.height() > 5);
+    let ditolak = wb.worksheet_range("Ditolak").unwrap();
+    let want: Vec<&str> = REJECT_COLUMNS.iter().map(|c| c.id).collect();
+    assert_eq!(header(&ditolak), want);
+    // Every problem of the nameless row (spreadsheet row 13), each with its reason.
+    let rejected: Vec<&[Data]> = ditolak.rows().skip(1).collect();
+    assert!(!rejected.is_empty());
+    assert!(
+        rejected.iter().all(|r| r[1] == Data::Float(13.0)),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected
+            .iter()
+            .any(|r| r[4] == Data::String("FIELD_REQUIRED_MISSING".into())),
+        "{rejected:?}"
+    );
+    // The summary is tables: a verdict, a count, a share, rupiah.
+    let ringkasan = wb.worksheet_range("Ringkasan").unwrap();
+    let find = |text: &str| {
+        ringkasan
+            .rows()
+            .position(|r| {
+                r.first()
+                    .is_some_and(|d| matches!(d, Data::String(s) if s == text))
+            })
+            .unwrap_or_else(|| panic!("{text} in the summary"))
+    };
+    let layak = find("LAYAK");
+    let cells: Vec<Data> = ringkasan.rows().nth(layak).unwrap().to_vec();
+    assert!(matches!(cells[2], Data::Float(n) if n >= 1.0), "{cells:?}");
+    assert!(
+        matches!(cells[3], Data::Float(x) if x > 0.0 && x <= 1.0),
+        "{cells:?}"
+    );
+    find("TIDAK LAYAK");
+    find("DECEASED");
+    // Formats, filters and frozen headers, from the workbook's XML.
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut part = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let styles = part("xl/styles.xml");
+    for f in ["&quot;Rp&quot; #,##0", "dd-mm-yyyy", "0.0%"] {
+        assert!(styles.contains(f), "number format {f}");
+    }
+    let sheet2 = part("xl/worksheets/sheet2.xml");
+    let last = (b'A' + VERDICT_COLUMNS.len() as u8 - 1) as char;
+    assert!(
+        sheet2.contains(&format!(
+            "<autoFilter ref=\"A1:{last}{}\"",
+            PKH_ROWS.len() + 1
+        )),
+        "autofilter over the results"
+    );
+    assert!(sheet2.contains("state=\"frozen\""), "frozen header");
+    assert!(sheet2.contains("<col "), "column widths");
+    assert!(part("xl/worksheets/sheet4.xml").contains("<autoFilter"));
+    // The CSV for Excel in the Indonesian locale: BOM, `;`, the same columns.
+    let csv = std::fs::read(out.out_dir.join("verdicts.csv")).unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBFNo;NIK;Nama;Putusan;"));
+    let rejects = std::fs::read(out.out_dir.join("rejects.csv")).unwrap();
+    assert!(rejects.starts_with(b"\xEF\xBB\xBFBerkas;Baris;"));
+    // In English, sheet names and headers are English.
+    let mut req = request(dir.path(), &roster, "PKH");
+    req.out_dir = dir.path().join("out-en");
+    req.lang = Lang::En;
+    validate(&store, &req, &mut |_| {}).await.unwrap();
+    let mut wb: Xlsx<_> = open_workbook(req.out_dir.join("verdicts.xlsx")).unwrap();
+    assert_eq!(
+        wb.sheet_names(),
+        ["Summary", "Results", "Reasons", "Rejected", "Data sources"]
+    );
+    let results = wb.worksheet_range("Results").unwrap();
+    assert_eq!(
+        results.get((0, col("verdict"))).unwrap().to_string(),
+        "Verdict"
+    );
+    assert_eq!(
+        results.get((2, col("verdict"))).unwrap().to_string(),
+        "NOT ELIGIBLE"
+    );
 }

@@ -201,6 +201,48 @@ impl ReasonCode {
         }
     }
 
+    /// A short title for officers, in Bahasa Indonesia and English (summary tables, column
+    /// legends).
+    pub const fn title(self) -> (&'static str, &'static str) {
+        match self {
+            ReasonCode::NikInvalid => ("NIK tidak sah atau kosong", "NIK invalid or missing"),
+            ReasonCode::NikNotFound => (
+                "NIK tidak ada di data kependudukan",
+                "NIK not in the population registry",
+            ),
+            ReasonCode::IdentityMismatch => (
+                "NIK milik orang lain (nama/tanggal lahir berbeda)",
+                "NIK belongs to someone else (name/birth date differ)",
+            ),
+            ReasonCode::DuplicateInList => ("Ganda dalam daftar", "Duplicate in the list"),
+            ReasonCode::KkMismatch => ("Tidak tercatat di KK tersebut", "Not on the stated KK"),
+            ReasonCode::Deceased => ("Meninggal dunia", "Deceased"),
+            ReasonCode::CivilServant => ("ASN/TNI/Polri", "Civil servant, military or police"),
+            ReasonCode::WageAboveMinimum => ("Upah di atas upah minimum", "Wage above the minimum"),
+            ReasonCode::FormalEmployeeInsured => (
+                "Peserta BPJS Kesehatan PPU (pekerja formal)",
+                "BPJS Kesehatan PPU member (formal employee)",
+            ),
+            ReasonCode::DecileAboveCut => {
+                ("Desil DTSEN di atas batas", "DTSEN decile above the cut")
+            }
+            ReasonCode::NotInDtsen => ("Tidak ada di DTSEN", "Not in DTSEN"),
+            ReasonCode::ProgramOverlap => (
+                "Juga menerima program yang tidak boleh digabung",
+                "Also receives a programme that may not be combined",
+            ),
+            ReasonCode::OutOfRegion => (
+                "Domisili di luar wilayah daftar",
+                "Domicile outside the list's region",
+            ),
+            ReasonCode::ExceptionCatastrophic => (
+                "Pengecualian: penyakit katastropik",
+                "Exception: catastrophic illness",
+            ),
+            ReasonCode::RuleError => ("Aturan tidak dapat dihitung", "Rule could not be evaluated"),
+        }
+    }
+
     /// Position in verdict order.
     pub(crate) const fn index(self) -> usize {
         self as usize
