@@ -39,7 +39,15 @@ pub fn mapping(source: &str) -> Option<(String, &'static str)> {
     MAPPINGS
         .iter()
         .find(|(name, _)| *name == source)
-        .map(|(name, text)| (format!("config/mappings/{name}.toml (bawaan)"), *text))
+        .map(|(name, text)| {
+            (
+                format!(
+                    "config/mappings/{name}.toml ({})",
+                    crate::tr!("bawaan", "built in")
+                ),
+                *text,
+            )
+        })
 }
 
 /// Names of the shipped sources, for error messages.
@@ -70,8 +78,11 @@ pub fn programs(dir: Option<&std::path::Path>) -> anyhow::Result<Vec<sinergi_rul
     PROGRAMS
         .iter()
         .map(|(code, text)| {
-            sinergi_rules::Program::parse(&format!("config/programs/{code}.toml (bawaan)"), text)
-                .map_err(|e| anyhow::anyhow!("{e}"))
+            let origin = format!(
+                "config/programs/{code}.toml ({})",
+                crate::tr!("bawaan", "built in")
+            );
+            sinergi_rules::Program::parse(&origin, text).map_err(|e| anyhow::anyhow!("{e}"))
         })
         .collect()
 }

@@ -10,7 +10,10 @@ use sinergi_engine::ValidateRequest;
 use sinergi_engine::output::format_rupiah;
 use sinergi_synth::SynthConfig;
 
+use crate::lang::num;
 use crate::load::{LoadOptions, ProblemFiles, load_files, resolve_mapping};
+use crate::tr;
+use sinergi_engine::Decision;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,8 +58,13 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&reports)?;
 
     println!(
-        "1/4 Membuat Indonesia sintetis: {} orang (benih {})",
-        args.people, args.seed
+        "{}",
+        tr!(
+            "1/4 Membuat Indonesia sintetis: {} orang (benih {})",
+            "1/4 Generating a synthetic Indonesia: {} people (seed {})",
+            num(args.people),
+            args.seed
+        )
     );
     let cfg = SynthConfig {
         people: args.people,
@@ -68,16 +76,24 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
         tokio::task::spawn_blocking(move || crate::synth_cmd::generate_with_progress(&cfg, &w))
             .await??;
     println!(
-        "    {} orang dalam {} keluarga → {}",
-        summary.people,
-        summary.families,
-        world.display()
+        "{}",
+        tr!(
+            "    {} orang dalam {} keluarga → {}",
+            "    {} people in {} families → {}",
+            num(summary.people),
+            num(summary.families),
+            world.display()
+        )
     );
 
     let store = crate::open_store(db).await?;
     println!(
-        "2/4 Memuat data instansi ke {}",
-        db.unwrap_or(sinergi_store::DEFAULT_SQLITE_PATH)
+        "{}",
+        tr!(
+            "2/4 Memuat data instansi ke {}",
+            "2/4 Loading the agencies' data into {}",
+            db.unwrap_or(sinergi_store::DEFAULT_SQLITE_PATH)
+        )
     );
     let mut loads: Vec<(String, String)> = Vec::new();
     for &(source, file) in SOURCES {
@@ -91,7 +107,7 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
         let path = world.join(file);
         mapping.source = crate::load::dataset_name(&mapping, None, std::slice::from_ref(&path));
         let problems = ProblemFiles::per_run(&reports, &mapping.source);
-        let bar = crate::progress::bytes_bar(&format!("Memuat {}", mapping.source));
+        let bar = crate::progress::bytes_bar(&tr!("Memuat {}", "Loading {}", mapping.source));
         let b = bar.clone();
         let outcome = load_files(
             &store,
@@ -120,17 +136,37 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
         let s = &outcome.snapshot;
         match &outcome.report {
             Some(r) => println!(
-                "    {:<28} {:>9} baris dimuat, {:>6} ditolak, {:>6} peringatan (versi {})",
-                s.dataset, r.loaded, r.rejected, r.warned, s.version_label
+                "{}",
+                tr!(
+                    "    {:<28} {:>9} baris dimuat, {:>6} ditolak, {:>6} peringatan (versi {})",
+                    "    {:<28} {:>9} rows loaded, {:>6} rejected, {:>6} warnings (version {})",
+                    s.dataset,
+                    num(r.loaded),
+                    num(r.rejected),
+                    num(r.warned),
+                    s.version_label
+                )
             ),
             None => println!(
-                "    {:<28} {:>9} baris, tidak berubah (versi {})",
-                s.dataset, s.row_count, s.version_label
+                "{}",
+                tr!(
+                    "    {:<28} {:>9} baris, tidak berubah (versi {})",
+                    "    {:<28} {:>9} rows, unchanged (version {})",
+                    s.dataset,
+                    num(s.row_count),
+                    s.version_label
+                )
             ),
         }
     }
 
-    println!("3/4 Memvalidasi daftar penerima");
+    println!(
+        "{}",
+        tr!(
+            "3/4 Memvalidasi daftar penerima",
+            "3/4 Validating the recipient lists"
+        )
+    );
     let programs = crate::builtin::programs(None)?;
     let roster_mapping = resolve_mapping("roster", None)?;
     let mut table = Vec::new();
@@ -144,47 +180,69 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     }
     store.close().await;
 
+    let lang = crate::lang::lang();
     println!();
     println!(
         "{:<8} {:>8} {:>8} {:>8} {:>12} {:>20} {:>20}",
-        "program",
-        "baris",
-        "LAYAK",
-        "TINJAU",
-        "TIDAK LAYAK",
-        "anggaran ditinjau",
-        "anggaran berisiko"
+        tr!("program", "programme"),
+        tr!("baris", "rows"),
+        Decision::Layak.label(lang),
+        Decision::Tinjau.label(lang),
+        Decision::TidakLayak.label(lang),
+        tr!("anggaran ditinjau", "budget to review"),
+        tr!("anggaran berisiko", "budget at risk")
     );
     for (p, run) in &table {
         let t = &run.summary.total;
         println!(
             "{:<8} {:>8} {:>8} {:>8} {:>12} {:>20} {:>20}",
             p,
-            t.rows,
-            t.layak,
-            t.tinjau,
-            t.tidak_layak,
+            num(t.rows),
+            num(t.layak),
+            num(t.tinjau),
+            num(t.tidak_layak),
             format_rupiah(t.amount_tinjau),
             format_rupiah(t.amount_tidak_layak)
         );
     }
 
     println!();
-    println!("4/4 Akurasi terhadap kebenaran generator (truth/):");
+    println!(
+        "{}",
+        tr!(
+            "4/4 Akurasi terhadap kebenaran generator (truth/):",
+            "4/4 Accuracy against the generator's truth (truth/):"
+        )
+    );
     let eval = sinergi_engine::eval::eval(&world.join("truth"), &results)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     print!("{}", eval.render_table());
 
     println!();
     println!(
-        "Hasil per baris, ringkasan dan manifest: {}/<PROGRAM>/",
-        results.display()
+        "{}",
+        tr!(
+            "Hasil per baris, ringkasan dan manifest: {}/<PROGRAM>/ (lihat docs/OUTPUTS.md)",
+            "Per-row results, summaries and manifests: {}/<PROGRAM>/ (see docs/OUTPUTS.md)",
+            results.display()
+        )
     );
     println!(
-        "Laporan pemuatan (baris ditolak dan peringatan): {}",
-        reports.display()
+        "{}",
+        tr!(
+            "Laporan pemuatan (baris ditolak dan peringatan): {}",
+            "Load reports (rejected rows and warnings): {}",
+            reports.display()
+        )
     );
-    println!("Selesai dalam {:.1} detik.", t0.elapsed().as_secs_f64());
+    println!(
+        "{}",
+        tr!(
+            "Selesai dalam {:.1} detik.",
+            "Done in {:.1} s.",
+            t0.elapsed().as_secs_f64()
+        )
+    );
     if args.serve {
         return crate::serve_cmd::serve_demo(db, &world.join("dukcapil/penduduk.csv")).await;
     }

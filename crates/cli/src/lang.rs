@@ -45,6 +45,36 @@ macro_rules! tr {
     };
 }
 
+/// An error for a person to read, in the current language: the library errors that know both
+/// languages give theirs (with their stable code); others their chain of causes.
+pub fn error_text_of(e: &anyhow::Error) -> String {
+    let lang = lang();
+    for cause in e.chain() {
+        if let Some(x) = cause.downcast_ref::<sinergi_engine::EngineError>() {
+            return with_context(e, cause, x.message(lang));
+        }
+        if let Some(x) = cause.downcast_ref::<sinergi_ingest::IngestError>() {
+            return with_context(e, cause, format!("{} [{}]", x.message(lang), x.code()));
+        }
+    }
+    format!("{e:#}")
+}
+
+/// The contexts added above `cause` (what was being done), then the message of `cause`.
+fn with_context(
+    e: &anyhow::Error,
+    cause: &(dyn std::error::Error + 'static),
+    msg: String,
+) -> String {
+    let mut parts: Vec<String> = e
+        .chain()
+        .take_while(|c| !std::ptr::addr_eq(*c as *const _, cause as *const _))
+        .map(|c| c.to_string())
+        .collect();
+    parts.push(msg);
+    parts.join(": ")
+}
+
 /// A count as the current language writes it: `1.575` in Bahasa Indonesia, `1,575` in
 /// English.
 pub fn num(x: u64) -> String {

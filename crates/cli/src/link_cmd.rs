@@ -198,7 +198,7 @@ fn ingest_err(e: &IngestError, config: &Path) -> anyhow::Error {
         IngestError::Empty { file } => {
             format!("{file}: berkas kosong (tidak ada baris judul kolom); ekspor ulang datanya.")
         }
-        IngestError::NotText { file, reason } => format!(
+        IngestError::NotText { file, reason, .. } => format!(
             "{file}: bukan berkas CSV yang dapat dibaca ({reason}); simpan sebagai CSV atau XLSX."
         ),
         IngestError::Io { file, source } => {

@@ -126,13 +126,23 @@ pub fn hash_files(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
     paths
         .iter()
         .map(|p| {
-            let mut f = std::fs::File::open(p)
-                .with_context(|| format!("Berkas {} tidak dapat dibuka", p.display()))?;
+            let mut f = std::fs::File::open(p).with_context(|| {
+                crate::tr!(
+                    "Berkas {} tidak dapat dibuka",
+                    "The file {} cannot be opened",
+                    p.display()
+                )
+            })?;
             let mut h = Sha256::new();
             let mut buf = vec![0u8; 1 << 20];
             loop {
-                let n = std::io::Read::read(&mut f, &mut buf)
-                    .with_context(|| format!("Berkas {} tidak dapat dibaca", p.display()))?;
+                let n = std::io::Read::read(&mut f, &mut buf).with_context(|| {
+                    crate::tr!(
+                        "Berkas {} tidak dapat dibaca",
+                        "The file {} cannot be read",
+                        p.display()
+                    )
+                })?;
                 if n == 0 {
                     break;
                 }
@@ -196,7 +206,10 @@ pub async fn load_files(
             let report = sinergi_ingest::read(
                 &mapping,
                 &paths,
-                &ReadOptions::default(),
+                &ReadOptions {
+                    lang: crate::lang::lang(),
+                    ..ReadOptions::default()
+                },
                 &mut |batch| {
                     for r in &batch.rejects {
                         rejects.write(r)?;
@@ -272,10 +285,11 @@ pub fn resolve_mapping(source: &str, file: Option<&Path>) -> anyhow::Result<Mapp
         Some(path) => Mapping::from_file(path).map_err(|e| anyhow::anyhow!("{e}"))?,
         None => {
             let Some((origin, text)) = crate::builtin::mapping(source) else {
-                anyhow::bail!(
+                anyhow::bail!(crate::tr!(
                     "Sumber `{source}` tidak dikenal. Sumber bawaan: {}. Untuk format lain, berikan berkas pemetaan dengan --mapping FILE (lihat docs/MAPPINGS.md).",
+                    "Unknown source `{source}`. Shipped sources: {}. For another format, give a mapping file with --mapping FILE (see docs/MAPPINGS.md).",
                     crate::builtin::mapping_names().join(", ")
-                );
+                ));
             };
             Mapping::from_str(text, &origin).map_err(|e| anyhow::anyhow!("{e}"))?
         }

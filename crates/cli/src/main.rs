@@ -93,8 +93,9 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            // The whole chain, in the user's words; no debug formatting, no backtrace.
-            eprintln!("{}", tr!("Galat: {e:#}", "Error: {e:#}"));
+            // In the user's words; no debug formatting, no backtrace.
+            let text = lang::error_text_of(&e);
+            eprintln!("{}", tr!("Galat: {text}", "Error: {text}"));
             std::process::ExitCode::FAILURE
         }
     }
@@ -142,10 +143,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Opens the store named by `--db` / `SINERGI_DATABASE_URL`, or the embedded default.
 pub(crate) async fn open_store(db: Option<&str>) -> anyhow::Result<sinergi_store::Store> {
     sinergi_store::Store::open(db).await.map_err(|e| {
-        anyhow::anyhow!(
-            "Basis data {} tidak dapat dibuka: {e}",
-            db.unwrap_or(sinergi_store::DEFAULT_SQLITE_PATH)
-        )
+        let db = db.unwrap_or(sinergi_store::DEFAULT_SQLITE_PATH);
+        anyhow::anyhow!(tr!(
+            "Basis data {db} tidak dapat dibuka: {e}",
+            "The database {db} cannot be opened: {e}"
+        ))
     })
 }
 

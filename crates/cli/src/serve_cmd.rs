@@ -32,8 +32,12 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
 /// and, for TOML errors, the line.
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<NodeConfig> {
     match path {
-        Some(p) => NodeConfig::load(p)
-            .map_err(|e| anyhow::anyhow!("Konfigurasi node tidak dapat dipakai: {e}")),
+        Some(p) => NodeConfig::load(p).map_err(|e| {
+            anyhow::anyhow!(crate::tr!(
+                "Konfigurasi node tidak dapat dipakai: {e}",
+                "The node configuration cannot be used: {e}"
+            ))
+        }),
         None => Ok(NodeConfig::embedded_default()),
     }
 }
@@ -53,23 +57,51 @@ pub async fn serve(config: NodeConfig, example: Option<String>) -> anyhow::Resul
     let node = config.node_name.clone();
     let audit = config.audit_url();
     // Bind first (through spawn) so the address printed is the one really listened on.
-    let running = sinergi_server::spawn(config)
-        .await
-        .map_err(|e| anyhow::anyhow!("Node {node} tidak dapat dijalankan di {listen}: {e}"))?;
-    println!("Node {node} mendengarkan di {}", running.url());
-    println!("Log audit: {audit}");
+    let running = sinergi_server::spawn(config).await.map_err(|e| {
+        anyhow::anyhow!(crate::tr!(
+            "Node {node} tidak dapat dijalankan di {listen}: {e}",
+            "Node {node} cannot run on {listen}: {e}"
+        ))
+    })?;
+    println!(
+        "{}",
+        crate::tr!(
+            "Node {node} mendengarkan di {}",
+            "Node {node} listening on {}",
+            running.url()
+        )
+    );
+    println!("{}", crate::tr!("Log audit: {audit}", "Audit log: {audit}"));
     if let Some(ex) = example {
         println!("{ex}");
     }
-    println!("Tekan Ctrl-C (atau kirim SIGTERM) untuk berhenti; permintaan yang sedang berjalan");
-    println!("diselesaikan dan setiap entri audit ditulis sebelum node berhenti.");
+    println!(
+        "{}",
+        crate::tr!(
+            "Tekan Ctrl-C (atau kirim SIGTERM) untuk berhenti; permintaan yang sedang berjalan\n\
+             diselesaikan dan setiap entri audit ditulis sebelum node berhenti.",
+            "Press Ctrl-C (or send SIGTERM) to stop; requests in flight are finished and every\n\
+             audit entry is written before the node stops."
+        )
+    );
     shutdown_signal().await;
-    println!("Menghentikan node...");
-    running
-        .stop()
-        .await
-        .map_err(|e| anyhow::anyhow!("Node berhenti dengan galat: {e}"))?;
-    println!("Node berhenti; log audit lengkap.");
+    println!(
+        "{}",
+        crate::tr!("Menghentikan node...", "Stopping the node...")
+    );
+    running.stop().await.map_err(|e| {
+        anyhow::anyhow!(crate::tr!(
+            "Node berhenti dengan galat: {e}",
+            "The node stopped with an error: {e}"
+        ))
+    })?;
+    println!(
+        "{}",
+        crate::tr!(
+            "Node berhenti; log audit lengkap.",
+            "Node stopped; the audit log is complete."
+        )
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -102,8 +134,12 @@ const DEMO_CLIENT: &str = "ID/GOV/KEMENSOS/APLIKASI";
 /// API token (shown once) for a Kemensos application and a demo agreement letting it call
 /// `validasi-penerima` and `validasi-penerima-batch`; `penduduk` (Dukcapil's file) supplies the NIK of the example request.
 pub async fn serve_demo(db: Option<&str>, penduduk: &Path) -> anyhow::Result<ExitCode> {
-    let token = sinergi_exchange::token::generate_token()
-        .map_err(|e| anyhow::anyhow!("Token demo tidak dapat dibuat: {e}"))?;
+    let token = sinergi_exchange::token::generate_token().map_err(|e| {
+        anyhow::anyhow!(crate::tr!(
+            "Token demo tidak dapat dibuat: {e}",
+            "The demo token cannot be made: {e}"
+        ))
+    })?;
     let hash = sinergi_server::config::token_hash_hex(&token.hash);
     let extra = format!(
         r#"
@@ -130,24 +166,44 @@ status_history = []
 "#
     );
     let text = format!("{}{extra}", sinergi_server::config::EMBEDDED_DEFAULT);
-    let mut config = NodeConfig::parse("embedded default (demo)", &text)
-        .map_err(|e| anyhow::anyhow!("Konfigurasi demo tidak sah: {e}"))?;
+    let mut config = NodeConfig::parse("embedded default (demo)", &text).map_err(|e| {
+        anyhow::anyhow!(crate::tr!(
+            "Konfigurasi demo tidak sah: {e}",
+            "The demo configuration is invalid: {e}"
+        ))
+    })?;
     config.database_url = Some(store_url(db.unwrap_or(sinergi_store::DEFAULT_SQLITE_PATH)));
     let nik = first_nik(penduduk).unwrap_or_else(|| "3301015505900001".into());
+    let lang = crate::lang::lang();
+    let (t_token, t_example, t_list, t_who) = (
+        lang.pick(
+            "Token API demo (hanya ditampilkan sekali)",
+            "Demo API token (shown only once)",
+        ),
+        lang.pick(
+            "Contoh permintaan (validasi penerima PKH oleh aplikasi Kemensos)",
+            "Example request (PKH recipient validation by a Kemensos application)",
+        ),
+        lang.pick(
+            "Daftar penerima (NDJSON, satu penerima per baris; jawaban per baris dengan nomor baris)",
+            "A recipient list (NDJSON, one recipient per line; one answer per line with its line number)",
+        ),
+        lang.pick("Siapa mengakses NIK itu", "Who accessed that NIK"),
+    );
     let example = format!(
-        "Token API demo (hanya ditampilkan sekali): {tok}\n\
-         Contoh permintaan (validasi penerima PKH oleh aplikasi Kemensos):\n  \
+        "{t_token}: {tok}\n\
+         {t_example}:\n  \
          curl -s -X POST http://{addr}/r1/ID/GOV/KEMENSOS/BANSOS/validasi-penerima \\\n    \
          -H 'X-Road-Client: {DEMO_CLIENT}' \\\n    \
          -H 'Authorization: Bearer {tok}' \\\n    \
          -H 'X-Sinergi-Purpose: VALIDASI_BANSOS' -H 'Content-Type: application/json' \\\n    \
          -d '{{\"nik\":\"{nik}\",\"program\":\"PKH\"}}'\n\
-         Daftar penerima (NDJSON, satu penerima per baris; jawaban per baris dengan nomor baris):\n  \
+         {t_list}:\n  \
          printf '%s\\n' '{{\"nik\":\"{nik}\"}}' '{{\"nik\":\"{nik}\"}}' | \\\n    \
          curl -s -X POST 'http://{addr}/r1/ID/GOV/KEMENSOS/BANSOS/validasi-penerima-batch?program=PKH' \\\n    \
          -H 'X-Road-Client: {DEMO_CLIENT}' -H 'Authorization: Bearer {tok}' \\\n    \
          -H 'X-Sinergi-Purpose: VALIDASI_BANSOS' -H 'Content-Type: application/x-ndjson' --data-binary @-\n\
-         Siapa mengakses NIK itu: sinergi audit who-accessed {nik}",
+         {t_who}: sinergi audit who-accessed {nik}",
         tok = token.plaintext,
         addr = config.listen,
     );

@@ -67,7 +67,7 @@ pub async fn run_validation(
     };
     let result = validate_with(store, req, programs, mapping, &mut on_progress).await;
     bar.finish_and_clear();
-    result.map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(result?)
 }
 
 pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {

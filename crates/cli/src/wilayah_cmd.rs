@@ -29,9 +29,10 @@ fn to_json(r: &Region) -> serde_json::Value {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let query = args.query.join(" ");
     if query.trim().is_empty() {
-        anyhow::bail!(
-            "Berikan kode atau nama wilayah, mis. `sinergi wilayah 32.01` atau `sinergi wilayah \"Kota Bogor\"`."
-        );
+        anyhow::bail!(crate::tr!(
+            "Berikan kode atau nama wilayah, mis. `sinergi wilayah 32.01` atau `sinergi wilayah \"Kota Bogor\"`.",
+            "Give a region code or name, e.g. `sinergi wilayah 32.01` or `sinergi wilayah \"Kota Bogor\"`."
+        ));
     }
     let w = wilayah();
     let hits: Vec<&Region> = match RegionCode::parse(&query) {
@@ -41,14 +42,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .chars()
                 .all(|c| c.is_ascii_digit() || c == '.' || c.is_whitespace()) =>
         {
-            anyhow::bail!(
-                "`{query}` bukan kode wilayah: kode terdiri dari 2, 4, 6 atau 10 digit (PP.KK.CC.VVVV)."
-            )
+            anyhow::bail!(crate::tr!(
+                "`{query}` bukan kode wilayah: kode terdiri dari 2, 4, 6 atau 10 digit (PP.KK.CC.VVVV).",
+                "`{query}` is not a region code: a code has 2, 4, 6 or 10 digits (PP.KK.CC.VVVV)."
+            ))
         }
         Err(_) => w.find_by_name(&query, None),
     };
     if hits.is_empty() {
-        eprintln!("Wilayah `{query}` tidak ditemukan di tabel Kemendagri 2025.");
+        eprintln!(
+            "{}",
+            crate::tr!(
+                "Wilayah `{query}` tidak ditemukan di tabel Kemendagri 2025.",
+                "No region `{query}` in the Kemendagri 2025 table."
+            )
+        );
         return Ok(ExitCode::from(1));
     }
     for r in hits {

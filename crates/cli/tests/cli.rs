@@ -1354,3 +1354,88 @@ fn datasets_survives_multibyte_agency_names_and_a_closed_pipe() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
 }
+
+/// Runs `sinergi` in `dir` (database `dir/db.sqlite`) with `SINERGI_LANG` set or unset.
+fn sinergi_in_lang(dir: &std::path::Path, lang: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sinergi"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("SINERGI_DATABASE_URL", dir.join("db.sqlite"))
+        .env_remove("SINERGI_LANG");
+    if let Some(l) = lang {
+        cmd.env("SINERGI_LANG", l);
+    }
+    cmd.stdin(Stdio::null()).output().unwrap()
+}
+
+/// Issue 15, item 12: messages, reports, rejects and errors follow SINERGI_LANG.
+#[test]
+fn loads_report_reject_and_fail_in_the_chosen_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut csv = deaths_csv(40, false);
+    csv.push_str("32010145089,AKT-X,2025-07-26\r\n");
+    std::fs::write(d.join("mati.csv"), &csv).unwrap();
+    let rejects_of = |out: &Output| -> String {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let name = text
+            .split_whitespace()
+            .find(|w| w.contains("ditolak-") && w.ends_with(".csv"))
+            .unwrap_or_else(|| panic!("rejects file named: {text}"))
+            .to_string();
+        std::fs::read_to_string(d.join(name)).unwrap()
+    };
+    let id = sinergi_in_lang(
+        d,
+        None,
+        &["ingest", "--source", "dukcapil-kematian", "mati.csv"],
+    );
+    assert!(
+        id.status.success(),
+        "{}",
+        String::from_utf8_lossy(&id.stderr)
+    );
+    let out = String::from_utf8_lossy(&id.stdout);
+    assert!(
+        out.contains("Baris dibaca") && !out.contains("Rows read"),
+        "{out}"
+    );
+    assert!(rejects_of(&id).contains("NIK harus 16 digit"));
+    std::fs::write(d.join("mati2.csv"), csv.replace("AKT-0,", "AKT-00,")).unwrap();
+    let en = sinergi_in_lang(
+        d,
+        Some("en"),
+        &["ingest", "--source", "dukcapil-kematian", "mati2.csv"],
+    );
+    assert!(
+        en.status.success(),
+        "{}",
+        String::from_utf8_lossy(&en.stderr)
+    );
+    let out = String::from_utf8_lossy(&en.stdout);
+    assert!(
+        out.contains("Rows read") && !out.contains("Baris dibaca"),
+        "{out}"
+    );
+    assert!(rejects_of(&en).contains("A NIK has 16 digits"));
+    // Errors, too.
+    let id = sinergi_in_lang(d, None, &["ingest", "--source", "bps", "x.csv"]);
+    let err = String::from_utf8_lossy(&id.stderr);
+    assert!(
+        err.starts_with("Galat: Sumber `bps` tidak dikenal"),
+        "{err}"
+    );
+    let en = sinergi_in_lang(d, Some("en"), &["ingest", "--source", "bps", "x.csv"]);
+    let err = String::from_utf8_lossy(&en.stderr);
+    assert!(err.starts_with("Error: Unknown source `bps`"), "{err}");
+    std::fs::write(d.join("daftar.xlsx"), "No;NIK\n1;2\n").unwrap();
+    let id = sinergi_in_lang(d, None, &["ingest", "--source", "roster", "daftar.xlsx"]);
+    let err = String::from_utf8_lossy(&id.stderr);
+    assert!(
+        err.contains("bukan buku kerja .xlsx") && err.contains("FILE_IS_TEXT"),
+        "{err}"
+    );
+    // Times in WIB.
+    let ds = sinergi_in_lang(d, None, &["datasets"]);
+    assert!(String::from_utf8_lossy(&ds.stdout).contains(" WIB"));
+}

@@ -90,6 +90,40 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// The message in `lang`: the half of a bilingual message, or the cause's own message in
+    /// that language.
+    pub fn message(&self, lang: sinergi_model::Lang) -> String {
+        match self {
+            EngineError::Ingest(e) => {
+                format!(
+                    "{}: {}",
+                    lang.pick("Daftar tidak dapat dibaca", "Cannot read the list"),
+                    e.message(lang)
+                )
+            }
+            EngineError::Store(e) => format!("{}: {e}", lang.pick("Basis data", "Database")),
+            EngineError::Output(e) => e.to_string(),
+            EngineError::Rules(m) => format!(
+                "{}: {m}",
+                lang.pick("Aturan program tidak sah", "Invalid programme rules")
+            ),
+            EngineError::Mapping(m) => format!(
+                "{}: {m}",
+                lang.pick("Pemetaan daftar tidak sah", "Invalid roster mapping")
+            ),
+            other => {
+                // Messages written "Indonesian\nEnglish" (one line each).
+                let text = other.to_string();
+                match text.split_once('\n') {
+                    Some((id, en)) => lang.pick(id, en).to_string(),
+                    None => text,
+                }
+            }
+        }
+    }
+}
+
 /// Stage of a run, for progress bars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -584,7 +618,10 @@ pub fn run_with(
                 let report = sinergi_ingest::read(
                     mapping,
                     &req.roster,
-                    &ReadOptions::default(),
+                    &ReadOptions {
+                        lang: req.lang,
+                        ..ReadOptions::default()
+                    },
                     &mut |b: Batch| {
                         rejects
                             .add(&b)

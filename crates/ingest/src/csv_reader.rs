@@ -559,6 +559,7 @@ pub(crate) fn read(
                     st.report.blank_rows += 1;
                     continue;
                 }
+                let lang = engine.opts.lang;
                 let raw = || {
                     String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(800)])
                         .into_owned()
@@ -573,13 +574,24 @@ pub(crate) fn read(
                             "",
                             &raw(),
                             "ROW_QUOTE_UNBALANCED",
-                            format!(
-                                "a quote ({q}) opened on line {start} is not closed on that line \
-                                 (the record ran over {MAX_RECORD_LINES} lines or came out with the \
-                                 wrong number of fields); this line is rejected and reading went on \
-                                 at the next line. Remove the stray {q} or close it",
-                                q = f.quote as char
-                            ),
+                            if lang.is_en() {
+                                format!(
+                                    "a quote ({q}) opened on line {start} is not closed on that line \
+                                     (the record ran over {MAX_RECORD_LINES} lines or came out with the \
+                                     wrong number of fields); this line is rejected and reading went on \
+                                     at the next line. Remove the stray {q} or close it",
+                                    q = f.quote as char
+                                )
+                            } else {
+                                format!(
+                                    "tanda kutip ({q}) yang dibuka di baris {start} tidak ditutup di \
+                                     baris itu (rekamannya melewati {MAX_RECORD_LINES} baris atau \
+                                     jumlah kolomnya salah); baris ini ditolak dan pembacaan \
+                                     dilanjutkan dari baris berikutnya. Hapus {q} yang tersesat atau \
+                                     tutup tanda kutipnya",
+                                    q = f.quote as char
+                                )
+                            },
                         )?;
                         continue;
                     }
@@ -591,12 +603,21 @@ pub(crate) fn read(
                             "",
                             &raw(),
                             "FILE_TRUNCATED",
-                            format!(
-                                "the file ends in the middle of this row ({n} of {} fields, no line \
-                                 end): it was probably cut off while copying or downloading; get \
-                                 the whole file again",
-                                header.width
-                            ),
+                            if lang.is_en() {
+                                format!(
+                                    "the file ends in the middle of this row ({n} of {} fields, no \
+                                     line end): it was probably cut off while copying or \
+                                     downloading; get the whole file again",
+                                    header.width
+                                )
+                            } else {
+                                format!(
+                                    "berkas berakhir di tengah baris ini ({n} dari {} kolom, tanpa \
+                                     akhir baris): kemungkinan terpotong saat disalin atau diunduh; \
+                                     ambil ulang berkas yang utuh",
+                                    header.width
+                                )
+                            },
                         )?;
                         continue;
                     }
@@ -610,10 +631,17 @@ pub(crate) fn read(
                         "",
                         &raw(),
                         "ROW_RAGGED",
-                        format!(
-                            "the row has {n} fields but the header has {}; a delimiter ({}) inside an unquoted value, or a value missing?",
-                            header.width, f.delimiter as char
-                        ),
+                        if lang.is_en() {
+                            format!(
+                                "the row has {n} fields but the header has {}; a delimiter ({}) inside an unquoted value, or a value missing?",
+                                header.width, f.delimiter as char
+                            )
+                        } else {
+                            format!(
+                                "baris ini memiliki {n} kolom, sedangkan judul kolom {}; ada pemisah ({}) di dalam nilai tanpa tanda kutip, atau ada nilai yang hilang?",
+                                header.width, f.delimiter as char
+                            )
+                        },
                     )?;
                     continue;
                 }
@@ -635,12 +663,21 @@ pub(crate) fn read(
                                     bad = Some((
                                         st.slots.names[k].clone(),
                                         lossy,
-                                        format!(
-                                            "byte 0x{:02X} at position {} of column {} is not valid UTF-8; save the file as UTF-8, or set encoding = \"windows-1252\" in the mapping",
-                                            b[pos],
-                                            pos + 1,
-                                            st.slots.names[k]
-                                        ),
+                                        if lang.is_en() {
+                                            format!(
+                                                "byte 0x{:02X} at position {} of column {} is not valid UTF-8; save the file as UTF-8, or set encoding = \"windows-1252\" in the mapping",
+                                                b[pos],
+                                                pos + 1,
+                                                st.slots.names[k]
+                                            )
+                                        } else {
+                                            format!(
+                                                "bita 0x{:02X} pada posisi {} kolom {} bukan UTF-8 yang sah; simpan berkas sebagai UTF-8, atau tulis encoding = \"windows-1252\" di pemetaan",
+                                                b[pos],
+                                                pos + 1,
+                                                st.slots.names[k]
+                                            )
+                                        },
                                     ));
                                     break;
                                 }
@@ -661,7 +698,11 @@ pub(crate) fn read(
                         &col,
                         &raw,
                         "ENCODING_FALLBACK",
-                        format!("column {col} is not valid UTF-8 here; read as Windows-1252"),
+                        if lang.is_en() {
+                            format!("column {col} is not valid UTF-8 here; read as Windows-1252")
+                        } else {
+                            format!("kolom {col} di sini bukan UTF-8 yang sah; dibaca sebagai Windows-1252")
+                        },
                     );
                 }
                 engine.process_row(&mut st, row, line, &cells)?;

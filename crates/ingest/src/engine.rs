@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
+use sinergi_model::Lang;
 use sinergi_model::standard::{FieldType, Record, Table, Value};
 
 use crate::mapping::{FieldSource, Mapping, TemplatePart, Transform, Unmapped, column_key};
@@ -448,7 +449,7 @@ impl<'s> Engine<'s> {
                 field: fm.field.to_owned(),
                 raw_value: cut(&raw),
                 code: issue.code,
-                message: issue.message,
+                message: issue.message(self.opts.lang).to_owned(),
             };
             if fm.required {
                 self.row_problems.push(p);
@@ -478,10 +479,16 @@ impl<'s> Engine<'s> {
                 };
                 if let Some(first) = first {
                     let (ffile, frow) = unpack(first);
+                    let lang = self.opts.lang;
                     let where_ = if ffile == st.index {
-                        format!("row {frow}")
+                        format!("{} {frow}", lang.pick("baris", "row"))
                     } else {
-                        format!("row {frow} of {}", self.file_paths[ffile])
+                        format!(
+                            "{} {frow} {} {}",
+                            lang.pick("baris", "row"),
+                            lang.pick("dari", "of"),
+                            self.file_paths[ffile]
+                        )
                     };
                     let key_text: Vec<String> = self
                         .key_fields
@@ -497,10 +504,17 @@ impl<'s> Engine<'s> {
                         field: names.clone(),
                         raw_value: cut(&key_text.join("+")),
                         code: "DUPLICATE_KEY",
-                        message: format!(
-                            "{names} {} already appeared in {where_}; the first row is kept",
-                            key_text.join("+")
-                        ),
+                        message: if lang.is_en() {
+                            format!(
+                                "{names} {} already appeared in {where_}; the first row is kept",
+                                key_text.join("+")
+                            )
+                        } else {
+                            format!(
+                                "{names} {} sudah ada di {where_}; baris pertama yang dipakai",
+                                key_text.join("+")
+                            )
+                        },
                     });
                 }
             }
@@ -592,13 +606,16 @@ impl<'s> Engine<'s> {
                         } else {
                             "KK_STORED_AS_NUMBER"
                         };
+                        let shown = normalize::number_text(*v);
                         return FieldOutcome::Problem(
-                            normalize::number_text(*v),
+                            shown.clone(),
                             Issue::new(
                                 code,
                                 format!(
-                                    "the {what} cell is a number, not text; a spreadsheet keeps only 15 significant digits, so the last digit may be lost (shown {}). Format the column as Text and type the {what} again",
-                                    normalize::number_text(*v)
+                                    "sel {what} berisi angka, bukan teks; spreadsheet hanya menyimpan 15 digit, sehingga digit terakhir bisa hilang (tertulis {shown}). Format kolom sebagai Teks lalu ketik ulang {what}"
+                                ),
+                                format!(
+                                    "the {what} cell is a number, not text; a spreadsheet keeps only 15 significant digits, so the last digit may be lost (shown {shown}). Format the column as Text and type the {what} again"
                                 ),
                             ),
                         );
@@ -637,6 +654,10 @@ impl<'s> Engine<'s> {
                                         Issue::new(
                                             "VALUE_NOT_DIGITS",
                                             format!(
+                                                "kolom {} harus berisi angka agar dapat diberi nol di depan, ditemukan {t:?}",
+                                                columns[*column]
+                                            ),
+                                            format!(
                                                 "column {} must be digits to be zero-padded, found {t:?}",
                                                 columns[*column]
                                             ),
@@ -667,6 +688,10 @@ impl<'s> Engine<'s> {
                 Issue::new(
                     "FIELD_TOO_LONG",
                     format!(
+                        "nilai ini {len} bita; batasnya {} bita",
+                        self.opts.max_field_bytes
+                    ),
+                    format!(
                         "the value is {len} bytes; the limit is {} bytes",
                         self.opts.max_field_bytes
                     ),
@@ -686,6 +711,10 @@ impl<'s> Engine<'s> {
                 raw.into_owned(),
                 Issue::new(
                     "VALUE_CONTROL_CHAR",
+                    format!(
+                        "nilai berisi karakter kendali U+{:04X}; berkas mungkin rusak",
+                        c as u32
+                    ),
                     format!(
                         "the value contains the control character U+{:04X}; the file may be damaged",
                         c as u32
@@ -708,18 +737,25 @@ impl<'s> Engine<'s> {
                 (None, true) => Cow::Owned(row.to_string()),
                 (None, false) => {
                     if fm.required {
-                        let what = match &fm.source {
-                            FieldSource::Column(c) => format!("column {c:?} is empty"),
-                            FieldSource::Template { columns, .. } => {
-                                format!("one of the columns {columns:?} is empty")
+                        let (id, en) = match &fm.source {
+                            FieldSource::Column(c) => (
+                                format!("kolom {c:?} kosong"),
+                                format!("column {c:?} is empty"),
+                            ),
+                            FieldSource::Template { columns, .. } => (
+                                format!("salah satu kolom {columns:?} kosong"),
+                                format!("one of the columns {columns:?} is empty"),
+                            ),
+                            FieldSource::Constant(_) => {
+                                ("konstantanya kosong".into(), "the constant is empty".into())
                             }
-                            FieldSource::Constant(_) => "the constant is empty".into(),
                         };
                         return FieldOutcome::Problem(
                             raw.into_owned(),
                             Issue::new(
                                 "FIELD_REQUIRED_MISSING",
-                                format!("{} is required but {what}", fm.field),
+                                format!("{} wajib diisi, tetapi {id}", fm.field),
+                                format!("{} is required but {en}", fm.field),
                             ),
                         );
                     }
@@ -790,6 +826,7 @@ impl<'s> Engine<'s> {
                 raw.clone(),
                 Issue::new(
                     "NUMBER_NOT_WHOLE",
+                    format!("{raw:?} memiliki pecahan; yang diharapkan bilangan bulat"),
                     format!("{raw:?} has a fraction; a whole number is expected"),
                 ),
             );
@@ -801,6 +838,11 @@ impl<'s> Engine<'s> {
                 raw.clone(),
                 Issue::new(
                     "NUMBER_OUT_OF_RANGE",
+                    format!(
+                        "{raw} di luar rentang yang diizinkan {}..={}",
+                        fm.min.map(|m| m.to_string()).unwrap_or_default(),
+                        fm.max.map(|m| m.to_string()).unwrap_or_default()
+                    ),
                     format!(
                         "{raw} is outside the allowed range {}..={}",
                         fm.min.map(|m| m.to_string()).unwrap_or_default(),
@@ -829,31 +871,36 @@ impl<'s> Engine<'s> {
                 field: fm.field.to_owned(),
                 raw_value: cut(raw),
                 code: w.code,
-                message: w.message,
+                message: w.message(self.opts.lang).to_owned(),
             });
         }
         match c.value {
             Some(v) => FieldOutcome::Value(Value::Text(v)),
             None => {
                 let mut errors = c.errors.into_iter();
-                let first = errors
-                    .next()
-                    .unwrap_or_else(|| Issue::new("VALUE_INVALID", "the value is not valid"));
+                let first = errors.next().unwrap_or_else(|| {
+                    Issue::new("VALUE_INVALID", "nilai tidak sah", "the value is not valid")
+                });
                 // Further errors of the same value go with the first one's message.
-                let rest: Vec<String> = errors
-                    .map(|e| format!("{}: {}", e.code, e.message))
-                    .collect();
-                let message = if rest.is_empty() {
-                    first.message
-                } else {
-                    format!("{}; also {}", first.message, rest.join("; "))
+                let rest: Vec<Issue> = errors.collect();
+                let join = |lang: Lang, first: &str| {
+                    if rest.is_empty() {
+                        first.to_owned()
+                    } else {
+                        let more: Vec<String> = rest
+                            .iter()
+                            .map(|e| format!("{}: {}", e.code, e.message(lang)))
+                            .collect();
+                        format!("{first}; {} {}", lang.pick("juga", "also"), more.join("; "))
+                    }
                 };
                 FieldOutcome::Problem(
                     raw.to_owned(),
-                    Issue {
-                        code: first.code,
-                        message,
-                    },
+                    Issue::new(
+                        first.code,
+                        join(Lang::Id, &first.message_id),
+                        join(Lang::En, &first.message_en),
+                    ),
                 )
             }
         }
@@ -1047,16 +1094,15 @@ fn apply<'a>(t: &Transform, v: Cow<'a, str>) -> Result<Cow<'a, str>, Issue> {
                     Unmapped::Reject => {
                         let mut keys: Vec<&String> = map.keys().collect();
                         keys.sort();
+                        let known = keys
+                            .iter()
+                            .map(|k| format!("{k:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
                         return Err(Issue::new(
                             "VALUE_NOT_IN_MAP",
-                            format!(
-                                "{:?} is not one of the mapped values: {}",
-                                v,
-                                keys.iter()
-                                    .map(|k| format!("{k:?}"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
+                            format!("{v:?} bukan salah satu nilai yang dikenal: {known}"),
+                            format!("{v:?} is not one of the mapped values: {known}"),
                         ));
                     }
                 },
@@ -1071,17 +1117,15 @@ fn apply<'a>(t: &Transform, v: Cow<'a, str>) -> Result<Cow<'a, str>, Issue> {
                 None => match unmapped {
                     Unmapped::Keep => v,
                     Unmapped::Reject => {
+                        let known = rules
+                            .iter()
+                            .map(|(n, _)| format!("{n:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
                         return Err(Issue::new(
                             "VALUE_NOT_IN_MAP",
-                            format!(
-                                "{:?} contains none of: {}",
-                                v,
-                                rules
-                                    .iter()
-                                    .map(|(n, _)| format!("{n:?}"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
+                            format!("{v:?} tidak memuat satu pun dari: {known}"),
+                            format!("{v:?} contains none of: {known}"),
                         ));
                     }
                 },

@@ -143,6 +143,7 @@ pub(crate) fn read(
     let mut r = BufReader::with_capacity(256 * 1024, opened.reader);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
+    let lang = engine.opts.lang;
     while let Some(too_long) = next_line(&mut r, &mut buf, max).map_err(crate::io_err(file))? {
         line_no += 1;
         st.bytes_read += buf.len() as u64 + 1;
@@ -155,7 +156,11 @@ pub(crate) fn read(
                 "",
                 "",
                 "ROW_TOO_LONG",
-                format!("the line is longer than {max} bytes"),
+                if lang.is_en() {
+                    format!("the line is longer than {max} bytes")
+                } else {
+                    format!("baris ini lebih panjang dari {max} bita")
+                },
             )?;
             continue;
         }
@@ -172,11 +177,19 @@ pub(crate) fn read(
                 "",
                 &String::from_utf8_lossy(&buf[..buf.len().min(200)]),
                 "ENCODING_INVALID",
-                format!(
-                    "byte 0x{:02X} at position {} is not valid UTF-8; JSON Lines must be UTF-8",
-                    buf[pos],
-                    pos + 1
-                ),
+                if lang.is_en() {
+                    format!(
+                        "byte 0x{:02X} at position {} is not valid UTF-8; JSON Lines must be UTF-8",
+                        buf[pos],
+                        pos + 1
+                    )
+                } else {
+                    format!(
+                        "bita 0x{:02X} pada posisi {} bukan UTF-8 yang sah; JSON Lines harus UTF-8",
+                        buf[pos],
+                        pos + 1
+                    )
+                },
             )?;
             continue;
         }
@@ -184,10 +197,10 @@ pub(crate) fn read(
             Ok(Json::Object(o)) => o,
             Ok(other) => {
                 let kind = match other {
-                    Json::Array(_) => "an array",
-                    Json::String(_) => "a string",
-                    Json::Number(_) => "a number",
-                    Json::Bool(_) => "a boolean",
+                    Json::Array(_) => lang.pick("sebuah array", "an array"),
+                    Json::String(_) => lang.pick("sebuah teks", "a string"),
+                    Json::Number(_) => lang.pick("sebuah angka", "a number"),
+                    Json::Bool(_) => lang.pick("sebuah boolean", "a boolean"),
                     _ => "null",
                 };
                 engine.reject_row(
@@ -197,7 +210,11 @@ pub(crate) fn read(
                     "",
                     &String::from_utf8_lossy(&buf),
                     "JSON_INVALID",
-                    format!("the line is {kind}, not a JSON object"),
+                    if lang.is_en() {
+                        format!("the line is {kind}, not a JSON object")
+                    } else {
+                        format!("baris ini {kind}, bukan objek JSON")
+                    },
                 )?;
                 continue;
             }
@@ -209,7 +226,11 @@ pub(crate) fn read(
                     "",
                     &String::from_utf8_lossy(&buf),
                     "JSON_INVALID",
-                    format!("malformed JSON at column {}: {e}", e.column()),
+                    if lang.is_en() {
+                        format!("malformed JSON at column {}: {e}", e.column())
+                    } else {
+                        format!("JSON rusak pada kolom {}: {e}", e.column())
+                    },
                 )?;
                 continue;
             }

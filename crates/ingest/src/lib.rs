@@ -71,6 +71,9 @@ pub struct ReadOptions {
     /// How many rejects and warnings the report keeps as examples (all go to the sink).
     /// Default 1000.
     pub max_examples: usize,
+    /// The language of reject and warning messages (codes never change). Default Bahasa
+    /// Indonesia.
+    pub lang: sinergi_model::Lang,
 }
 
 impl Default for ReadOptions {
@@ -81,6 +84,7 @@ impl Default for ReadOptions {
             max_line_bytes: 16 << 20,
             check_duplicates: true,
             max_examples: 1000,
+            lang: sinergi_model::Lang::default(),
         }
     }
 }
@@ -110,8 +114,10 @@ pub enum IngestError {
     NotText {
         /// The file.
         file: String,
-        /// What it looks like and what to do.
+        /// What it looks like and what to do (English).
         reason: String,
+        /// The same in Bahasa Indonesia.
+        reason_id: String,
     },
     /// A column the mapping needs is not in the file. Nothing was loaded.
     #[error("{file}: required column(s) {} not found; the file's columns are: {}{}",
@@ -144,6 +150,27 @@ pub enum IngestError {
         /// The sheets present.
         sheets: Vec<String>,
     },
+    /// The file is not what the mapping's format says: an old `.xls`, a text file named
+    /// `.xlsx`, a workbook cut off while copying.
+    #[error("{file}: {}", problem.message(sinergi_model::Lang::En))]
+    WrongFormat {
+        /// The file.
+        file: String,
+        /// What it turned out to be.
+        problem: FormatProblem,
+    },
+    /// The mapping's sheet lacks the required columns, but another sheet has them.
+    #[error("{file}: sheet {sheet:?} does not have the columns; sheet {found_on:?} has them. Move that sheet first, or set sheet = {found_on:?} in the mapping's [format]. The workbook's sheets: {}", sheets.join(", "))]
+    DataOnOtherSheet {
+        /// The file.
+        file: String,
+        /// The sheet read.
+        sheet: String,
+        /// The sheet whose header has every required column.
+        found_on: String,
+        /// Every sheet, in order.
+        sheets: Vec<String>,
+    },
     /// The sink returned an error.
     #[error("the receiver of the rows failed: {0}")]
     Sink(SinkError),
@@ -152,10 +179,115 @@ pub enum IngestError {
     Invariant(String),
 }
 
+/// What a file given as a workbook turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatProblem {
+    /// An Excel 97–2003 `.xls` workbook (not read: save it as `.xlsx`).
+    OldXls,
+    /// Text (a CSV file, perhaps only renamed `.xlsx`).
+    Text,
+    /// A ZIP container that ends early: the workbook was cut off while copying or downloading.
+    Truncated,
+    /// Something else (damaged, or not a spreadsheet).
+    NotWorkbook,
+}
+
+impl FormatProblem {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            FormatProblem::OldXls => "FILE_XLS_OLD",
+            FormatProblem::Text => "FILE_IS_TEXT",
+            FormatProblem::Truncated => "FILE_TRUNCATED",
+            FormatProblem::NotWorkbook => "FILE_NOT_XLSX",
+        }
+    }
+
+    /// What it is and what to do.
+    pub fn message(self, lang: sinergi_model::Lang) -> &'static str {
+        match self {
+            FormatProblem::OldXls => lang.pick(
+                "ini buku kerja Excel lama (.xls); buka di Excel atau LibreOffice lalu simpan sebagai .xlsx (Excel Workbook), kemudian muat berkas .xlsx itu",
+                "this is an old Excel workbook (.xls); open it in Excel or LibreOffice, save it as .xlsx (Excel Workbook) and load that file",
+            ),
+            FormatProblem::Text => lang.pick(
+                "berkas ini teks (CSV), bukan buku kerja .xlsx, walaupun namanya .xlsx; buka di Excel lalu simpan sebagai .xlsx, atau muat sebagai CSV dengan pemetaan kind = \"csv\"",
+                "this file is text (a CSV), not an .xlsx workbook, although it is named .xlsx; open it in Excel and save it as .xlsx, or load it as CSV with a mapping of kind = \"csv\"",
+            ),
+            FormatProblem::Truncated => lang.pick(
+                "buku kerja ini terpotong (berkas berakhir sebelum akhir arsip ZIP-nya), kemungkinan saat disalin atau diunduh; ambil ulang berkas yang utuh",
+                "the workbook is cut off (the file ends before the end of its ZIP archive), probably while copying or downloading; get the whole file again",
+            ),
+            FormatProblem::NotWorkbook => lang.pick(
+                "berkas ini bukan buku kerja .xlsx yang dapat dibaca (rusak, atau format lain); simpan ulang dari Excel sebagai .xlsx atau ekspor sebagai CSV",
+                "this file is not a readable .xlsx workbook (damaged, or another format); save it again from Excel as .xlsx or export it as CSV",
+            ),
+        }
+    }
+}
+
 impl IngestError {
+    /// What is wrong, where, and what to do, in `lang` (the `Display` text is English).
+    pub fn message(&self, lang: sinergi_model::Lang) -> String {
+        use sinergi_model::Lang;
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        match self {
+            IngestError::NoFiles => "tidak ada berkas masukan".into(),
+            IngestError::Io { file, source } => {
+                format!("{file}: berkas tidak dapat dibaca: {source}")
+            }
+            IngestError::Empty { file } => {
+                format!("{file}: berkas kosong (tidak ada baris judul kolom); ekspor ulang datanya")
+            }
+            IngestError::NotText {
+                file, reason_id, ..
+            } => format!("{file}: {reason_id}"),
+            IngestError::ColumnMissing {
+                file,
+                missing,
+                found,
+                hint,
+            } => format!(
+                "{file}: kolom wajib {} tidak ditemukan; kolom yang ada di berkas: {}{}",
+                missing.join(", "),
+                found.join(", "),
+                hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
+            ),
+            IngestError::Xlsx { file, message } => {
+                format!("{file}: buku kerja tidak dapat dibaca: {message}")
+            }
+            IngestError::SheetNotFound {
+                file,
+                sheet,
+                sheets,
+            } => format!(
+                "{file}: tidak ada lembar kerja {sheet}; lembar yang ada: {}",
+                sheets.join(", ")
+            ),
+            IngestError::WrongFormat { file, problem } => {
+                format!("{file}: {}", problem.message(lang))
+            }
+            IngestError::DataOnOtherSheet {
+                file,
+                sheet,
+                found_on,
+                sheets,
+            } => format!(
+                "{file}: lembar {sheet:?} tidak memuat kolom-kolomnya; lembar {found_on:?} memuatnya. Pindahkan lembar itu ke urutan pertama, atau tulis sheet = {found_on:?} di [format] pemetaan. Lembar yang ada: {}",
+                sheets.join(", ")
+            ),
+            IngestError::Sink(e) => format!("penerima baris gagal: {e}"),
+            IngestError::Invariant(m) => format!("kesalahan internal: {m}"),
+        }
+    }
+
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
+            IngestError::WrongFormat { problem, .. } => problem.code(),
+            IngestError::DataOnOtherSheet { .. } => "SHEET_WRONG",
             IngestError::NoFiles => "NO_INPUT",
             IngestError::Io { .. } => "FILE_UNREADABLE",
             IngestError::Empty { .. } => "FILE_EMPTY",

@@ -1,30 +1,42 @@
 //! Value checks ingestion needs: NIK, KK and dates through the domain model
 //! (`sinergi_model::{nik, kk, date}`), plus region codes, numbers and booleans as agencies
 //! write them. This file is the one place where model results become ingestion [`Issue`]s:
-//! codes pass through unchanged, messages are the model's English ones.
+//! codes pass through unchanged, messages are the model's, in both languages.
 
 use chrono::{Datelike, NaiveDate};
 use sinergi_model::date;
 pub use sinergi_model::date::DateFormat;
 use sinergi_model::kk::Kk;
 use sinergi_model::nik::Nik;
-use sinergi_model::{RegionCode, wilayah};
+use sinergi_model::{Lang, RegionCode, wilayah};
 
-/// A problem with one value: a stable code and an English message.
+/// A problem with one value: a stable code and what is wrong in both languages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     /// Stable SCREAMING_SNAKE_CASE code.
     pub code: &'static str,
+    /// What is wrong, in Bahasa Indonesia.
+    pub message_id: String,
     /// What is wrong, in English.
-    pub message: String,
+    pub message_en: String,
 }
 
 impl Issue {
-    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Issue {
+    pub(crate) fn new(
+        code: &'static str,
+        message_id: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Issue {
         Issue {
             code,
-            message: message.into(),
+            message_id: message_id.into(),
+            message_en: message_en.into(),
         }
+    }
+
+    /// The message in `lang`.
+    pub fn message(&self, lang: Lang) -> &str {
+        lang.pick(&self.message_id, &self.message_en)
     }
 }
 
@@ -48,12 +60,12 @@ pub fn check_nik(s: &str) -> Checked {
         errors: p
             .errors
             .iter()
-            .map(|e| Issue::new(e.code(), e.message_en()))
+            .map(|e| Issue::new(e.code(), e.message_id(), e.message_en()))
             .collect(),
         warnings: p
             .warnings
             .iter()
-            .map(|w| Issue::new(w.code(), w.message_en()))
+            .map(|w| Issue::new(w.code(), w.message_id(), w.message_en()))
             .collect(),
     }
 }
@@ -66,12 +78,12 @@ pub fn check_kk(s: &str) -> Checked {
         errors: p
             .errors
             .iter()
-            .map(|e| Issue::new(e.code(), e.message_en()))
+            .map(|e| Issue::new(e.code(), e.message_id(), e.message_en()))
             .collect(),
         warnings: p
             .warnings
             .iter()
-            .map(|w| Issue::new(w.code(), w.message_en()))
+            .map(|w| Issue::new(w.code(), w.message_id(), w.message_en()))
             .collect(),
     }
 }
@@ -84,6 +96,12 @@ pub fn from_excel_serial(serial: f64) -> Result<NaiveDate, Issue> {
         Some(d) => Err(Issue::new(
             "DATE_OUT_OF_RANGE",
             format!(
+                "sel tanggal berisi {}, di luar {}-{}",
+                iso_date(d),
+                date::MIN_YEAR,
+                date::MAX_YEAR
+            ),
+            format!(
                 "the date cell holds {}, outside {}-{}",
                 iso_date(d),
                 date::MIN_YEAR,
@@ -92,10 +110,12 @@ pub fn from_excel_serial(serial: f64) -> Result<NaiveDate, Issue> {
         )),
         None if serial.floor() == 60.0 => Err(Issue::new(
             "DATE_IMPOSSIBLE",
+            "sel tanggal berisi 29 Februari 1900, tanggal yang tidak ada",
             "the date cell holds 29 February 1900, which does not exist",
         )),
         None => Err(Issue::new(
             "DATE_OUT_OF_RANGE",
+            format!("{serial} bukan nomor tanggal Excel"),
             format!("{serial} is not an Excel date serial number"),
         )),
     }
@@ -103,9 +123,14 @@ pub fn from_excel_serial(serial: f64) -> Result<NaiveDate, Issue> {
 
 /// Parses a date written as text with the model's [`DateFormat::parse`].
 pub fn parse_date(input: &str, format: DateFormat) -> Result<NaiveDate, Issue> {
-    format
-        .parse(input)
-        .map_err(|e| Issue::new(e.code(), format!("{:?}: {}", input.trim(), e.message_en())))
+    format.parse(input).map_err(|e| {
+        let v = input.trim();
+        Issue::new(
+            e.code(),
+            format!("{v:?}: {}", e.message_id()),
+            format!("{v:?}: {}", e.message_en()),
+        )
+    })
 }
 
 /// Checks a region code (dots allowed) and returns its digits. A structurally valid code that
@@ -117,12 +142,17 @@ pub fn check_region(s: &str) -> Checked {
             if !wilayah().contains(code) {
                 out.warnings.push(Issue::new(
                     "REGION_UNKNOWN",
+                    format!("kode wilayah {s:?} tidak ada di tabel Kemendagri 2025"),
                     format!("region code {s:?} is not in the Kemendagri 2025 table"),
                 ));
             }
             out.value = Some(code.digits());
         }
-        Err(e) => out.errors.push(Issue::new(e.code(), format!("{s:?}: {e}"))),
+        Err(e) => out.errors.push(Issue::new(
+            e.code(),
+            format!("{s:?}: {}", e.message_id()),
+            format!("{s:?}: {e}"),
+        )),
     }
     out
 }
@@ -134,6 +164,9 @@ pub fn parse_integer(input: &str) -> Result<i64, Issue> {
     let invalid = || {
         Issue::new(
             "NUMBER_INVALID",
+            format!(
+                "{input:?} bukan bilangan bulat (contoh yang benar: 1500000, 1.500.000 atau Rp 1.500.000)"
+            ),
             format!(
                 "{input:?} is not a whole number (expected e.g. 1500000, 1.500.000 or Rp 1.500.000)"
             ),
@@ -213,6 +246,7 @@ pub fn parse_integer(input: &str) -> Result<i64, Issue> {
     if frac.bytes().any(|c| c != b'0') {
         return Err(Issue::new(
             "NUMBER_NOT_WHOLE",
+            format!("{input:?} memiliki pecahan; yang diharapkan bilangan bulat"),
             format!("{input:?} has a fraction; a whole number is expected"),
         ));
     }
@@ -230,6 +264,9 @@ pub fn parse_bool(input: &str) -> Result<bool, Issue> {
         | "TIDAK AKTIF" | "0" | "SALAH" => Ok(false),
         _ => Err(Issue::new(
             "BOOL_INVALID",
+            format!(
+                "{input:?} bukan nilai ya/tidak (yang diterima: YA/TIDAK, AKTIF/NONAKTIF, true/false, 1/0)"
+            ),
             format!(
                 "{input:?} is not a yes/no value (expected YA/TIDAK, AKTIF/NONAKTIF, true/false, 1/0)"
             ),

@@ -155,10 +155,11 @@ pub(crate) fn open_text(
         });
     }
     if bom.is_none() || bom == Some(encoding_rs::UTF_8) {
-        if let Some(reason) = binary_reason(body) {
+        if let Some((reason_id, reason)) = binary_reason(body) {
             return Err(IngestError::NotText {
                 file: file.to_owned(),
                 reason,
+                reason_id,
             });
         }
     }
@@ -207,15 +208,19 @@ pub(crate) fn open_text(
     })
 }
 
-/// Why the start of a file does not look like text, if it does not.
-fn binary_reason(b: &[u8]) -> Option<String> {
+/// Why the start of a file does not look like text, if it does not: (Indonesian, English).
+fn binary_reason(b: &[u8]) -> Option<(String, String)> {
     if b.starts_with(b"PK\x03\x04") {
-        return Some(
+        return Some((
+            "ini wadah ZIP (buku kerja XLSX?), bukan berkas teks; pakai pemetaan dengan kind = \"xlsx\" atau ekspor sebagai CSV".into(),
             "this is a ZIP container (an XLSX workbook?), not a text file; use a mapping with kind = \"xlsx\" or export as CSV".into(),
-        );
+        ));
     }
     if b.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Some("this is an old Excel .xls workbook; save it as .xlsx or CSV".into());
+        return Some((
+            "ini buku kerja Excel lama (.xls); simpan sebagai .xlsx atau CSV".into(),
+            "this is an old Excel .xls workbook; save it as .xlsx or CSV".into(),
+        ));
     }
     let sample = &b[..b.len().min(64 * 1024)];
     let bad = sample
@@ -223,9 +228,14 @@ fn binary_reason(b: &[u8]) -> Option<String> {
         .filter(|&&c| matches!(c, 0..=8 | 0x0E..=0x1F | 0x7F))
         .count();
     if !sample.is_empty() && bad * 20 > sample.len() {
-        return Some(format!(
-            "the file does not look like text ({bad} control bytes in the first {} bytes); it may be binary or damaged",
-            sample.len()
+        let n = sample.len();
+        return Some((
+            format!(
+                "berkas ini tidak tampak seperti teks ({bad} bita kendali dalam {n} bita pertama); mungkin biner atau rusak"
+            ),
+            format!(
+                "the file does not look like text ({bad} control bytes in the first {n} bytes); it may be binary or damaged"
+            ),
         ));
     }
     None

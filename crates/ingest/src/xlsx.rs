@@ -17,14 +17,78 @@ use calamine::{DataRef, Dimensions, Reader, Xlsx, XlsxCellReader};
 use crate::engine::{CellRef, Engine, FileState, Slots};
 use crate::mapping::{HeaderRow, Mapping, SheetRef, XlsxFormat, column_key};
 use crate::report::FileReport;
-use crate::{IngestError, ProgressEvent, sniff};
+use crate::{FormatProblem, IngestError, ProgressEvent, sniff};
 
 const HEADER_SEARCH_ROWS: usize = 50;
 
 type Wb = Xlsx<BufReader<File>>;
 
 fn open(path: &Path, file: &str) -> Result<Wb, IngestError> {
-    calamine::open_workbook::<Wb, _>(path).map_err(|e| xlsx_err(file, e))
+    // What a file given as a workbook really is, before calamine's own error says "invalid
+    // Zip archive": an old .xls, a CSV renamed .xlsx, a workbook cut off while copying.
+    let wrong = |problem| IngestError::WrongFormat {
+        file: file.to_owned(),
+        problem,
+    };
+    let mut head = [0u8; 512];
+    let n = {
+        use std::io::Read;
+        let mut f = File::open(path).map_err(crate::io_err(file))?;
+        let mut n = 0;
+        while n < head.len() {
+            let k = f.read(&mut head[n..]).map_err(crate::io_err(file))?;
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        n
+    };
+    let head = &head[..n];
+    if head.is_empty() {
+        return Err(IngestError::Empty {
+            file: file.to_owned(),
+        });
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(wrong(FormatProblem::OldXls));
+    }
+    if !head.starts_with(b"PK\x03\x04") {
+        let text = head
+            .iter()
+            .all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'));
+        return Err(wrong(if text {
+            FormatProblem::Text
+        } else {
+            FormatProblem::NotWorkbook
+        }));
+    }
+    calamine::open_workbook::<Wb, _>(path).map_err(|e| {
+        if zip_is_cut_off(path) {
+            wrong(FormatProblem::Truncated)
+        } else {
+            xlsx_err(file, e)
+        }
+    })
+}
+
+/// Whether a ZIP file lacks its end-of-central-directory record (the last thing a ZIP writer
+/// writes), within the 64 KiB + 22 bytes it must sit in.
+fn zip_is_cut_off(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let tail = len.min(65_557);
+    if f.seek(SeekFrom::Start(len - tail)).is_err() {
+        return false;
+    }
+    let mut buf = Vec::with_capacity(tail as usize);
+    if f.read_to_end(&mut buf).is_err() {
+        return false;
+    }
+    !buf.windows(4).any(|w| w == b"PK\x05\x06")
 }
 
 fn xlsx_err(file: &str, e: impl std::fmt::Display) -> IngestError {
@@ -367,9 +431,37 @@ pub(crate) fn check(
     let merges = wb
         .merge_cells_by_sheet_name(&sheet)
         .map_err(|e| xlsx_err(file, e))?;
-    let p = prepare(&mut wb, &sheet, &merges, mapping, f, file)?;
-    Slots::resolve(mapping, file, &p.header.names, None)?;
-    Ok(())
+    let found = prepare(&mut wb, &sheet, &merges, mapping, f, file)
+        .and_then(|p| Slots::resolve(mapping, file, &p.header.names, None).map(|_| ()));
+    let Err(e) = found else {
+        return Ok(());
+    };
+    if !matches!(
+        e,
+        IngestError::ColumnMissing { .. } | IngestError::Empty { .. }
+    ) {
+        return Err(e);
+    }
+    // The columns are not on the mapping's sheet: say which sheet has them, if one does
+    // (a cover or instructions sheet in front is common in the lists Dinas Sosial send).
+    let sheets = wb.sheet_names();
+    for other in sheets.iter().filter(|s| **s != sheet) {
+        let merges = wb
+            .merge_cells_by_sheet_name(other)
+            .map_err(|e| xlsx_err(file, e))?;
+        let ok = prepare(&mut wb, other, &merges, mapping, f, file)
+            .and_then(|p| Slots::resolve(mapping, file, &p.header.names, None).map(|_| ()))
+            .is_ok();
+        if ok {
+            return Err(IngestError::DataOnOtherSheet {
+                file: file.to_owned(),
+                sheet,
+                found_on: other.clone(),
+                sheets,
+            });
+        }
+    }
+    Err(e)
 }
 
 pub(crate) fn read(

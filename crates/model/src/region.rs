@@ -79,6 +79,24 @@ pub enum RegionCodeError {
 }
 
 impl RegionCodeError {
+    /// What is wrong, in Bahasa Indonesia (the `Display` text is English).
+    pub fn message_id(&self) -> String {
+        match self {
+            RegionCodeError::WrongLength(n) => {
+                format!("kode wilayah harus 2, 4, 6 atau 10 digit, ditemukan {n}")
+            }
+            RegionCodeError::NonDigit => {
+                "kode wilayah berisi karakter selain angka dan titik".to_string()
+            }
+            RegionCodeError::BadDots => {
+                "titik pada kode wilayah harus memisahkan PP.KK.CC.VVVV".to_string()
+            }
+            RegionCodeError::ZeroComponent => {
+                "kode wilayah memuat bagian yang semuanya nol".to_string()
+            }
+        }
+    }
+
     /// Stable machine-readable code.
     pub const fn code(&self) -> &'static str {
         match self {

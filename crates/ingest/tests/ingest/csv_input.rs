@@ -245,7 +245,7 @@ fn ragged_rows_are_rejected_and_the_rest_loads() {
     assert!(
         r.rejects[0]
             .message
-            .contains("18 fields but the header has 17"),
+            .contains("18 kolom, sedangkan judul kolom 17"),
         "{}",
         r.rejects[0].message
     );
@@ -310,7 +310,7 @@ fn duplicate_keys_keep_the_first_and_reject_later_ones_naming_it() {
         vec![(4, "DUPLICATE_KEY"), (5, "DUPLICATE_KEY")]
     );
     assert!(
-        r.rejects[0].message.contains("row 2"),
+        r.rejects[0].message.contains("baris 2"),
         "{}",
         r.rejects[0].message
     );
@@ -435,7 +435,7 @@ fn a_file_cut_off_mid_row_says_so() {
     assert_eq!(r.report.loaded, 5);
     assert_eq!(codes(&r.rejects), vec![(7, "FILE_TRUNCATED")]);
     assert!(
-        r.rejects[0].message.contains("cut off"),
+        r.rejects[0].message.contains("terpotong"),
         "{}",
         r.rejects[0].message
     );

@@ -326,8 +326,148 @@ fn a_csv_named_xlsx_or_garbage_is_a_clear_error() {
     let t = Tmp::new();
     let p = t.write("roster.xlsx", "No,NIK\n1,2\n");
     let e = read_all(&mapping("roster"), &[p], &ReadOptions::default()).unwrap_err();
-    assert_eq!(e.code(), "XLSX_UNREADABLE", "{e}");
+    assert_eq!(e.code(), "FILE_IS_TEXT", "{e}");
     let p = t.write("empty.xlsx", "");
     let e = read_all(&mapping("roster"), &[p], &ReadOptions::default()).unwrap_err();
-    assert_eq!(e.code(), "XLSX_UNREADABLE", "{e}");
+    assert_eq!(e.code(), "FILE_EMPTY", "{e}");
+    let p = t.write("garbage.xlsx", [0u8, 1, 2, 3, 250, 7, 8, 9]);
+    let e = read_all(&mapping("roster"), &[p], &ReadOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "FILE_NOT_XLSX", "{e}");
+}
+
+/// A small valid roster workbook, optionally behind a first sheet of instructions.
+fn roster_book(path: &std::path::Path, cover: bool) {
+    let mut wb = Workbook::new();
+    if cover {
+        let ws = wb.add_worksheet();
+        ws.set_name("Petunjuk").unwrap();
+        ws.write_string(0, 0, "Isi lembar Data KPM. Jangan ubah judul kolom.")
+            .unwrap();
+    }
+    let ws = wb.add_worksheet();
+    ws.set_name("Data KPM").unwrap();
+    for (c, h) in HEADER.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for r in 1..40u32 {
+        let row = [
+            C::N(r as f64),
+            C::S("3201014101000001"),
+            C::S("3201010101200001"),
+            C::S("Siti Aminah"),
+            C::S("2000-01-01"),
+            C::S("Jl. Mawar"),
+            C::S("3201011001"),
+            C::S("PKH"),
+            C::N(750_000.0),
+            C::S("2026-Q4"),
+            C::E,
+        ];
+        for (c, v) in row.iter().enumerate() {
+            put(ws, r, c as u16, v);
+        }
+    }
+    wb.save(path).unwrap();
+}
+
+/// Issue 15, item 14: clearer file errors for what officers actually send.
+#[test]
+fn wrong_files_given_as_workbooks_say_what_they_are_and_what_to_do() {
+    use sinergi_ingest::IngestError;
+    use sinergi_model::Lang;
+    let t = Tmp::new();
+    let m = mapping("roster");
+    let err = |p: std::path::PathBuf| {
+        read_all(&m, &[p], &ReadOptions::default()).expect_err("the file is refused")
+    };
+    // An old .xls (OLE2 compound file).
+    let mut xls = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    xls.extend(std::iter::repeat_n(0u8, 4000));
+    let e = err(t.write("daftar.xls", &xls));
+    assert_eq!(e.code(), "FILE_XLS_OLD");
+    assert!(
+        e.message(Lang::Id).contains("simpan sebagai .xlsx"),
+        "{}",
+        e.message(Lang::Id)
+    );
+    assert!(e.message(Lang::En).contains("save it as .xlsx"));
+    // A CSV renamed .xlsx.
+    let e = err(t.write("daftar.xlsx", "No;NIK;Nama KPM\n1;3201014101000001;SITI\n"));
+    assert_eq!(e.code(), "FILE_IS_TEXT");
+    assert!(
+        e.message(Lang::Id).contains("teks (CSV)"),
+        "{}",
+        e.message(Lang::Id)
+    );
+    // A workbook cut off while copying.
+    let whole = t.path("utuh.xlsx");
+    roster_book(&whole, false);
+    let bytes = std::fs::read(&whole).unwrap();
+    let e = err(t.write("terpotong.xlsx", &bytes[..bytes.len() * 2 / 3]));
+    assert_eq!(e.code(), "FILE_TRUNCATED");
+    assert!(
+        e.message(Lang::Id).contains("terpotong"),
+        "{}",
+        e.message(Lang::Id)
+    );
+    // The data on the second sheet, behind instructions: name it, list the sheets.
+    let covered = t.path("bersampul.xlsx");
+    roster_book(&covered, true);
+    let e = err(covered);
+    match &e {
+        IngestError::DataOnOtherSheet {
+            sheet,
+            found_on,
+            sheets,
+            ..
+        } => {
+            assert_eq!(
+                (sheet.as_str(), found_on.as_str()),
+                ("Petunjuk", "Data KPM")
+            );
+            assert_eq!(sheets, &["Petunjuk", "Data KPM"]);
+        }
+        other => panic!("expected DataOnOtherSheet, got {other}"),
+    }
+    assert_eq!(e.code(), "SHEET_WRONG");
+    assert!(e.message(Lang::Id).contains("Data KPM"));
+    // The whole workbook still reads.
+    let ok = read_all(&m, &[whole], &ReadOptions::default()).unwrap();
+    assert_eq!(ok.report.rows_read, 39);
+}
+
+/// Reject and warning messages are in the read's language; codes never change.
+#[test]
+fn problem_messages_follow_the_language_and_codes_do_not() {
+    use sinergi_model::Lang;
+    let t = Tmp::new();
+    let p = t.write(
+        "kematian.csv",
+        "NIK,NO_AKTA_KEMATIAN,TGL_KEMATIAN\n32010145089,AKT-1,2025-07-26\n3201014508900001,AKT-2,31-02-2025\n",
+    );
+    let m = mapping("dukcapil-kematian");
+    let id = read_all(&m, std::slice::from_ref(&p), &ReadOptions::default()).unwrap();
+    let en = read_all(
+        &m,
+        &[p],
+        &ReadOptions {
+            lang: Lang::En,
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    let codes =
+        |r: &sinergi_ingest::ReadAll| -> Vec<&str> { r.rejects.iter().map(|p| p.code).collect() };
+    assert_eq!(codes(&id), codes(&en));
+    assert!(
+        id.rejects[0].message.contains("NIK harus 16 digit"),
+        "{}",
+        id.rejects[0].message
+    );
+    assert!(
+        en.rejects[0].message.contains("A NIK has 16 digits"),
+        "{}",
+        en.rejects[0].message
+    );
+    assert_ne!(id.rejects[1].message, en.rejects[1].message);
 }
