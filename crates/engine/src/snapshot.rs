@@ -27,7 +27,7 @@ use crate::provenance::Provenance;
 use crate::registries::Registries;
 
 const MAGIC: &[u8; 16] = b"SINERGI-REGSNAP\0";
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const PREFIX: &str = "registries-";
 const SUFFIX: &str = ".snap";
 

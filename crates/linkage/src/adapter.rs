@@ -8,9 +8,11 @@
 //! matching, not for display.
 
 /// Upper-case, title-free, punctuation-free form of a person's name, tokens separated by one
-/// space. Idempotent. `"H. Mochamad Soleh, S.Pd."` → `"MOCHAMAD SOLEH"`.
+/// space. Idempotent. `"H. Mochamad Soleh, S.Pd."` → `"MOCHAMAD SOLEH"`. A leading initial
+/// `M.` stays `M` (it may stand for MUHAMMAD or for MARYAM): the comparison treats it as an
+/// initial.
 pub fn normalize_name(raw: &str) -> String {
-    sinergi_model::name::normalize_name(raw)
+    sinergi_model::name::normalize_name_keep_initial(raw)
 }
 
 /// What a roster's NIK cell says once cleaned.
@@ -73,6 +75,61 @@ pub fn parse_nik(raw: &str) -> NikInput {
     }
 }
 
+/// Readings of a NIK cell that does not parse ([`NikInput::Invalid`], or 15 digits) as a clerk
+/// most likely garbled it: letters typed for digits (`O`/`o` for 0, `l`/`I`/`i` for 1),
+/// one digit typed twice or one too many (17 digits: every deletion), one digit left out (15
+/// digits: every insertion, the last position aside, which [`NikInput::Digits15`] covers).
+/// Returns (the letter-fixed 16-digit NIK, if that is what it gives; the one-edit variants).
+pub fn nik_repairs(raw: &str) -> (Option<u64>, Vec<u64>) {
+    let mut digits: Vec<u8> = Vec::with_capacity(17);
+    let mut letters = false;
+    for c in raw.trim().chars() {
+        match c {
+            '0'..='9' => digits.push(c as u8 - b'0'),
+            'O' | 'o' => {
+                digits.push(0);
+                letters = true;
+            }
+            'l' | 'I' | 'i' => {
+                digits.push(1);
+                letters = true;
+            }
+            ' ' | '.' | '-' | '\u{a0}' | '\'' | '"' | '`' => {}
+            _ => return (None, Vec::new()),
+        }
+        if digits.len() > 17 {
+            return (None, Vec::new());
+        }
+    }
+    let value = |d: &[u8]| d.iter().fold(0u64, |a, &x| a * 10 + x as u64);
+    let mut variants = Vec::new();
+    match digits.len() {
+        16 if letters => return (Some(value(&digits)), Vec::new()),
+        17 => {
+            for i in 0..17 {
+                let mut d = digits.clone();
+                d.remove(i);
+                variants.push(value(&d));
+            }
+        }
+        15 => {
+            for i in 0..15 {
+                for x in 0..10 {
+                    let mut d = digits.clone();
+                    d.insert(i, x);
+                    if d[0] != 0 {
+                        variants.push(value(&d));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    variants.sort_unstable();
+    variants.dedup();
+    (None, variants)
+}
+
 /// Day of month, month, two-digit year and sex embedded in a 16-digit NIK
 /// (`PP KK CC DD MM YY SSSS`, women's day + 40). No validity checks.
 pub fn nik_embedded(nik: u64) -> (u32, u32, u32, bool) {
@@ -127,6 +184,25 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(parse_nik(raw), *want, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn garbled_niks_are_read_as_a_clerk_garbled_them() {
+        assert_eq!(
+            nik_repairs("74150253l1950001"),
+            (Some(7415025311950001), Vec::new())
+        );
+        assert_eq!(nik_repairs("7415O56904540002").0, Some(7415056904540002));
+        // One digit too many: every deletion, the right one among them.
+        let (_, v) = nik_repairs("77415032807690001");
+        assert!(v.contains(&7415032807690001) && v.len() <= 17);
+        // One left out: every insertion.
+        let (_, v) = nik_repairs("415021809740001");
+        assert!(v.contains(&7415021809740001) && v.len() <= 150);
+        // Nothing to read.
+        assert_eq!(nik_repairs("12AB"), (None, Vec::new()));
+        assert_eq!(nik_repairs("3201012301800001"), (None, Vec::new()));
+        assert_eq!(nik_repairs(&"9".repeat(40)), (None, Vec::new()));
     }
 
     #[test]

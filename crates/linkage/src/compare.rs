@@ -222,6 +222,9 @@ pub enum NikLevel {
     /// The listed NIK lost its last digit (15 digits, or a trailing 0 from a spreadsheet) and
     /// the first 15 digits agree.
     Truncated15,
+    /// The listed cell, garbled (a digit left out or one too many), is one insertion or
+    /// deletion from this NIK (see [`crate::adapter::nik_repairs`]).
+    OneEdit,
     /// Unrelated.
     Other,
 }
@@ -234,6 +237,7 @@ impl NikLevel {
             NikLevel::OneSubstitution => "one_substitution",
             NikLevel::AdjacentTransposition => "adjacent_transposition",
             NikLevel::Truncated15 => "truncated_15",
+            NikLevel::OneEdit => "one_insertion_or_deletion",
             NikLevel::Other => "different",
         }
     }

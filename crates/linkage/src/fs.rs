@@ -44,7 +44,11 @@ pub const FIELDS: [Field; 5] = [
 ];
 
 /// Number of levels per field, in [`FIELDS`] order.
-pub const LEVELS: [usize; 5] = [5, 5, 7, 2, 4];
+pub const LEVELS: [usize; 5] = [NIK_LEVELS, 5, 7, 2, 4];
+
+/// Levels of the NIK field: exact, one substitution in the serial / the date / the region,
+/// adjacent transposition, 15-digit truncation, one insertion or deletion, different.
+pub const NIK_LEVELS: usize = 8;
 
 /// m and u of every level of every field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,14 +66,23 @@ impl Params {
         let n = n.max(1) as f64;
         Params {
             m: vec![
-                vec![0.88, 0.04, 0.015, 0.015, 0.05],
+                vec![0.88, 0.01, 0.015, 0.015, 0.015, 0.015, 0.01, 0.04],
                 vec![0.80, 0.10, 0.06, 0.025, 0.015],
                 vec![0.88, 0.01, 0.015, 0.02, 0.02, 0.03, 0.025],
                 vec![0.98, 0.02],
                 vec![0.85, 0.07, 0.03, 0.05],
             ],
             u: vec![
-                vec![1.0 / n, 4.0 / n, 1.0 / n, 3.0 / n, 1.0 - 9.0 / n],
+                vec![
+                    1.0 / n,
+                    1.0 / n,
+                    2.0 / n,
+                    1.0 / n,
+                    1.0 / n,
+                    3.0 / n,
+                    3.0 / n,
+                    1.0 - 12.0 / n,
+                ],
                 vec![2e-4, 1e-4, 1e-3, 0.02, 0.9787],
                 vec![4.5e-5, 4e-5, 1e-4, 8e-4, 1.2e-3, 5e-4, 0.997_315],
                 vec![0.5, 0.5],
@@ -108,6 +121,10 @@ pub struct EmReport {
     /// Fields whose EM estimate failed the sanity check (see [`sane_weights`]) and kept the
     /// default m.
     pub fallback_fields: Vec<Field>,
+    /// Rows that kept their listed NIK's holder (near-certain matches).
+    pub holder_pairs: usize,
+    /// Fields whose m was read from those rows instead of EM.
+    pub m_from_holders: Vec<Field>,
 }
 
 /// Whether one field's weights (best level first) look like an identity comparison: the best
@@ -199,6 +216,8 @@ pub fn em(pairs: &[Gamma], init: &Params, max_iter: usize) -> EmReport {
         m,
         u_candidates: u,
         fallback_fields: Vec::new(),
+        holder_pairs: 0,
+        m_from_holders: Vec::new(),
     }
 }
 

@@ -108,6 +108,9 @@ pub struct RegistryIndex {
     by_village: Postings,
     /// (phonetic hash, number of persons with that token), sorted by hash.
     token_freq: Vec<(u32, u32)>,
+    /// (full-name key, number of persons with that name) for names held by two or more
+    /// persons, sorted by key ([`names::name_key`]); a name not listed is held by at most one.
+    name_freq: Vec<(u64, u32)>,
 }
 
 /// Counts that describe an index.
@@ -263,7 +266,9 @@ impl RegistryIndex {
             by_token_year: Postings::default(),
             by_village: Postings::default(),
             token_freq: Vec::new(),
+            name_freq: Vec::new(),
         };
+        let mut name_keys: Vec<u64> = Vec::with_capacity(n);
         let mut token_pairs: Vec<(u64, u32)> = Vec::with_capacity(n * 5 / 2);
         const CHUNK: usize = 1 << 16;
         for (c, chunk) in persons.chunks(CHUNK).enumerate() {
@@ -284,6 +289,7 @@ impl RegistryIndex {
                 }
                 let name_off = idx.names.len() as u32;
                 idx.names.push_str(name);
+                name_keys.push(names::name_key(name));
                 idx.recs.push(Rec {
                     nik: p.nik,
                     kk: p.kk,
@@ -337,6 +343,15 @@ impl RegistryIndex {
         }
         freq.shrink_to_fit();
         idx.token_freq = freq;
+        name_keys.par_sort_unstable();
+        let mut name_freq: Vec<(u64, u32)> = Vec::new();
+        for k in name_keys.chunk_by(|a, b| a == b) {
+            if k.len() > 1 {
+                name_freq.push((k[0], k.len() as u32));
+            }
+        }
+        name_freq.shrink_to_fit();
+        idx.name_freq = name_freq;
         idx
     }
 
@@ -352,7 +367,8 @@ impl RegistryIndex {
             e.slice(&p.ids)?;
             e.slice(&p.sigs)?;
         }
-        e.slice(&self.token_freq)
+        e.slice(&self.token_freq)?;
+        e.slice(&self.name_freq)
     }
 
     /// Reads an index written by [`RegistryIndex::encode`], checking every internal reference
@@ -412,6 +428,10 @@ impl RegistryIndex {
             postings.push(p);
         }
         let token_freq: Vec<(u32, u32)> = d.slice()?;
+        let name_freq: Vec<(u64, u32)> = d.slice()?;
+        if !name_freq.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Err(bad("name frequencies"));
+        }
         let by_village = postings.pop().expect("three postings");
         let by_token_year = postings.pop().expect("three postings");
         let by_date_sex = postings.pop().expect("three postings");
@@ -425,6 +445,7 @@ impl RegistryIndex {
             by_token_year,
             by_village,
             token_freq,
+            name_freq,
         })
     }
 
@@ -447,7 +468,8 @@ impl RegistryIndex {
             + self.by_date_sex.bytes()
             + self.by_token_year.bytes()
             + self.by_village.bytes()
-            + self.token_freq.capacity() * 8;
+            + self.token_freq.capacity() * 8
+            + self.name_freq.capacity() * 16;
         IndexStats {
             persons: self.len(),
             villages: self.villages.len(),
@@ -550,6 +572,14 @@ impl RegistryIndex {
             Ok(v) => self.by_village.get(v as u64),
             Err(_) => (&[], &[]),
         }
+    }
+
+    /// Number of persons whose canonical name has this [`names::name_key`] (at least 1: the
+    /// caller asks about a name it saw in the registry).
+    pub(crate) fn name_count(&self, key: u64) -> u32 {
+        self.name_freq
+            .binary_search_by_key(&key, |e| e.0)
+            .map_or(1, |p| self.name_freq[p].1)
     }
 
     /// Number of persons having a token with this phonetic hash.

@@ -16,7 +16,9 @@
 //!    neighbours (all 144 one-digit substitutions and the adjacent transpositions looked up in
 //!    the NIK array), the 15-digit truncation (first 15 digits equal, any last digit, when the
 //!    NIK has 15 digits, scientific notation or a trailing 0), and birth date + sex (plus the
-//!    day/month-swapped date). Stage 2, only when stage 1 found nobody convincing: the two
+//!    day/month-swapped date); a garbled NIK cell is read as a clerk garbled it
+//!    ([`adapter::nik_repairs`]: letters for digits, a digit left out or typed twice). Stage
+//!    2, only when stage 1 found nobody convincing: the two
 //!    rarest phonetic name tokens with birth year ±1, or, without a birth date, the village.
 //!    Non-NIK blocks pass a name-signature pre-filter; blocks are capped
 //!    ([`LinkConfig::max_block`]); the number of compared candidates is reported.
@@ -25,7 +27,9 @@
 //!    `CH`→`KH`), every MUHAMMAD spelling unified; then exact (order-insensitive),
 //!    Jaro-Winkler per token, token subsets (a dropped marga or middle name, single-name
 //!    people; a single token only when it is the same) and initials (`M. SOLEH` ~ `MUHAMMAD
-//!    SOLEH`); tokens one keystroke apart are a typo even when short (`ANI` ~ `AMI`). Birth
+//!    SOLEH`, and ~ `MARYAM SOLEH`: a leading `M.` stays an initial); tokens one keystroke
+//!    apart are a typo even when short (`ANI` ~ `AMI`), looked for in the name as written too,
+//!    because the folds can turn one keystroke into two (`TTIIN` folds to `TIN`). Birth
 //!    dates ([`compare::compare_birth_dates`]): exact, day/month swapped, year off by one, one
 //!    digit off, day off by one or written as the 1st/15th, a default date (01-01, 31-12,
 //!    01-07) in the right year. Sex. Region: same village, district, regency.
@@ -75,8 +79,12 @@
 //! and u are not learnt from dependent data.
 //!
 //! The u of a NIK near miss is not "one in 10^16": training measures how many registry persons
-//! actually sit one substitution / transposition / truncation away from the listed NIKs and
-//! divides by the registry size. With the prior, a near-miss NIK alone leaves the candidate
+//! actually sit one substitution (in the serial, the date or the region digits: a registry is
+//! far more crowded around a NIK's date and region digits than around its serial) /
+//! transposition / truncation / insertion or deletion away from the listed NIKs and divides by
+//! the registry size. A candidate whose NIK differs in the date digits, on a row whose birth
+//! date is the one its *listed* NIK carries, is no typo of the candidate's NIK: the dates then
+//! differ by the same digit, and that is one discrepancy, scored as a different date. With the prior, a near-miss NIK alone leaves the candidate
 //! at roughly `log2(m_typo / neighbours)` ≈ −7 bits: the name must carry the identity. A
 //! neighbour with a different name lands near −13 bits (`NotFound`); the right person with the
 //! same name lands well above the match threshold. As a last guard, `Probable` requires a name
@@ -86,9 +94,14 @@
 //!
 //! [`Linker::train`] samples the roster deterministically, gathers candidate pairs by
 //! blocking and runs EM ([`fs::em`]) for m (and, for information, u among candidates and the
-//! match share λ). The u used for scoring is estimated from random pairs (cheap here: no
-//! database) for name, date, sex and region, and from the measured NIK-neighbour density for
-//! the NIK levels. With fewer than 1,000 candidate pairs the defaults of
+//! match share λ). m of name, birth date, sex and region is then read from the rows that keep
+//! their listed NIK's holder (a large sample of near-certain matches; EM sees few matches with
+//! these fields observed, since the NIK settles most of them). The u used for scoring is
+//! estimated from random pairs (cheap here: no database) for name, date, sex and region, from
+//! the measured NIK-neighbour density for the NIK near misses, and from the share of listed
+//! NIKs that exist but belong to someone else for the exact NIK. An exact name is weighed by
+//! how many registry persons bear it (term frequency, shrunk towards the average in a small
+//! registry): a name held by one person in a million says far more than SITI. With fewer than 1,000 candidate pairs the defaults of
 //! [`fs::Params::defaults`] stay, and so does the default m of any field whose estimated
 //! weights fail [`fs::sane_weights`] (EM on blocked pairs of very common names can model "same
 //! birth date and village" instead of "same person"). Weights can be overridden per level

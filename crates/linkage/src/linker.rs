@@ -43,6 +43,8 @@ pub enum Via {
     NikTransposition,
     /// The listed NIK truncated to 15 significant digits.
     NikTruncated15,
+    /// The listed NIK cell, garbled, read with a digit inserted or removed.
+    NikRepaired,
     /// Same birth date (or day/month swapped) and sex.
     BirthDateSex,
     /// Same phonetic name token and birth year (±1).
@@ -197,7 +199,7 @@ impl Default for LinkConfig {
             match_threshold: 2.0,
             min_probability: 0.8,
             possible_threshold: -8.0,
-            holder_min_score: -3.0,
+            holder_min_score: 0.0,
             prior_in_registry: 0.9,
             use_em: true,
             em_max_queries: 20_000,
@@ -210,6 +212,8 @@ impl Default for LinkConfig {
 
 struct Prep {
     canonical: String,
+    /// The name as written (normalised, not folded), for typos the folds hide.
+    written: String,
     sig: u64,
     has_initial: bool,
     hashes: Vec<u32>,
@@ -221,12 +225,21 @@ struct Prep {
     days: Option<i32>,
     /// The stated birth date is a default day and month (see [`is_default_date`]).
     birth_default: bool,
+    /// Weight of an exact name agreement for this name.
+    name_exact_w: f64,
+    /// The stated birth date is the one the listed NIK carries (day, month, two-digit year).
+    date_matches_listed: bool,
+    /// NIKs one insertion or deletion from a garbled NIK cell, sorted.
+    repairs: Vec<u64>,
     sex: Option<u8>,
     region: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Cmp {
+    /// The weight of an exact name for this row's name (term frequency; see
+    /// [`Linker::name_exact_weight`]).
+    name_exact_w: f64,
     nik: Option<(NikLevel, u8)>,
     name: Option<NameLevel>,
     date: Option<BirthDateLevel>,
@@ -249,11 +262,37 @@ pub struct Linker<'a> {
     params: Params,
     /// weights[f][l]
     weights: Vec<Vec<f64>>,
+    /// A manual weight is set for an exact name (no term-frequency adjustment then).
+    name_exact_overridden: bool,
     prior: f64,
 }
 
-fn nik_level_index(l: NikLevel) -> usize {
-    l as usize
+/// The NIK field's levels: a one-digit substitution is split by the segment it falls in,
+/// because the registry is not equally crowded around a NIK in every segment (a wrong serial
+/// digit meets the one or two people born the same day in the same district, a wrong date or
+/// region digit meets many more), and the date or region then counts apart from the NIK.
+const NIK_LEVELS: [&str; fs::NIK_LEVELS] = [
+    "exact",
+    "one_substitution_serial",
+    "one_substitution_date",
+    "one_substitution_region",
+    "adjacent_transposition",
+    "truncated_15",
+    "one_insertion_or_deletion",
+    "different",
+];
+
+fn nik_level_index(l: NikLevel, touched: u8) -> usize {
+    match l {
+        NikLevel::Exact => 0,
+        NikLevel::OneSubstitution if touched & seg::SERIAL != 0 => 1,
+        NikLevel::OneSubstitution if touched & seg::DATE != 0 => 2,
+        NikLevel::OneSubstitution => 3,
+        NikLevel::AdjacentTransposition => 4,
+        NikLevel::Truncated15 => 5,
+        NikLevel::OneEdit => 6,
+        NikLevel::Other => 7,
+    }
 }
 fn date_index(l: BirthDateLevel) -> usize {
     l as usize
@@ -264,14 +303,7 @@ fn region_index(l: RegionLevel) -> usize {
 
 fn level_label(f: usize, l: usize) -> &'static str {
     match f {
-        0 => [
-            NikLevel::Exact,
-            NikLevel::OneSubstitution,
-            NikLevel::AdjacentTransposition,
-            NikLevel::Truncated15,
-            NikLevel::Other,
-        ][l]
-            .label(),
+        0 => NIK_LEVELS[l],
         1 => [
             NameLevel::Exact,
             NameLevel::Strong,
@@ -317,9 +349,38 @@ fn slips(c: &Cmp) -> Vec<Slip> {
     out
 }
 
-/// One sampled row's training data: candidate comparison vectors, NIK-neighbour counts per
-/// level, random-pair comparison vectors, whether the row has a 16-digit NIK.
-type TrainRow = (Vec<Gamma>, [f64; 5], Vec<Gamma>, bool);
+/// Every level of a comparison as observed (none left out as implied by the NIK).
+fn raw_gamma(c: &Cmp) -> Gamma {
+    [
+        c.nik.map(|(l, t)| nik_level_index(l, t) as u8),
+        c.name.map(|l| l.index() as u8),
+        c.date.map(|l| date_index(l) as u8),
+        c.sex.map(|a| u8::from(!a)),
+        c.region.map(|l| region_index(l) as u8),
+    ]
+}
+
+/// One sampled row's training data.
+struct TrainRow {
+    /// Comparison vectors of the candidates (EM).
+    gammas: Vec<Gamma>,
+    /// Registry NIKs around the listed NIK per NIK level (u of the NIK levels).
+    nik_counts: [f64; fs::NIK_LEVELS],
+    /// For a garbled NIK cell: registry NIKs one insertion or deletion away.
+    repair_hits: Option<f64>,
+    /// Comparison vectors of random pairs (u of the other fields).
+    random: Vec<Gamma>,
+    /// The row lists a 16-digit NIK.
+    full: bool,
+    /// That NIK is in the registry.
+    exists: bool,
+    /// The comparison vector of the listed NIK's holder when the row keeps them (a
+    /// near-certain match, for m; see [`Linker::train`]).
+    holder: Option<Gamma>,
+}
+
+/// Holder pairs needed before m of name, birth date, sex and region is read from them.
+const MIN_HOLDER_PAIRS: usize = 1000;
 
 /// Name tokens (rarest first) whose token + birth-year blocks stage 2 reads.
 const STAGE2_TOKENS: usize = 1;
@@ -346,6 +407,7 @@ impl<'a> Linker<'a> {
             config,
             params,
             weights: Vec::new(),
+            name_exact_overridden: false,
             prior: 0.0,
         };
         l.refresh();
@@ -377,6 +439,11 @@ impl<'a> Linker<'a> {
         let n = self.index.len().max(1) as f64;
         let p = (self.config.prior_in_registry.clamp(1e-6, 1.0) / n).min(0.5);
         self.prior = (p / (1.0 - p)).log2();
+        self.name_exact_overridden = self
+            .config
+            .weight_overrides
+            .iter()
+            .any(|o| o.field == Field::Name && o.level == NameLevel::Exact.label());
         self.weights = (0..5)
             .map(|f| {
                 (0..fs::LEVELS[f])
@@ -394,11 +461,32 @@ impl<'a> Linker<'a> {
             .collect();
     }
 
+    /// The weight of an exact name agreement for a row's canonical name, adjusted for how
+    /// many registry persons bear that name (term frequency): u is the share of the registry
+    /// holding it rather than the share of random pairs that agree, so a name shared by one
+    /// person in a million identifies far more than SITI or BUDI SANTOSO. A manual weight for
+    /// the level (`weight_overrides`) is used as it is.
+    fn name_exact_weight(&self, canonical: &str) -> f64 {
+        if self.name_exact_overridden || canonical.is_empty() {
+            return self.weights[1][0];
+        }
+        // The registry's count shrunk towards the level's u (one pseudo-person at the average
+        // frequency): in a small registry a name held once is not yet evidence that it is
+        // rare in the population, in a national one it is.
+        let n = self.index.len() as f64;
+        let count = self.index.name_count(names::name_key(canonical)) as f64;
+        let u_level = self.params.u[1][0].clamp(1e-12, 1.0);
+        let u = ((count + 1.0) / (n + 1.0 / u_level)).min(1.0);
+        let m = self.params.m[1][0].max(1e-9);
+        (m / u).log2()
+    }
+
     /// Prepares a row for comparison. The blocking keys (phonetic token hashes, signature)
     /// are left empty: [`Linker::prep_blocking`] adds them when the row needs a search, so a
     /// row answered by its exact NIK never computes them.
     fn prep(&self, q: &Query) -> Prep {
         let canonical = names::canonical_name(&q.name);
+        let mut repairs = Vec::new();
         let listed = match q.nik {
             Some(n) if (1_000_000_000_000_000..10_000_000_000_000_000).contains(&n) => {
                 Listed::Full {
@@ -410,17 +498,37 @@ impl<'a> Linker<'a> {
                 Listed::Prefix15(n)
             }
             Some(_) => Listed::None,
-            None => match q.nik_raw.as_deref().map(adapter::parse_nik) {
-                Some(NikInput::Digits16 { nik, .. }) => Listed::Full {
-                    nik,
-                    maybe_truncated: nik % 10 == 0,
-                },
-                Some(NikInput::Digits15 { prefix }) => Listed::Prefix15(prefix),
-                _ => Listed::None,
-            },
+            None => {
+                let raw = q.nik_raw.as_deref().unwrap_or("");
+                match adapter::parse_nik(raw) {
+                    NikInput::Digits16 { nik, .. } => Listed::Full {
+                        nik,
+                        maybe_truncated: nik % 10 == 0,
+                    },
+                    NikInput::Digits15 { prefix } => {
+                        repairs = adapter::nik_repairs(raw).1;
+                        Listed::Prefix15(prefix)
+                    }
+                    NikInput::Invalid => match adapter::nik_repairs(raw) {
+                        // Letters typed for digits: the NIK as the clerk meant it.
+                        (Some(nik), _) => Listed::Full {
+                            nik,
+                            maybe_truncated: false,
+                        },
+                        (None, v) => {
+                            repairs = v;
+                            Listed::None
+                        }
+                    },
+                    NikInput::Missing => Listed::None,
+                }
+            }
         };
         Prep {
             sig: 0,
+            repairs,
+            name_exact_w: self.name_exact_weight(&canonical),
+            written: names::written_name(&q.name),
             canonical,
             has_initial: false,
             hashes: Vec::new(),
@@ -430,6 +538,13 @@ impl<'a> Linker<'a> {
             birth: q.birth_date,
             days: q.birth_date.map(|d| d.num_days_from_ce()),
             birth_default: q.birth_date.is_some_and(is_default_date),
+            date_matches_listed: match (listed, q.birth_date) {
+                (Listed::Full { nik, .. }, Some(d)) => {
+                    let (day, month, yy, _) = adapter::nik_embedded(nik);
+                    (day, month, yy) == (d.day(), d.month(), d.year().rem_euclid(100) as u32)
+                }
+                _ => false,
+            },
             sex: q.sex.map(sex_code),
             region: q.region.filter(|&r| r > 0),
         }
@@ -461,12 +576,27 @@ impl<'a> Linker<'a> {
 
     fn compare(&self, q: &Prep, i: u32) -> Cmp {
         let ix = self.index;
+        let nik = match compare_nik(q.listed, ix.nik(i)) {
+            None | Some((NikLevel::Other, _)) if q.repairs.binary_search(&ix.nik(i)).is_ok() => {
+                Some((NikLevel::OneEdit, 0xff))
+            }
+            n => n,
+        };
+        // A candidate whose NIK differs from the listed one in the date digits, on a row whose
+        // birth date is the listed NIK's own: the row agrees with the NIK it lists, so that
+        // NIK is no typo of the candidate's. The one digit the dates then differ by is the
+        // same discrepancy as the NIK's, not a second near-agreement: a different date.
+        let date_contradicts = q.date_matches_listed
+            && nik.is_some_and(|(l, t)| l != NikLevel::Exact && t & seg::DATE != 0);
         Cmp {
-            nik: compare_nik(q.listed, ix.nik(i)),
-            name: names::compare_names(&q.canonical, ix.name(i)),
+            nik,
+            name_exact_w: q.name_exact_w,
+            name: names::compare_names_written(&q.canonical, &q.written, ix.name(i)),
             date: q.birth.map(|d| {
                 if q.days == Some(ix.birth_days(i)) && !q.birth_default {
                     BirthDateLevel::Exact
+                } else if date_contradicts {
+                    BirthDateLevel::Other
                 } else {
                     compare_birth_dates(d, ix.birth_date(i))
                 }
@@ -488,13 +618,18 @@ impl<'a> Linker<'a> {
         };
         let shares = |s: u8| touched.is_some_and(|t| t & s == 0);
         let mut out = [None; 5];
-        if let Some((l, _)) = c.nik {
-            let li = nik_level_index(l);
-            out[0] = Some((0, li, l.label(), w[0][li]));
+        if let Some((l, t)) = c.nik {
+            let li = nik_level_index(l, t);
+            out[0] = Some((0, li, NIK_LEVELS[li], w[0][li]));
         }
         if let Some(l) = c.name {
             let li = l.index();
-            out[1] = Some((1, li, l.label(), w[1][li]));
+            let weight = if l == NameLevel::Exact {
+                c.name_exact_w
+            } else {
+                w[1][li]
+            };
+            out[1] = Some((1, li, l.label(), weight));
         }
         if let Some(l) = c.date {
             let li = date_index(l);
@@ -649,6 +784,9 @@ impl<'a> Linker<'a> {
                     }
                 }
                 Listed::None => {}
+            }
+            for &n in &q.repairs {
+                ix.for_each_nik(n, |i| out.push((i, Via::NikRepaired)));
             }
             if let (Some(d), Some(days)) = (q.birth, q.days) {
                 let sexes: &[u8] = match q.sex {
@@ -929,13 +1067,16 @@ impl<'a> Linker<'a> {
                         .map(|s| (s.person, s.via)),
                 );
                 // NIK-neighbour density around the listed NIK (for the u of the NIK levels).
-                let mut nik_counts = [0.0; 5];
+                let mut nik_counts = [0.0; fs::NIK_LEVELS];
                 if let Listed::Full { nik, .. } = q.listed {
-                    for (n, level) in compare::nik_neighbours(nik) {
-                        self.index
-                            .for_each_nik(n, |_| nik_counts[nik_level_index(level)] += 1.0);
+                    for (n, _) in compare::nik_neighbours(nik) {
+                        self.index.for_each_nik(n, |i| {
+                            if let Some((l, t)) = compare_nik(q.listed, self.index.nik(i)) {
+                                nik_counts[nik_level_index(l, t)] += 1.0;
+                            }
+                        });
                     }
-                    nik_counts[nik_level_index(NikLevel::Truncated15)] +=
+                    nik_counts[nik_level_index(NikLevel::Truncated15, seg::SERIAL)] +=
                         self.index
                             .lookup_prefix15(nik / 10)
                             .iter()
@@ -957,20 +1098,50 @@ impl<'a> Linker<'a> {
                         random.push(self.gamma(&cmp));
                     }
                 }
-                let full = matches!(q.listed, Listed::Full { .. });
-                (gammas, nik_counts, random, full)
+                // The holder the row keeps: every level as observed, implied or not.
+                let holder = holders
+                    .iter()
+                    .map(|&i| self.compare(&q, i))
+                    .filter(|c| self.score(c) >= self.config.holder_min_score)
+                    .map(|c| raw_gamma(&c))
+                    .next();
+                // Registry NIKs one insertion or deletion from a garbled cell.
+                let repair_hits = q
+                    .repairs
+                    .iter()
+                    .map(|&n| self.index.lookup_nik(n).len() as f64)
+                    .sum::<f64>();
+                TrainRow {
+                    gammas,
+                    repair_hits: (!q.repairs.is_empty()).then_some(repair_hits),
+                    nik_counts,
+                    random,
+                    full: matches!(q.listed, Listed::Full { .. }),
+                    exists: !holders.is_empty(),
+                    holder,
+                }
             })
             .collect();
         let mut pairs = Vec::new();
         let mut random = Vec::new();
-        let mut nik_sum = [0.0; 5];
+        let mut nik_sum = [0.0; fs::NIK_LEVELS];
         let mut with_nik = 0usize;
-        for (g, c, r, full) in per_query {
-            pairs.extend(g);
-            random.extend(r);
-            with_nik += usize::from(full);
-            for l in 0..5 {
-                nik_sum[l] += c[l];
+        let mut holder_pairs: Vec<Gamma> = Vec::new();
+        let (mut exists, mut mismatched) = (0usize, 0usize);
+        let (mut garbled, mut repair_hits) = (0usize, 0.0);
+        for t in per_query {
+            if let Some(h) = t.repair_hits {
+                garbled += 1;
+                repair_hits += h;
+            }
+            exists += usize::from(t.exists);
+            mismatched += usize::from(t.exists && t.holder.is_none());
+            holder_pairs.extend(t.holder);
+            pairs.extend(t.gammas);
+            random.extend(t.random);
+            with_nik += usize::from(t.full);
+            for (sum, c) in nik_sum.iter_mut().zip(t.nik_counts) {
+                *sum += c;
             }
         }
         let defaults = Params::defaults(n);
@@ -985,6 +1156,8 @@ impl<'a> Linker<'a> {
                 m: defaults.m,
                 u_candidates: defaults.u,
                 fallback_fields: Vec::new(),
+                holder_pairs: holder_pairs.len(),
+                m_from_holders: Vec::new(),
             };
         }
         if pairs.len() > MAX_EM_PAIRS {
@@ -996,6 +1169,30 @@ impl<'a> Linker<'a> {
         for f in 0..5 {
             for l in 0..fs::LEVELS[f] {
                 params.m[f][l] = report.m[f][l].max(1e-4);
+            }
+        }
+        // m of name, birth date, sex and region from the rows that keep their listed NIK's
+        // holder: a large sample of near-certain matches, where EM over blocked pairs sees
+        // few matches with these fields observed (the NIK settles most of them) and can learn
+        // that a wholly different birth date is common among matches. Smoothed towards the
+        // defaults with 20 pseudo-pairs.
+        report.holder_pairs = holder_pairs.len();
+        if holder_pairs.len() >= MIN_HOLDER_PAIRS {
+            for f in 1..5 {
+                let mut counts = vec![0.0; fs::LEVELS[f]];
+                for g in &holder_pairs {
+                    if let Some(l) = g[f] {
+                        counts[l as usize] += 1.0;
+                    }
+                }
+                let total: f64 = counts.iter().sum();
+                if total < MIN_HOLDER_PAIRS as f64 {
+                    continue;
+                }
+                for (l, c) in counts.iter().enumerate() {
+                    params.m[f][l] = ((c + 20.0 * defaults.m[f][l]) / (total + 20.0)).max(1e-4);
+                }
+                report.m_from_holders.push(FIELDS[f]);
             }
         }
         // u from random pairs, smoothed towards the defaults.
@@ -1016,11 +1213,22 @@ impl<'a> Linker<'a> {
         // NIK u: neighbours actually present per listed NIK, over the registry size.
         let nf = n.max(1) as f64;
         let q = with_nik.max(1) as f64;
-        for (l, sum) in nik_sum.iter().enumerate().take(4).skip(1) {
+        let near = fs::NIK_LEVELS - 1;
+        for (l, sum) in nik_sum.iter().enumerate().take(near).skip(1) {
             params.u[0][l] = ((sum / q).max(0.5)) / nf;
         }
-        params.u[0][0] = 1.0 / nf;
-        params.u[0][4] = 1.0 - params.u[0][..4].iter().sum::<f64>();
+        let one_edit = nik_level_index(NikLevel::OneEdit, 0xff);
+        params.u[0][one_edit] = if garbled > 0 {
+            (repair_hits / garbled as f64).max(0.5) / nf
+        } else {
+            defaults.u[0][one_edit]
+        };
+        // An exact NIK belongs to someone else on the rows whose holder disagrees: u of the
+        // exact level is that share over the registry size (one in N when every listed NIK
+        // that exists were someone else's), smoothed as one mismatch in a hundred rows.
+        let share = ((mismatched as f64 + 1.0) / (exists as f64 + 100.0)).clamp(1e-4, 1.0);
+        params.u[0][0] = share / nf;
+        params.u[0][near] = 1.0 - params.u[0][..near].iter().sum::<f64>();
         // Fields whose estimated weights do not look like an identity comparison keep the
         // default m.
         for (f, field) in FIELDS.iter().enumerate() {

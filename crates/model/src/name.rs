@@ -524,6 +524,17 @@ fn remove_titles(tokens: &mut Vec<Token>) {
 /// The normalised form of a person's name for comparison; see the
 /// [module documentation](self) for every step. Idempotent.
 pub fn normalize_name(name: &str) -> String {
+    normalize(name, true)
+}
+
+/// [`normalize_name`], except that a single leading `M` stays an initial instead of becoming
+/// `MUHAMAD`: for record linkage, where `M. HAJERAH` must be able to match `MARYAM HAJERAH`
+/// as well as `MUHAMMAD HAJERAH`. Idempotent.
+pub fn normalize_name_keep_initial(name: &str) -> String {
+    normalize(name, false)
+}
+
+fn normalize(name: &str, expand_initial: bool) -> String {
     let prepared = prepare(name);
     let mut parts = prepared.split(',');
     let mut tokens = part_tokens(parts.next().unwrap_or(""));
@@ -543,7 +554,7 @@ pub fn normalize_name(name: &str) -> String {
     remove_titles(&mut tokens);
     if tokens.len() > 1 {
         let first = &mut tokens[0];
-        if first.is(MUHAMMAD_ABBREVIATIONS) {
+        if first.is(MUHAMMAD_ABBREVIATIONS) && (expand_initial || first.canon != "M") {
             first.canon = "MUHAMAD".to_string();
         } else if first.canon == "ST" {
             first.canon = "SITI".to_string();
@@ -934,5 +945,19 @@ mod tests {
         let mixed = "é\u{0}\u{202e},.'٣ﬁΐ".repeat(10_000);
         let n = normalize_name(&mixed);
         assert_eq!(normalize_name(&n), n);
+    }
+
+    #[test]
+    fn a_leading_initial_m_can_stay_an_initial() {
+        for (raw, kept, expanded) in [
+            ("M. HAJERAH", "M HAJERAH", "MUHAMAD HAJERAH"),
+            ("M SOLEH", "M SOLEH", "MUHAMAD SOLEH"),
+            ("MOH. SOLEH", "MUHAMAD SOLEH", "MUHAMAD SOLEH"),
+            ("ALI M", "ALI M", "ALI M"),
+        ] {
+            assert_eq!(normalize_name_keep_initial(raw), kept, "{raw}");
+            assert_eq!(normalize_name(raw), expanded, "{raw}");
+            assert_eq!(normalize_name_keep_initial(kept), kept, "idempotent: {raw}");
+        }
     }
 }
