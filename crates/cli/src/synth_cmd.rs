@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sinergi_synth::{AnomalyLevel, Phase, Summary, SynthConfig, generate};
+use sinergi_synth::{AnomalyLevel, NikDensity, Phase, Summary, SynthConfig, generate};
 
 use crate::progress;
 
@@ -31,6 +31,33 @@ pub struct Args {
     /// change.
     #[arg(long, value_parser = parse_roster_rows)]
     pub roster_rows: Vec<(String, u64)>,
+    /// Kepadatan ruang NIK: sparse (NIK tersebar, jarang bertetangga) atau national (sepadat
+    /// data nasional: puluhan NIK terdaftar berjarak satu digit dari NIK biasa); bawaan:
+    /// national untuk --anomalies high, selain itu sparse.
+    /// [en] NIK space density: sparse (NIKs scattered, few neighbours) or national (as crowded
+    /// as the national registry: tens of registered NIKs one digit away from a typical NIK);
+    /// default: national with --anomalies high, otherwise sparse.
+    #[arg(long)]
+    pub nik_density: Option<NikDensity>,
+    /// Kebiasaan salah tulis daftar nyata (tanggal lahir pengganti 01-01/31-12, salah ketik
+    /// hari dan nama, BIN/BINTI, kata nama hilang, inisial): on atau off; bawaan: on untuk
+    /// --anomalies high, selain itu off.
+    /// [en] The error habits of real lists (default birth dates 01-01/31-12, mistyped days and
+    /// names, BIN/BINTI, dropped name words, initials): on or off; default: on with
+    /// --anomalies high, otherwise off.
+    #[arg(long, value_parser = parse_on_off)]
+    pub habits: Option<bool>,
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" | "ya" | "true" | "1" => Ok(true),
+        "off" | "tidak" | "false" | "0" => Ok(false),
+        _ => Err(crate::tr!(
+            "'{s}': tulis on atau off",
+            "'{s}': write on or off"
+        )),
+    }
 }
 
 /// `PROGRAM=ROWS`, the programme one of the four demo programmes.
@@ -92,6 +119,18 @@ pub fn print_summary(summary: &Summary, out: &std::path::Path) {
     for f in &summary.files {
         println!("{:<40} {:>12} {:>14}", f.path, f.rows, f.bytes);
     }
+    let s = &summary.nik_space;
+    println!(
+        "{}",
+        crate::tr!(
+            "Ruang NIK: {} kecamatan; rata-rata {} NIK terdaftar berjarak satu digit (median {}), {:.1}% NIK punya tetangga",
+            "NIK space: {} districts; on average {} registered NIKs one digit away (median {}), {:.1}% of NIKs have a neighbour",
+            s.districts,
+            s.one_digit_mean,
+            s.one_digit_median,
+            s.with_neighbour * 100.0
+        )
+    );
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -100,6 +139,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         anomalies: args.anomalies,
         roster_rows: args.roster_rows.into_iter().collect(),
+        nik_density: args.nik_density,
+        habits: args.habits,
         ..SynthConfig::default()
     };
     let summary = generate_with_progress(&cfg, &args.out)?;

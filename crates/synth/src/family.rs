@@ -120,7 +120,8 @@ pub struct Member {
     pub rel: Rel,
     pub female: bool,
     pub birth: i32,
-    /// District of first registration (NIK digits 1–6).
+    /// District of first registration (NIK digits 1–6; in a crowded world the NIK is
+    /// registered in one of fewer districts, see `Ref::nik_district`).
     pub reg_district: u32,
     pub nik: u64,
     pub marital: u8,
@@ -545,7 +546,17 @@ pub fn gen_core(
             _ => 0.07,
         };
         let district = reg_district(rng, r, home_district, prov, moved);
-        let nik = ids::compose(district, birth, female, serial(rng));
+        // In a crowded world NIKs are registered in fewer districts, and serials are numbered
+        // from 0001 per region and birth date (pass 1 bumps a taken one to the next free); the
+        // draw is still made, so the sparse and the crowded world of a seed hold the same
+        // people.
+        let drawn = serial(rng);
+        let nik = ids::compose(
+            r.nik_district(district),
+            birth,
+            female,
+            if r.crowded() { 1 } else { drawn },
+        );
         let occ = occupation(rng, age, female, rel, kota);
         let appointed = if occ.is_civil() {
             let earliest = birth + years(20);

@@ -33,7 +33,7 @@ use serde::Serialize;
 pub use roster::CODE_NAMES;
 
 /// Version written into manifest.json; bump when the output of a given seed changes.
-pub const GENERATOR_VERSION: &str = "sinergi-synth 0.1.0 (world v1)";
+pub const GENERATOR_VERSION: &str = "sinergi-synth 0.2.0 (world v2)";
 
 /// How dirty the rosters are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,6 +61,33 @@ impl FromStr for AnomalyLevel {
     }
 }
 
+/// How crowded the NIK space is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NikDensity {
+    /// NIKs registered in every district of the country with scattered serials: a mistyped NIK
+    /// rarely hits anyone (what a small world looks like if scaled naively).
+    Sparse,
+    /// As crowded as the national registry (280 million people in 7,285 districts): people
+    /// are registered in as many districts as the world's size warrants, with serials numbered
+    /// 0001, 0002, ... per region and birth date, so a typical NIK has tens of registry NIKs
+    /// one digit away and a mistyped NIK often belongs to someone else.
+    National,
+}
+
+impl FromStr for NikDensity {
+    type Err = SynthError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sparse" | "jarang" => Ok(NikDensity::Sparse),
+            "national" | "nasional" => Ok(NikDensity::National),
+            _ => Err(SynthError::Config(format!(
+                "unknown NIK density {s:?}: use sparse or national"
+            ))),
+        }
+    }
+}
+
 /// Generator configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct SynthConfig {
@@ -81,6 +108,29 @@ pub struct SynthConfig {
     /// it can draw from comes out shorter and slow to plan: keep it to a fraction of them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub roster_rows: BTreeMap<String, u64>,
+    /// NIK density; `None`: by anomaly level (`National` for `High`, else `Sparse`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nik_density: Option<NikDensity>,
+    /// The error habits of real lists on top of the anomalies (default birth dates, day
+    /// typos, name typos, BIN/BINTI, dropped tokens, initials); `None`: by anomaly level (on
+    /// for `High`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub habits: Option<bool>,
+}
+
+impl SynthConfig {
+    /// The NIK density in effect.
+    pub fn density(&self) -> NikDensity {
+        self.nik_density.unwrap_or(match self.anomalies {
+            AnomalyLevel::High => NikDensity::National,
+            _ => NikDensity::Sparse,
+        })
+    }
+
+    /// Whether the error habits are on.
+    pub fn habits_on(&self) -> bool {
+        self.habits.unwrap_or(self.anomalies == AnomalyLevel::High)
+    }
 }
 
 impl Default for SynthConfig {
@@ -92,6 +142,8 @@ impl Default for SynthConfig {
             reference_date: NaiveDate::from_ymd_opt(2026, 11, 1).expect("valid date"),
             period: "2026-11".to_string(),
             roster_rows: BTreeMap::new(),
+            nik_density: None,
+            habits: None,
         }
     }
 }
@@ -129,6 +181,21 @@ pub struct Rates {
     pub out_of_region: f64,
     pub name_variant: f64,
     pub date_text: f64,
+    // The error habits of real lists (zero unless habits are on). Each row gets at most one
+    // name slip (these and `name_variant` are exclusive) and at most one date slip.
+    /// One keystroke wrong in one name token (a letter wrong, missing, doubled, two swapped).
+    pub name_typo: f64,
+    /// BIN/BINTI and the father's name appended.
+    pub name_bin_binti: f64,
+    /// One token of a longer name left out.
+    pub name_dropped_token: f64,
+    /// One token written as its initial (`S. AMINAH`).
+    pub name_initials: f64,
+    /// A default birth date in the right year: 01-01, 31-12, 01-07, or the 1st or 15th of
+    /// the right month (day unknown).
+    pub date_default: f64,
+    /// The day mistyped: off by one, or one digit wrong.
+    pub date_day_typo: f64,
 }
 
 impl Rates {
@@ -161,7 +228,26 @@ impl Rates {
             out_of_region: 0.02,
             name_variant: 0.10,
             date_text: 0.10,
+            name_typo: 0.0,
+            name_bin_binti: 0.0,
+            name_dropped_token: 0.0,
+            name_initials: 0.0,
+            date_default: 0.0,
+            date_day_typo: 0.0,
         }
+    }
+
+    /// These rates with the error habits of real lists at their default level (as the rest,
+    /// before scaling): name typos 3%, BIN/BINTI 1%, a dropped token 2%, initials 2%, default
+    /// birth dates 3%, day typos 2%.
+    pub fn with_habits(mut self) -> Rates {
+        self.name_typo = 0.03;
+        self.name_bin_binti = 0.01;
+        self.name_dropped_token = 0.02;
+        self.name_initials = 0.02;
+        self.date_default = 0.03;
+        self.date_day_typo = 0.02;
+        self
     }
 
     /// Every rate multiplied by `k` (capped so probabilities stay below 1).
@@ -189,15 +275,26 @@ impl Rates {
             out_of_region: s(self.out_of_region),
             name_variant: s(self.name_variant),
             date_text: s(self.date_text),
+            name_typo: s(self.name_typo),
+            name_bin_binti: s(self.name_bin_binti),
+            name_dropped_token: s(self.name_dropped_token),
+            name_initials: s(self.name_initials),
+            date_default: s(self.date_default),
+            date_day_typo: s(self.date_day_typo),
         }
     }
 
-    /// The rates of an anomaly level.
-    pub fn for_level(level: AnomalyLevel) -> Rates {
+    /// The rates of an anomaly level, with or without the error habits.
+    pub fn for_level(level: AnomalyLevel, habits: bool) -> Rates {
+        let base = if habits {
+            Rates::default_level().with_habits()
+        } else {
+            Rates::default_level()
+        };
         match level {
             AnomalyLevel::None => Rates::none(),
-            AnomalyLevel::Default => Rates::default_level(),
-            AnomalyLevel::High => Rates::default_level().scaled(3.0),
+            AnomalyLevel::Default => base,
+            AnomalyLevel::High => base.scaled(3.0),
         }
     }
 }
@@ -244,6 +341,83 @@ pub struct Summary {
     pub files: Vec<FileSummary>,
     /// Per programme: how many rows carry each reason code.
     pub truth_code_counts: Vec<(String, Vec<(String, u64)>)>,
+    /// How crowded the NIK space came out.
+    pub nik_space: NikSpace,
+}
+
+/// How crowded the NIK space is: over the NIKs of the first families (up to 10,000 people),
+/// how many other registry NIKs lie one digit (one substitution) away.
+#[derive(Debug, Clone, Serialize)]
+pub struct NikSpace {
+    /// The density asked for.
+    pub density: NikDensity,
+    /// Districts NIKs are registered in.
+    pub districts: usize,
+    /// NIKs sampled.
+    pub sampled: u64,
+    /// Mean number of registry NIKs one digit away.
+    pub one_digit_mean: f64,
+    /// Median of the same.
+    pub one_digit_median: u64,
+    /// Share of sampled NIKs with at least one registry NIK one digit away.
+    pub with_neighbour: f64,
+    /// Mean serial (the last four digits).
+    pub serial_mean: f64,
+}
+
+/// Measures the NIK space of a written world.
+fn nik_space(
+    r: &refdata::Ref,
+    index: &agency::WorldIndex,
+    seed: u64,
+    today: i32,
+    density: NikDensity,
+) -> NikSpace {
+    let mut counts = Vec::new();
+    let mut serials = 0u64;
+    let mut fam = family::Family::default();
+    let mut f = 0;
+    while f < index.families && counts.len() < 10_000 {
+        index.family(r, seed, today, f, &mut fam);
+        for m in &fam.members {
+            let d = format!("{:016}", m.nik).into_bytes();
+            let mut n = 0u64;
+            for i in 0..16 {
+                for v in b'0'..=b'9' {
+                    if v == d[i] {
+                        continue;
+                    }
+                    let mut e = d.clone();
+                    e[i] = v;
+                    let x: u64 = std::str::from_utf8(&e)
+                        .expect("digits")
+                        .parse()
+                        .expect("digits");
+                    n += u64::from(index.niks.contains(&x));
+                }
+            }
+            counts.push(n);
+            serials += m.nik % 10_000;
+        }
+        f += 1;
+    }
+    let sampled = counts.len() as u64;
+    let mean = counts.iter().sum::<u64>() as f64 / sampled.max(1) as f64;
+    let with = counts.iter().filter(|&&c| c > 0).count() as f64 / sampled.max(1) as f64;
+    counts.sort_unstable();
+    NikSpace {
+        density,
+        districts: if r.crowded() {
+            r.nik_districts.len()
+        } else {
+            r.districts.len()
+        },
+        sampled,
+        one_digit_mean: (mean * 100.0).round() / 100.0,
+        one_digit_median: counts.get(counts.len() / 2).copied().unwrap_or(0),
+        with_neighbour: (with * 1000.0).round() / 1000.0,
+        serial_mean: ((serials as f64 / sampled.max(1) as f64) * 100.0).round() / 100.0,
+    }
 }
 
 /// Why generation failed.
@@ -298,10 +472,14 @@ pub fn generate(
     }
     std::fs::create_dir_all(out).map_err(|e| SynthError::io(out, e))?;
     let today = days(cfg.reference_date);
-    let r = refdata::Ref::build();
-    let rates = Rates::for_level(cfg.anomalies);
+    let mut r = refdata::Ref::build();
+    if cfg.density() == NikDensity::National {
+        r.crowd_nik_districts(cfg.people, cfg.seed);
+    }
+    let rates = Rates::for_level(cfg.anomalies, cfg.habits_on());
     let pass1 =
         agency::write_agencies(&r, cfg.seed, cfg.people, today, &cfg.period, out, progress)?;
+    let space = nik_space(&r, &pass1.index, cfg.seed, today, cfg.density());
     let rosters = roster::write_rosters(
         &r,
         &pass1.index,
@@ -328,6 +506,7 @@ pub fn generate(
         families: pass1.index.families,
         files,
         truth_code_counts: rosters.code_counts,
+        nik_space: space,
     };
     let manifest = out.join("manifest.json");
     let json = serde_json::to_vec_pretty(&summary).expect("summary serialises");

@@ -193,7 +193,14 @@ pub struct Ref {
     pub province_cum: Vec<u32>,
     pub names: Vec<NameList>,
     pub province_known: [bool; 100],
+    /// For a crowded NIK space ([`crate::NikDensity::National`]): the districts NIKs are
+    /// registered in (empty: every district, the sparse world).
+    pub nik_districts: Vec<u32>,
 }
+
+/// People in the national registry and districts in the Kemendagri table: a world of N people
+/// is as crowded as the nation when its NIKs use `7,285 × N / 280,000,000` districts.
+const NATIONAL_PEOPLE: f64 = 280_000_000.0;
 
 fn parse_u32(s: &str) -> u32 {
     s.trim().parse().expect("embedded table holds numbers")
@@ -296,7 +303,46 @@ impl Ref {
             province_cum,
             names: parse_names(),
             province_known,
+            nik_districts: Vec::new(),
         }
+    }
+
+    /// Makes the NIK space as crowded as the national registry for a world of `people`: NIKs
+    /// are registered in whole regencies (so neighbouring district codes exist), drawn by
+    /// `seed`, as many districts as `7,285 × people / 280M` (at least one).
+    pub fn crowd_nik_districts(&mut self, people: u64, seed: u64) {
+        let want = ((self.districts.len() as f64 * people as f64 / NATIONAL_PEOPLE).ceil()
+            as usize)
+            .clamp(1, self.districts.len());
+        let mut rng = crate::util::stream(seed, crate::util::Domain::Density, 0);
+        let mut order: Vec<usize> = (0..self.regencies.len()).collect();
+        rng.shuffle(&mut order);
+        let mut chosen = Vec::new();
+        for ri in order {
+            let code = self.regencies[ri].code.as_u64() as u32;
+            chosen.extend(self.districts.iter().filter(|d| *d / 100 == code));
+            if chosen.len() >= want {
+                break;
+            }
+        }
+        chosen.truncate(want);
+        chosen.sort_unstable();
+        self.nik_districts = chosen;
+    }
+
+    /// The district a NIK is registered in for a person whose district of first registration
+    /// is `district` (itself in a sparse world).
+    pub fn nik_district(&self, district: u32) -> u32 {
+        if self.nik_districts.is_empty() {
+            return district;
+        }
+        let h = crate::util::mix(district as u64 ^ 0x4E49_4B44);
+        self.nik_districts[(h % self.nik_districts.len() as u64) as usize]
+    }
+
+    /// Whether NIK serials start at 0001 per region and birth date (the crowded world).
+    pub fn crowded(&self) -> bool {
+        !self.nik_districts.is_empty()
     }
 
     pub fn names(&self, c: Culture) -> &NameList {

@@ -12,7 +12,7 @@ use fastrand::Rng;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign};
 
 use crate::agency::{Out, WorldIndex, new_workbook, summarise_file, xerr};
-use crate::family::{Family, Segment, gen_core};
+use crate::family::{Family, Rel, Segment, gen_core};
 use crate::ids;
 use crate::names::{gen_address, gen_names, variant};
 use crate::refdata::Ref;
@@ -128,7 +128,13 @@ mod inj {
     pub const REGION: u32 = 1 << 10;
     pub const NAME: u32 = 1 << 11;
     pub const DATE: u32 = 1 << 12;
-    pub const NAMES: [&str; 13] = [
+    pub const NAME_TYPO: u32 = 1 << 13;
+    pub const BIN_BINTI: u32 = 1 << 14;
+    pub const DROPPED_TOKEN: u32 = 1 << 15;
+    pub const INITIALS: u32 = 1 << 16;
+    pub const DATE_DEFAULT: u32 = 1 << 17;
+    pub const DAY_TYPO: u32 = 1 << 18;
+    pub const NAMES: [&str; 19] = [
         "ghost",
         "dup_same_nik",
         "dup_mistyped_nik",
@@ -142,7 +148,31 @@ mod inj {
         "out_of_region",
         "name_variant",
         "date_text",
+        "name_typo",
+        "name_bin_binti",
+        "name_dropped_token",
+        "name_initials",
+        "date_default",
+        "date_day_typo",
     ];
+}
+
+/// A name slip of a row (the error habits of real lists; see [`crate::Rates`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NameSlip {
+    None,
+    Typo,
+    BinBinti,
+    DroppedToken,
+    Initials,
+}
+
+/// A birth-date slip of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DateSlip {
+    None,
+    Default,
+    DayTypo,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -160,6 +190,8 @@ struct RowPlan {
     /// 0 = Excel date; 1..=4 text formats.
     date_style: u8,
     name_variant: bool,
+    name_slip: NameSlip,
+    date_slip: DateSlip,
     nominal: u32,
     /// Codes that depend on the true person (computed at selection).
     person: u16,
@@ -525,6 +557,8 @@ fn plan_row(ctx: &Ctx, g: &mut Gen, i: u64, fam: &mut Family, reps: &mut Vec<usi
             home: fam.village,
             date_style: 0,
             name_variant: false,
+            name_slip: NameSlip::None,
+            date_slip: DateSlip::None,
             nominal: nominal(prog, &mut rng),
             person: 0,
             true_nik: 0,
@@ -556,6 +590,8 @@ fn plan_row(ctx: &Ctx, g: &mut Gen, i: u64, fam: &mut Family, reps: &mut Vec<usi
             p.home = fam.village;
             p.date_style = 0;
             p.name_variant = false;
+            p.name_slip = NameSlip::None;
+            p.date_slip = DateSlip::None;
             p.injected = if same { inj::DUP_SAME } else { inj::DUP_TYPO };
             p.seq = g.rows.len() as u32;
             if !same {
@@ -593,6 +629,8 @@ fn plan_row(ctx: &Ctx, g: &mut Gen, i: u64, fam: &mut Family, reps: &mut Vec<usi
                 home: fam.village,
                 date_style: 0,
                 name_variant: false,
+                name_slip: NameSlip::None,
+                date_slip: DateSlip::None,
                 nominal: nominal(prog, &mut rng),
                 person,
                 true_nik: p.nik,
@@ -681,6 +719,38 @@ fn plan_row(ctx: &Ctx, g: &mut Gen, i: u64, fam: &mut Family, reps: &mut Vec<usi
     if rng.f64() < rates.date_text {
         plan.date_style = rng.u8(1..5);
         plan.injected |= inj::DATE;
+    }
+    // The error habits draw from a stream of their own, so worlds without them are unchanged.
+    let mut hrng = stream(ctx.seed, Domain::Roster, (prog as u64) << 40 | 1 << 38 | i);
+    let x = hrng.f64();
+    if !plan.name_variant {
+        let kinds = [
+            (NameSlip::Typo, rates.name_typo, inj::NAME_TYPO),
+            (NameSlip::BinBinti, rates.name_bin_binti, inj::BIN_BINTI),
+            (
+                NameSlip::DroppedToken,
+                rates.name_dropped_token,
+                inj::DROPPED_TOKEN,
+            ),
+            (NameSlip::Initials, rates.name_initials, inj::INITIALS),
+        ];
+        let mut acc = 0.0;
+        for (kind, p, flag) in kinds {
+            acc += p;
+            if x < acc {
+                plan.name_slip = kind;
+                plan.injected |= flag;
+                break;
+            }
+        }
+    }
+    let y = hrng.f64();
+    if y < rates.date_default {
+        plan.date_slip = DateSlip::Default;
+        plan.injected |= inj::DATE_DEFAULT;
+    } else if y < rates.date_default + rates.date_day_typo {
+        plan.date_slip = DateSlip::DayTypo;
+        plan.injected |= inj::DAY_TYPO;
     }
     // Bookkeeping for uniqueness guarantees (see docs/TRUTH.md).
     match plan.nik {
@@ -971,6 +1041,131 @@ pub fn write_rosters(
     Ok(RosterOutput { files, code_counts })
 }
 
+/// The given name of a registered name: its first token that is not a title.
+fn first_name(name: &str) -> &str {
+    name.split(' ')
+        .find(|t| !t.is_empty() && !t.ends_with('.') && !t.ends_with(','))
+        .unwrap_or(name)
+        .trim_end_matches(',')
+}
+
+/// A name as a clerk slips on it (see [`NameSlip`]). Titles (`H.`, `HJ.`) and a degree after
+/// a comma are kept as they are; the slip falls on the name itself. When the name has no room
+/// for the slip (one token, nothing long enough to mistype) it is returned unchanged.
+fn name_slip(rng: &mut Rng, name: &str, kind: NameSlip, female: bool, father: &str) -> String {
+    let (base, degree) = match name.find(", ") {
+        Some(p) => (&name[..p], &name[p..]),
+        None => (name, ""),
+    };
+    let mut tokens: Vec<String> = base.split(' ').map(str::to_string).collect();
+    let is_word = |t: &str| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_uppercase());
+    let words: Vec<usize> = (0..tokens.len()).filter(|&i| is_word(&tokens[i])).collect();
+    match kind {
+        NameSlip::None => {}
+        NameSlip::Typo => {
+            let long: Vec<usize> = words
+                .iter()
+                .copied()
+                .filter(|&i| tokens[i].len() >= 3)
+                .collect();
+            if !long.is_empty() {
+                let t = &mut tokens[long[rng.usize(0..long.len())]];
+                let mut b = t.clone().into_bytes();
+                let k = rng.usize(1..b.len());
+                match rng.u8(0..4) {
+                    0 => {
+                        let mut c = b'A' + rng.u8(0..26);
+                        if c == b[k] {
+                            c = if c == b'Z' { b'A' } else { c + 1 };
+                        }
+                        b[k] = c;
+                    }
+                    1 => {
+                        b.remove(k);
+                    }
+                    2 => b.insert(k, b'A' + rng.u8(0..26)),
+                    _ => {
+                        let k = k.min(b.len() - 1);
+                        b.swap(k - 1, k);
+                    }
+                }
+                *t = String::from_utf8(b).expect("ascii letters");
+            }
+        }
+        NameSlip::BinBinti => {
+            tokens.push(if female { "BINTI" } else { "BIN" }.to_string());
+            tokens.push(father.to_string());
+        }
+        NameSlip::DroppedToken => {
+            if words.len() >= 2 {
+                let i = if words.len() >= 3 {
+                    words[rng.usize(1..words.len())]
+                } else {
+                    words[rng.usize(0..2)]
+                };
+                tokens.remove(i);
+            }
+        }
+        NameSlip::Initials => {
+            if words.len() >= 2 {
+                let i = words[rng.usize(0..words.len() - 1)];
+                let first = tokens[i].chars().next().unwrap_or('A');
+                tokens[i] = format!("{first}.");
+            }
+        }
+    }
+    let mut out = tokens.join(" ");
+    out.push_str(degree);
+    out
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// A birth date `(y, m, d)` as a clerk slips on it (see [`DateSlip`]): a default in the right
+/// year (01-01, 31-12, 01-07, or the 1st or 15th of the right month), or a day typo (off by
+/// one, or one digit of the day wrong), always a real date.
+fn date_slip(rng: &mut Rng, (y, m, d): (i32, u32, u32), slip: DateSlip) -> (i32, u32, u32) {
+    match slip {
+        DateSlip::None => (y, m, d),
+        DateSlip::Default => match rng.u32(0..20) {
+            0..9 => (y, 1, 1),
+            9..14 => (y, 12, 31),
+            14..16 => (y, 7, 1),
+            16..18 => (y, m, 1),
+            _ => (y, m, 15),
+        },
+        DateSlip::DayTypo => {
+            let last = days_in_month(y, m);
+            for _ in 0..16 {
+                let nd = if rng.u32(0..10) < 6 {
+                    if rng.bool() {
+                        d + 1
+                    } else {
+                        d.saturating_sub(1)
+                    }
+                } else if rng.bool() {
+                    // Tens digit wrong.
+                    (rng.u32(0..4)) * 10 + d % 10
+                } else {
+                    // Units digit wrong.
+                    d / 10 * 10 + rng.u32(0..10)
+                };
+                if nd != d && (1..=last).contains(&nd) {
+                    return (y, m, nd);
+                }
+            }
+            (y, m, d)
+        }
+    }
+}
+
 fn write_xlsx(ctx: &Ctx, g: &Gen, period: &str, out: &Path) -> Result<u64, SynthError> {
     let path = out.join(format!("rosters/{}.xlsx", g.prog.code()));
     let perr = xerr(&path);
@@ -1033,6 +1228,25 @@ fn write_xlsx(ctx: &Ctx, g: &Gen, period: &str, out: &Path) -> Result<u64, Synth
         } else {
             name
         };
+        let mut hrng = stream(
+            ctx.seed,
+            Domain::Roster,
+            (g.prog as u64) << 40 | 1 << 37 | p.seq as u64,
+        );
+        let name = match p.name_slip {
+            NameSlip::None => name,
+            kind => {
+                let m = &fam.members[p.member as usize];
+                let father =
+                    if matches!(m.rel, Rel::Child | Rel::Grandchild) && !fam.members[0].female {
+                        first_name(&names[0]).to_string()
+                    } else {
+                        let male = &ctx.r.names(fam.culture).male;
+                        male[hrng.usize(0..male.len())].to_string()
+                    };
+                name_slip(&mut hrng, &name, kind, m.female, &father)
+            }
+        };
         let birth = fam.members[p.member as usize].birth;
         ws.write_number(row, 0, row as f64).map_err(&perr)?;
         match p.nik {
@@ -1056,7 +1270,7 @@ fn write_xlsx(ctx: &Ctx, g: &Gen, period: &str, out: &Path) -> Result<u64, Synth
         ws.write_string(row, 2, format!("{:016}", p.kk_listed))
             .map_err(&perr)?;
         ws.write_string(row, 3, &name).map_err(&perr)?;
-        let (y, m, d) = civil_from_days(birth);
+        let (y, m, d) = date_slip(&mut hrng, civil_from_days(birth), p.date_slip);
         match p.date_style {
             0 => {
                 let dt = ExcelDateTime::from_ymd(y as u16, m as u8, d as u8).map_err(&perr)?;

@@ -22,6 +22,8 @@ pub enum Domain {
     Roster = 5,
     Ghost = 6,
     GhostNames = 7,
+    /// Choosing the districts of a crowded NIK space.
+    Density = 8,
 }
 
 /// The random stream of one (seed, domain, index).

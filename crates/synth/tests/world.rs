@@ -100,8 +100,19 @@ fn same_seed_gives_byte_identical_files() {
 /// match; the world is consistent across agencies.
 #[test]
 fn files_parse_and_agree_with_the_manifest() {
-    let dir = tmp("parse");
-    let summary = run(12_000, 3, AnomalyLevel::Default, &dir);
+    check_world("parse", 12_000, 3, AnomalyLevel::Default);
+}
+
+/// The same on a high-anomaly world, which has the error habits of real lists and a NIK
+/// space as crowded as the national one: the truth still follows from the files alone.
+#[test]
+fn a_world_with_error_habits_and_a_crowded_nik_space_keeps_an_honest_truth() {
+    check_world("parse-high", 12_000, 9, AnomalyLevel::High);
+}
+
+fn check_world(name: &str, people: u64, seed: u64, level: AnomalyLevel) {
+    let dir = tmp(name);
+    let summary = run(people, seed, level, &dir);
     let manifest: serde_json::Value = serde_json::from_str(&read(&dir, "manifest.json")).unwrap();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for f in manifest["files"].as_array().unwrap() {
@@ -118,7 +129,7 @@ fn files_parse_and_agree_with_the_manifest() {
     let p = Path::new("penduduk.csv");
     let pend = csv_rows(p, b'|', &raw);
     assert_eq!(pend.len() as u64, counts["dukcapil/penduduk.csv"]);
-    assert_eq!(pend.len(), 12_000);
+    assert_eq!(pend.len() as u64, people);
     let mut niks = HashSet::new();
     let mut person: HashMap<String, csv::StringRecord> = HashMap::new();
     let mut heads: HashMap<String, String> = HashMap::new();
@@ -305,8 +316,219 @@ fn files_parse_and_agree_with_the_manifest() {
             };
             assert_eq!(codes.contains("OUT_OF_REGION"), out, "{prog} {t:?}");
         }
+        // The listed NIK's own codes follow from the registry and the true person.
+        for (row, t) in rows.iter().zip(&truth) {
+            let codes: BTreeSet<&str> = t[2].split(';').filter(|s| !s.is_empty()).collect();
+            let Data::String(listed) = &row[1] else {
+                continue;
+            };
+            let listed = listed.trim_end();
+            if niks.contains(listed) {
+                assert_eq!(
+                    codes.contains("IDENTITY_MISMATCH"),
+                    listed != &t[1],
+                    "{prog} {t:?} lists {listed}"
+                );
+                assert!(!codes.contains("NIK_NOT_FOUND"), "{prog} {t:?}");
+            } else {
+                assert!(!codes.contains("IDENTITY_MISMATCH"), "{prog} {t:?}");
+            }
+        }
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Days since 1970-01-01 of a roster's Tanggal Lahir cell (an Excel date or one of the text
+/// formats of docs/SYNTH.md).
+fn roster_date(d: &Data) -> (i32, u32, u32) {
+    use chrono::Datelike;
+    let date = match d {
+        Data::DateTime(x) => {
+            chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()
+                + chrono::Duration::days(x.as_f64() as i64)
+        }
+        Data::String(s) => {
+            const MONTHS: [&str; 12] = [
+                "Januari",
+                "Februari",
+                "Maret",
+                "April",
+                "Mei",
+                "Juni",
+                "Juli",
+                "Agustus",
+                "September",
+                "Oktober",
+                "November",
+                "Desember",
+            ];
+            let mut t = s.clone();
+            for (i, m) in MONTHS.iter().enumerate() {
+                t = t.replace(&format!(" {m} "), &format!("-{:02}-", i + 1));
+            }
+            ["%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y"]
+                .iter()
+                .find_map(|f| chrono::NaiveDate::parse_from_str(&t, f).ok())
+                .unwrap_or_else(|| panic!("date {s:?}"))
+        }
+        other => panic!("date cell {other:?}"),
+    };
+    (date.year(), date.month(), date.day())
+}
+
+/// The error habits write what `truth/injected.csv` says they wrote, and nothing else changes
+/// a row's name or birth date beyond the spelling variants and formats of docs/TRUTH.md.
+#[test]
+fn error_habits_write_the_slips_they_claim() {
+    let dir = tmp("habits");
+    let summary = run(12_000, 13, AnomalyLevel::High, &dir);
+    assert!(summary.rates.name_typo > 0.0 && summary.rates.date_default > 0.0);
+    let pend = csv_rows(
+        Path::new("penduduk.csv"),
+        b'|',
+        &read(&dir, "dukcapil/penduduk.csv"),
+    );
+    let person: HashMap<String, csv::StringRecord> =
+        pend.iter().map(|r| (r[0].to_string(), r.clone())).collect();
+    let injected = csv_rows(
+        Path::new("injected.csv"),
+        b',',
+        &read(&dir, "truth/injected.csv"),
+    );
+    let kinds: HashMap<(String, u64), String> = injected
+        .iter()
+        .map(|r| ((r[0].to_string(), r[1].parse().unwrap()), r[3].to_string()))
+        .collect();
+    let mut seen: BTreeMap<&str, u64> = BTreeMap::new();
+    for prog in ["PKH", "BPNT", "PBI_JK", "BLT_DD"] {
+        let range = sheet(&dir, &format!("rosters/{prog}.xlsx"));
+        let truth = csv_rows(
+            Path::new("t"),
+            b',',
+            &read(&dir, &format!("truth/{prog}.csv")),
+        );
+        for (i, (row, t)) in range.rows().skip(1).zip(&truth).enumerate() {
+            let Some(me) = person.get(&t[1]) else {
+                continue; // a ghost
+            };
+            let kind = kinds
+                .get(&(prog.to_string(), i as u64 + 1))
+                .cloned()
+                .unwrap_or_default();
+            let has = |k: &str| kind.split(';').any(|x| x == k);
+            let (y, m, d) = roster_date(&row[4]);
+            let born: Vec<u32> = me[5].split('-').map(|x| x.parse().unwrap()).collect();
+            let (by, bm, bd) = (born[2] as i32, born[1], born[0]);
+            if has("date_default") {
+                *seen.entry("date_default").or_default() += 1;
+                assert_eq!(y, by, "{prog} row {}", i + 1);
+                assert!(
+                    [(1, 1), (31, 12), (1, 7)].contains(&(d, m))
+                        || (m == bm && (d == 1 || d == 15)),
+                    "{prog} row {}: {d}-{m}-{y}",
+                    i + 1
+                );
+            } else if has("date_day_typo") {
+                *seen.entry("date_day_typo").or_default() += 1;
+                assert_eq!((y, m), (by, bm), "{prog} row {}", i + 1);
+                assert_ne!(d, bd, "{prog} row {}", i + 1);
+            } else {
+                assert_eq!((y, m, d), (by, bm, bd), "{prog} row {}", i + 1);
+            }
+            let name = cell_text(&row[3]);
+            // Name words: before a degree's comma, titles (`H.`) aside.
+            let tokens = |s: &str| {
+                s.split(',')
+                    .next()
+                    .unwrap_or("")
+                    .split(' ')
+                    .filter(|x| !x.is_empty() && !x.ends_with('.'))
+                    .count()
+            };
+            for k in [
+                "name_typo",
+                "name_bin_binti",
+                "name_dropped_token",
+                "name_initials",
+            ] {
+                if has(k) {
+                    *seen.entry(k).or_default() += 1;
+                }
+            }
+            if has("name_bin_binti") {
+                assert!(name.contains(" BIN ") || name.contains(" BINTI "), "{name}");
+            } else if has("name_initials") && tokens(&me[2]) >= 2 {
+                assert!(
+                    name.split(' ').any(|x| x.len() == 2 && x.ends_with('.')),
+                    "{name}"
+                );
+            } else if has("name_dropped_token") && tokens(&me[2]) >= 2 {
+                assert!(tokens(&name) < tokens(&me[2]), "{name} / {}", &me[2]);
+            } else if has("name_typo") {
+                assert!(name.len().abs_diff(me[2].len()) <= 1, "{name}");
+            } else if !has("name_variant") {
+                assert_eq!(name, &me[2], "{prog} row {}", i + 1);
+            }
+        }
+    }
+    for k in [
+        "date_default",
+        "date_day_typo",
+        "name_typo",
+        "name_bin_binti",
+        "name_dropped_token",
+        "name_initials",
+    ] {
+        assert!(seen.get(k).copied().unwrap_or(0) > 5, "{k}: {seen:?}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A national-density world is crowded (tens of registry NIKs one digit from a typical one);
+/// a sparse one is not; both hold the same people.
+#[test]
+fn nik_density_is_measured_and_national_density_is_crowded() {
+    let base = tmp("density");
+    let mk = |density, dir: &Path| {
+        let cfg = SynthConfig {
+            people: 20_000,
+            seed: 21,
+            nik_density: Some(density),
+            ..SynthConfig::default()
+        };
+        generate(&cfg, dir, &mut |_| {}).unwrap()
+    };
+    let sparse = mk(sinergi_synth::NikDensity::Sparse, &base.join("s"));
+    let national = mk(sinergi_synth::NikDensity::National, &base.join("n"));
+    assert!(
+        sparse.nik_space.one_digit_mean < 1.0,
+        "{:?}",
+        sparse.nik_space
+    );
+    assert!(
+        national.nik_space.one_digit_mean >= 10.0,
+        "{:?}",
+        national.nik_space
+    );
+    assert!(
+        national.nik_space.with_neighbour > 0.9,
+        "{:?}",
+        national.nik_space
+    );
+    assert!(
+        national.nik_space.serial_mean < 5.0,
+        "{:?}",
+        national.nik_space
+    );
+    // Same people: names and birth dates agree line by line, only the NIKs differ.
+    let cols = |d: &Path| -> Vec<String> {
+        read(d, "dukcapil/penduduk.csv")
+            .lines()
+            .map(|l| l.split('|').skip(2).take(4).collect::<Vec<_>>().join("|"))
+            .collect()
+    };
+    assert_eq!(cols(&base.join("s")), cols(&base.join("n")));
+    std::fs::remove_dir_all(base).unwrap();
 }
 
 #[test]
