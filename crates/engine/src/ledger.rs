@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::facts::RosterRow;
 use crate::keymap::{KeyMap, id16};
 use crate::registries::{Registries, region_number, text};
 
@@ -174,9 +175,9 @@ impl LedgerBuilder {
         ));
     }
 
-    /// The `roster_entry` fields [`LedgerBuilder::add_stored_row`] reads, in its order (the
-    /// last, `snapshot_id`, says which stored version of which list the row is from).
-    pub const STORED_FIELDS: [&'static str; 7] = [
+    /// The `roster_entry` fields [`stored_row`] reads, in its order (`snapshot_id` says which
+    /// stored version of which list the row is from).
+    pub const STORED_FIELDS: [&'static str; 10] = [
         "program",
         "period",
         "nik",
@@ -184,45 +185,59 @@ impl LedgerBuilder {
         "amount",
         "region",
         "snapshot_id",
+        "nik_raw",
+        "name",
+        "birth_date",
     ];
 
-    /// Adds a stored `roster_entry` row, given as text in the order of
-    /// [`LedgerBuilder::STORED_FIELDS`] (what `Store::scan_text` hands out); the household is
-    /// the registry KK of its NIK, or the KK stated in the list when the NIK is not in the
-    /// registry.
-    pub fn add_stored_row(&mut self, row: &[Option<&str>], registries: &Registries) {
-        let field = |i: usize| text(row, i);
-        let (Some(program), Some(period)) = (field(0), field(1)) else {
-            self.unkeyed += 1;
-            return;
-        };
-        if !self.replaced.is_empty()
-            && self
+    /// Whether a stored row of this programme and period counts (rows of the programme and
+    /// period being validated are replaced by the list itself, see [`LedgerBuilder::replace`]).
+    pub fn counts(&self, program: &str, period: &str) -> bool {
+        self.replaced.is_empty()
+            || !self
                 .replaced
-                .contains(&(program.to_string(), period.to_string()))
-        {
+                .contains(&(program.to_string(), period.trim().to_string()))
+    }
+
+    /// Adds a stored roster row (see [`stored_row`]) whose person linkage resolved to `person`
+    /// (as validation resolves a row): the household is that person's registry KK, or, when
+    /// nobody was linked, the KK stated in the list.
+    pub fn add_stored(
+        &mut self,
+        row: &RosterRow,
+        snapshot: Option<i64>,
+        person: Option<u64>,
+        registries: &Registries,
+    ) {
+        if row.program.is_empty() || row.period.is_empty() {
+            self.unkeyed += 1;
             return;
         }
-        let nik = field(2).and_then(id16);
-        let stated = field(3).and_then(id16);
-        let Some(kk) = household(registries, nik, stated) else {
+        let kk = person
+            .and_then(|n| registries.persons.get(n).map(|p| p.kk))
+            .or(row.kk);
+        let Some(kk) = kk else {
             self.unkeyed += 1;
             return;
         };
-        let amount = field(4).and_then(|a| a.parse().ok()).unwrap_or(0);
-        let village = field(5).and_then(region_number).unwrap_or(0);
-        if let Some(sid) = field(6).and_then(|s| s.parse::<i64>().ok())
+        if let Some(sid) = snapshot
             && !self
                 .snapshots
-                .get(program)
+                .get(&row.program)
                 .is_some_and(|set| set.contains(&sid))
         {
             self.snapshots
-                .entry(program.to_string())
+                .entry(row.program.clone())
                 .or_default()
                 .insert(sid);
         }
-        self.add(kk, program, period, amount, village);
+        self.add(
+            kk,
+            &row.program,
+            &row.period,
+            row.amount.unwrap_or(0),
+            row.village.unwrap_or(0),
+        );
     }
 
     /// Indexes the ledger.
@@ -236,6 +251,25 @@ impl LedgerBuilder {
             snapshots: self.snapshots,
         }
     }
+}
+
+/// A stored `roster_entry` row given as text in the order of [`LedgerBuilder::STORED_FIELDS`]
+/// (what `Store::scan_text` hands out), as a roster row to link, and its snapshot id.
+pub fn stored_row(row: &[Option<&str>]) -> (RosterRow, Option<i64>) {
+    let field = |i: usize| text(row, i);
+    let r = RosterRow {
+        program: field(0).unwrap_or("").to_string(),
+        period: field(1).unwrap_or("").trim().to_string(),
+        nik: field(2).and_then(id16),
+        kk: field(3).and_then(id16),
+        amount: field(4).and_then(|a| a.parse().ok()),
+        village: field(5).and_then(region_number),
+        nik_raw: field(7).unwrap_or("").to_string(),
+        name: field(8).unwrap_or("").to_string(),
+        birth_date: field(9).map(str::to_string),
+        ..RosterRow::default()
+    };
+    (r, field(6).and_then(|s| s.parse().ok()))
 }
 
 /// The household key of a person: their registry KK, else the KK stated in the list.

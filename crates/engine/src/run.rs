@@ -20,7 +20,7 @@ use crate::output::{
 };
 use crate::provenance::{Provenance, missing_message};
 use crate::registries::{PartBuilder, Registries};
-use crate::validator::Validator;
+use crate::validator::{Resolver, Validator};
 use crate::verdict::VerdictRow;
 
 /// Rows validated per parallel block (memory is bounded by one block).
@@ -425,20 +425,40 @@ pub async fn load_ledger(
     if !registries.has(Table::RosterEntry) {
         return Ok(b);
     }
-    /// The ledger being built and the registries its households are keyed by.
-    struct Sink(LedgerBuilder, Arc<Registries>);
+    /// Stored rows that count (not replaced by the list being validated). They are read
+    /// first (the PostgreSQL scan runs on the async runtime) and linked afterwards.
+    struct Sink(LedgerBuilder, Vec<RosterRow>, Vec<Option<i64>>);
     impl sinergi_store::RowSink for Sink {
         fn row(&mut self, row: &[Option<&str>]) {
-            self.0.add_stored_row(row, &self.1);
+            let (row, snapshot) = crate::ledger::stored_row(row);
+            if self.0.counts(&row.program, &row.period) {
+                self.1.push(row);
+                self.2.push(snapshot);
+            }
         }
     }
-    let (_, Sink(b, _)) = store
+    let (_, Sink(mut b, rows, snapshots)) = store
         .scan_text(
             Table::RosterEntry,
             &LedgerBuilder::STORED_FIELDS,
-            Sink(b, registries.clone()),
+            Sink(b, Vec::new(), Vec::new()),
         )
         .await?;
+    // Linked to the registry as validation links a list, so that a mistyped NIK or another
+    // family's KK on a stored row does not put its programme on the wrong family.
+    let registries = registries.clone();
+    let b = tokio::task::spawn_blocking(move || {
+        let mut resolver = Resolver::new(registries);
+        for (block, snapshots) in rows.chunks(BLOCK_ROWS).zip(snapshots.chunks(BLOCK_ROWS)) {
+            let persons = resolver.persons(block);
+            for ((row, snapshot), person) in block.iter().zip(snapshots).zip(persons) {
+                b.add_stored(row, *snapshot, person, resolver.registries());
+            }
+        }
+        b
+    })
+    .await
+    .expect("linking stored rosters does not panic");
     Ok(b)
 }
 

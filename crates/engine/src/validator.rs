@@ -788,6 +788,49 @@ fn resolve_person(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> 
     }
 }
 
+/// Resolves roster rows to registry persons exactly as validation does (linkage with the same
+/// configuration, trained on the first rows it is given, then [`resolve`]): for the household
+/// ledger of stored rosters.
+pub struct Resolver {
+    registries: Arc<Registries>,
+    params: Option<Params>,
+}
+
+impl Resolver {
+    /// A resolver over loaded registries.
+    pub fn new(registries: Arc<Registries>) -> Resolver {
+        Resolver {
+            registries,
+            params: None,
+        }
+    }
+
+    /// The registries.
+    pub fn registries(&self) -> &Registries {
+        &self.registries
+    }
+
+    /// The person (NIK) each row resolves to, in order. The first call trains the linkage
+    /// model on its rows.
+    pub fn persons(&mut self, rows: &[RosterRow]) -> Vec<Option<u64>> {
+        let index = &self.registries.index;
+        let mut linker = Linker::new(index, link_config());
+        let queries: Vec<Query> = rows.iter().map(query).collect();
+        match &self.params {
+            Some(p) => linker.set_params(p.clone()),
+            None => {
+                linker.train(&queries);
+                self.params = Some(linker.params().clone());
+            }
+        }
+        let links = linker.link_all(&queries);
+        rows.iter()
+            .zip(&links)
+            .map(|(r, l)| resolve(index, r, l).person)
+            .collect()
+    }
+}
+
 /// Whether a programme enables a check.
 pub fn enabled(program: &Program, code: ReasonCode) -> bool {
     program.severity(code).is_some()

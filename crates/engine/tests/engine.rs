@@ -1654,3 +1654,111 @@ async fn verdicts_xlsx_is_officer_ready_and_the_csv_opens_in_indonesian_excel() 
         "NOT ELIGIBLE"
     );
 }
+
+/// Issue 17, item 4: a stored roster row with a damaged NIK still puts its programme on the
+/// right family (linked as validation links), and a row stating another family's KK does not
+/// put it on that family.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlaps_follow_the_linked_person_of_a_stored_row_not_its_damaged_nik() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let stored = |no: i64, nik: &str, kk: &str, name: &str, birth: &str| {
+        rec(
+            Table::RosterEntry,
+            &[
+                ("program", t("PKH")),
+                ("period", t("2026-Q4")),
+                ("row_no", Value::Integer(no)),
+                ("nik_raw", t(nik)),
+                ("nik", t(nik)),
+                ("kk", if kk.is_empty() { Value::Null } else { t(kk) }),
+                ("name", t(name)),
+                ("birth_date", t(birth)),
+                ("region", t(VILLAGE)),
+                ("amount", Value::Integer(750_000)),
+            ],
+        )
+    };
+    let pkh = vec![
+        // BUDI SANTOSO (KK1) with a wrong serial digit: nobody's NIK.
+        stored(1, "3201011203800091", "", "BUDI SANTOSO", "1980-03-12"),
+        // RUDI HARTONO with a wrong digit, stating BAMBANG SUTRISNO's KK.
+        stored(
+            2,
+            "3201011111880096",
+            "3201010101100007",
+            "RUDI HARTONO",
+            "1988-11-11",
+        ),
+    ];
+    load(&store, Table::RosterEntry, &pkh).await;
+    let roster = dir.path().join("blt.xlsx");
+    write_roster(
+        &roster,
+        "BLT_DD",
+        "2026-11",
+        &[
+            (
+                1,
+                "3201015505850002",
+                KK1,
+                "SITI AMINAH",
+                "1985-05-15",
+                VILLAGE,
+                300_000,
+            ),
+            (
+                2,
+                "3201011506950009",
+                "3201010101100007",
+                "BAMBANG SUTRISNO",
+                "1995-06-15",
+                VILLAGE,
+                300_000,
+            ),
+        ],
+        true,
+    );
+    let out = validate(&store, &request(dir.path(), &roster, "BLT_DD"), &mut |_| {})
+        .await
+        .unwrap();
+    let rows = codes_by_row(&out.out_dir);
+    assert!(has(&rows, 1, "PROGRAM_OVERLAP"), "{rows:?}");
+    assert!(!has(&rows, 2, "PROGRAM_OVERLAP"), "{rows:?}");
+}
+
+/// Issue 17, item 4: a damaged NIK (a letter for a digit) and a village in another regency,
+/// on a row whose name also has a typo: still linked (an inferred identity), so OUT_OF_REGION
+/// is found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_nik_and_another_regency_still_find_the_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = four_people(dir.path()).await;
+    let roster = dir.path().join("pbi.xlsx");
+    let damaged = ANI.replacen('0', "O", 1);
+    write_roster(
+        &roster,
+        "PBI_JK",
+        "2026-11",
+        &[(
+            1,
+            &damaged,
+            "",
+            "AMI SURYANI",
+            "1975-06-14",
+            "3273011001",
+            42_000,
+        )],
+        true,
+    );
+    let out = validate(&store, &request(dir.path(), &roster, "PBI_JK"), &mut |_| {})
+        .await
+        .unwrap();
+    let v = verdicts_json(&out.out_dir);
+    assert_eq!(v[0]["suggested_nik"], ANI, "{:#}", v[0]);
+    assert!(reason(&v[0], "NIK_INVALID").is_some(), "{:#}", v[0]);
+    assert_eq!(
+        reason(&v[0], "OUT_OF_REGION").unwrap()["severity"],
+        "TINJAU"
+    );
+}
