@@ -133,16 +133,20 @@ pub struct EmReport {
 /// likewise), non-increasing from best to worst. EM on blocked pairs can latch onto "same
 /// birth date and village" instead of "same person" when names are common; this catches it.
 pub fn sane_weights(field: Field, w: &[f64]) -> bool {
+    let ordered = matches!(field, Field::Name | Field::Region | Field::Sex);
+    sane_level_weights(w, ordered)
+}
+
+/// [`sane_weights`] for any comparison: `ordered` when its levels go from best to worst
+/// agreement (then the weights must not increase along them).
+pub fn sane_level_weights(w: &[f64], ordered: bool) -> bool {
     let Some((&first, rest)) = w.split_first() else {
         return false;
     };
     let last = *w.last().unwrap_or(&first);
     let top_is_max = rest.iter().all(|&x| x < first);
     let last_is_min = w[..w.len() - 1].iter().all(|&x| x > last) && last < 0.0;
-    let ordered = match field {
-        Field::Name | Field::Region | Field::Sex => w.windows(2).all(|p| p[0] >= p[1]),
-        _ => true,
-    };
+    let ordered = !ordered || w.windows(2).all(|p| p[0] >= p[1]);
     top_is_max && last_is_min && ordered
 }
 
@@ -152,11 +156,53 @@ pub type Gamma = [Option<u8>; 5];
 
 /// EM over comparison vectors, estimating m, u (among candidates) and λ.
 pub fn em(pairs: &[Gamma], init: &Params, max_iter: usize) -> EmReport {
-    let mut m = init.m.clone();
-    // Initial u among candidates: level frequencies (most candidate pairs are non-matches).
-    let mut u: Vec<Vec<f64>> = LEVELS.iter().map(|&k| vec![1.0; k]).collect();
-    for g in pairs {
-        for f in 0..5 {
+    let flat: Vec<Option<u8>> = pairs.iter().flatten().copied().collect();
+    let fit = em_levels(&flat, &LEVELS, &init.m, max_iter);
+    EmReport {
+        pairs: pairs.len(),
+        iterations: fit.iterations,
+        converged: fit.converged,
+        lambda: fit.lambda,
+        m: fit.m,
+        u_candidates: fit.u,
+        fallback_fields: Vec::new(),
+        holder_pairs: 0,
+        m_from_holders: Vec::new(),
+    }
+}
+
+/// What [`em_levels`] estimated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmFit {
+    /// `m[f][l]`.
+    pub m: Vec<Vec<f64>>,
+    /// u among the pairs given (not over random pairs).
+    pub u: Vec<Vec<f64>>,
+    /// Share of matches among the pairs given.
+    pub lambda: f64,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Whether the largest parameter change fell below [`EM_TOLERANCE`].
+    pub converged: bool,
+}
+
+/// EM of the two-class (match / non-match) model over comparison vectors of any shape: field
+/// `f` has `levels[f]` levels, `gammas` holds one level (or `None`: missing, left out) per
+/// field per pair, pair after pair (`gammas.len()` is a multiple of `levels.len()`). `init_m`
+/// starts m; u starts at the level frequencies (most pairs are non-matches) and λ at 0.05.
+/// Sums run in pair order, so the result does not depend on threads.
+pub fn em_levels(
+    gammas: &[Option<u8>],
+    levels: &[usize],
+    init_m: &[Vec<f64>],
+    max_iter: usize,
+) -> EmFit {
+    let nf = levels.len();
+    let n_pairs = gammas.len().checked_div(nf).unwrap_or(0);
+    let mut m = init_m.to_vec();
+    let mut u: Vec<Vec<f64>> = levels.iter().map(|&k| vec![1.0; k]).collect();
+    for g in gammas.chunks_exact(nf.max(1)) {
+        for f in 0..nf {
             if let Some(l) = g[f] {
                 u[f][l as usize] += 1.0;
             }
@@ -168,13 +214,13 @@ pub fn em(pairs: &[Gamma], init: &Params, max_iter: usize) -> EmReport {
     let mut converged = false;
     for _ in 0..max_iter {
         iterations += 1;
-        let mut sm: Vec<Vec<f64>> = LEVELS.iter().map(|&k| vec![1e-3; k]).collect();
-        let mut su: Vec<Vec<f64>> = LEVELS.iter().map(|&k| vec![1e-3; k]).collect();
+        let mut sm: Vec<Vec<f64>> = levels.iter().map(|&k| vec![1e-3; k]).collect();
+        let mut su: Vec<Vec<f64>> = levels.iter().map(|&k| vec![1e-3; k]).collect();
         let mut total_p = 0.0;
-        for g in pairs {
+        for g in gammas.chunks_exact(nf.max(1)) {
             let mut lm = lambda.ln();
             let mut lu = (1.0 - lambda).ln();
-            for f in 0..5 {
+            for f in 0..nf {
                 if let Some(l) = g[f] {
                     lm += m[f][l as usize].ln();
                     lu += u[f][l as usize].ln();
@@ -182,7 +228,7 @@ pub fn em(pairs: &[Gamma], init: &Params, max_iter: usize) -> EmReport {
             }
             let p = 1.0 / (1.0 + (lu - lm).exp());
             total_p += p;
-            for f in 0..5 {
+            for f in 0..nf {
                 if let Some(l) = g[f] {
                     sm[f][l as usize] += p;
                     su[f][l as usize] += 1.0 - p;
@@ -191,10 +237,10 @@ pub fn em(pairs: &[Gamma], init: &Params, max_iter: usize) -> EmReport {
         }
         normalise(&mut sm);
         normalise(&mut su);
-        let new_lambda = (total_p / pairs.len().max(1) as f64).clamp(1e-6, 1.0 - 1e-6);
+        let new_lambda = (total_p / n_pairs.max(1) as f64).clamp(1e-6, 1.0 - 1e-6);
         let mut delta = (new_lambda - lambda).abs();
-        for f in 0..5 {
-            for l in 0..LEVELS[f] {
+        for f in 0..nf {
+            for l in 0..levels[f] {
                 delta = delta
                     .max((sm[f][l] - m[f][l]).abs())
                     .max((su[f][l] - u[f][l]).abs());
@@ -208,17 +254,25 @@ pub fn em(pairs: &[Gamma], init: &Params, max_iter: usize) -> EmReport {
             break;
         }
     }
-    EmReport {
-        pairs: pairs.len(),
+    EmFit {
+        m,
+        u,
+        lambda,
         iterations,
         converged,
-        lambda,
-        m,
-        u_candidates: u,
-        fallback_fields: Vec::new(),
-        holder_pairs: 0,
-        m_from_holders: Vec::new(),
     }
+}
+
+/// u of one field from the level counts of random pairs, smoothed towards `defaults` as if
+/// `prior_pairs` pairs had shown the default frequencies (a level never seen among a few
+/// thousand random pairs keeps a small, non-zero u).
+pub fn u_from_counts(counts: &[f64], defaults: &[f64], prior_pairs: f64) -> Vec<f64> {
+    let total: f64 = counts.iter().sum();
+    counts
+        .iter()
+        .zip(defaults)
+        .map(|(c, d)| (c + prior_pairs * d) / (total + prior_pairs))
+        .collect()
 }
 
 fn normalise(v: &mut [Vec<f64>]) {
@@ -229,5 +283,101 @@ fn normalise(v: &mut [Vec<f64>]) {
                 *x /= s;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pairs drawn from a known model (λ = 0.2; three fields of 2, 3 and 4 levels) give back
+    /// m, u and λ close to the truth, and em() on the roster's five fields is em_levels.
+    #[test]
+    fn em_levels_recovers_a_known_model() {
+        let levels = [2usize, 3, 4];
+        let m = [
+            vec![0.9, 0.1],
+            vec![0.8, 0.15, 0.05],
+            vec![0.7, 0.1, 0.1, 0.1],
+        ];
+        let u = [
+            vec![0.05, 0.95],
+            vec![0.01, 0.09, 0.9],
+            vec![0.02, 0.03, 0.15, 0.8],
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let draw = |p: &[f64], r: f64| {
+            let mut acc = 0.0;
+            for (i, v) in p.iter().enumerate() {
+                acc += v;
+                if r < acc {
+                    return i as u8;
+                }
+            }
+            (p.len() - 1) as u8
+        };
+        let mut gammas = Vec::new();
+        for _ in 0..40_000 {
+            let is_match = next() < 0.2;
+            for f in 0..3 {
+                let p = if is_match { &m[f] } else { &u[f] };
+                // One value in twenty missing.
+                let missing = next() < 0.05;
+                let level = draw(p, next());
+                gammas.push((!missing).then_some(level));
+            }
+        }
+        let init: Vec<Vec<f64>> = levels.iter().map(|&k| vec![1.0 / k as f64; k]).collect();
+        let mut init = init;
+        for row in &mut init {
+            row[0] += 0.5;
+        }
+        normalise(&mut init);
+        let fit = em_levels(&gammas, &levels, &init, 200);
+        assert!(fit.converged);
+        assert!((fit.lambda - 0.2).abs() < 0.02, "λ {}", fit.lambda);
+        for f in 0..3 {
+            for l in 0..levels[f] {
+                assert!(
+                    (fit.m[f][l] - m[f][l]).abs() < 0.03,
+                    "m[{f}][{l}] {:?}",
+                    fit.m
+                );
+                assert!(
+                    (fit.u[f][l] - u[f][l]).abs() < 0.03,
+                    "u[{f}][{l}] {:?}",
+                    fit.u
+                );
+            }
+        }
+        // The roster's entry point is the same computation.
+        let five: Vec<Gamma> = (0..500u32)
+            .map(|i| {
+                let b = |k: u32| Some(((i / k) % 2) as u8);
+                [b(1), b(2), b(3), b(5), b(7)]
+            })
+            .collect();
+        let init = Params::defaults(1000);
+        let a = em(&five, &init, 20);
+        let flat: Vec<Option<u8>> = five.iter().flatten().copied().collect();
+        let b = em_levels(&flat, &LEVELS, &init.m, 20);
+        assert_eq!((a.m, a.u_candidates, a.lambda), (b.m, b.u, b.lambda));
+    }
+
+    #[test]
+    fn u_from_counts_smooths_towards_the_defaults() {
+        let u = u_from_counts(&[0.0, 10.0, 90.0], &[0.01, 0.09, 0.9], 100.0);
+        assert!((u.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(u[0] > 0.0 && u[0] < 0.01);
+        assert!(sane_level_weights(&[5.0, 1.0, -3.0], true));
+        assert!(!sane_level_weights(&[5.0, 6.0, -3.0], false));
+        assert!(!sane_level_weights(&[5.0, -4.0, -3.0], true));
+        assert!(sane_level_weights(&[5.0, -4.0, -3.0, -5.0], false));
     }
 }

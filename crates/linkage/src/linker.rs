@@ -1199,16 +1199,12 @@ impl<'a> Linker<'a> {
         let prior_pairs = 10_000.0;
         for f in 1..5 {
             let mut counts = vec![0.0; fs::LEVELS[f]];
-            let mut total = 0.0;
             for g in &random {
                 if let Some(l) = g[f] {
                     counts[l as usize] += 1.0;
-                    total += 1.0;
                 }
             }
-            for (l, c) in counts.iter().enumerate() {
-                params.u[f][l] = (c + prior_pairs * defaults.u[f][l]) / (total + prior_pairs);
-            }
+            params.u[f] = fs::u_from_counts(&counts, &defaults.u[f], prior_pairs);
         }
         // NIK u: neighbours actually present per listed NIK, over the registry size.
         let nf = n.max(1) as f64;
