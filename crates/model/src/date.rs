@@ -3,7 +3,9 @@
 //! Indonesia writes the day first, always: `05/03/1990` is 5 March. [`parse_date`] accepts
 //! every shape the agencies' exports use (see its documentation); [`parse_date_format`] and
 //! [`DateFormat`] apply one explicit format named in a mapping file; [`from_excel_serial`]
-//! converts spreadsheet serial numbers.
+//! converts spreadsheet serial numbers; [`parse_date_shape`] also says which shape it
+//! recognised and, when asked, reads two-digit years with the documented pivot
+//! ([`TWO_DIGIT_YEAR_PIVOT`]).
 //!
 //! Accepted years are 1850–2100 ([`MIN_YEAR`], [`MAX_YEAR`]): anything outside is a typo in
 //! data about living people and their documents.
@@ -82,9 +84,10 @@ impl DateError {
                 "Tahun {year} di luar rentang yang diterima ({MIN_YEAR}–{MAX_YEAR}). Periksa \
                  tahunnya; kemungkinan salah ketik."
             ),
-            DateError::UnknownFormat => "Format tanggal di berkas pemetaan tidak dikenal. \
-                 Gunakan DD-MM-YYYY, DD/MM/YYYY, DD.MM.YYYY, YYYY-MM-DD, EXCEL atau AUTO."
-                .to_string(),
+            DateError::UnknownFormat => format!(
+                "Format tanggal di berkas pemetaan tidak dikenal. Gunakan salah satu dari: {}.",
+                format_names()
+            ),
         }
     }
 
@@ -111,9 +114,10 @@ impl DateError {
                 "The year {year} is outside the accepted range ({MIN_YEAR}–{MAX_YEAR}). Check \
                  the year; it is probably mistyped."
             ),
-            DateError::UnknownFormat => "The mapping file names an unknown date format. Use \
-                 DD-MM-YYYY, DD/MM/YYYY, DD.MM.YYYY, YYYY-MM-DD, EXCEL or AUTO."
-                .to_string(),
+            DateError::UnknownFormat => format!(
+                "The mapping file names an unknown date format. Use one of: {}.",
+                format_names()
+            ),
         }
     }
 }
@@ -134,12 +138,18 @@ impl std::error::Error for DateError {}
 /// | `DD/MM/YYYY` | the same with `/`                                                 |
 /// | `DD.MM.YYYY` | the same with `.`                                                 |
 /// | `YYYY-MM-DD` | 4-digit year, month and day separated by `-`                      |
+/// | `YYYYMMDD`   | eight digits, year first (`19900515`)                             |
+/// | `DDMMYYYY`   | eight digits, day first (`15051990`)                              |
+/// | `DD-MM-YY`   | day, month and a 2-digit year separated by `-` (pivot below)      |
+/// | `DD/MM/YY`   | the same with `/`                                                 |
+/// | `DD.MM.YY`   | the same with `.`                                                 |
 /// | `EXCEL`      | an Excel serial number as text (`32874`, `32874.0`, `32874,5`)    |
 /// | `AUTO`       | everything [`parse_date`] accepts                                 |
 ///
-/// The numeric formats also accept a trailing time of day (`1990-05-15 00:00:00`,
-/// `1990-05-15T00:00:00Z`), which is ignored. Names are matched ignoring case and surrounding
-/// whitespace.
+/// The separated numeric formats also accept a trailing time of day (`1990-05-15 00:00:00`,
+/// `1990-05-15T00:00:00Z`), which is ignored. Two-digit years go to a century by
+/// [`TWO_DIGIT_YEAR_PIVOT`]: `00`–`29` are 2000–2029, `30`–`99` are 1930–1999 (the rule
+/// spreadsheet programs apply). Names are matched ignoring case and surrounding whitespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DateFormat {
     /// `DD-MM-YYYY`.
@@ -150,6 +160,16 @@ pub enum DateFormat {
     DmyDot,
     /// `YYYY-MM-DD`.
     YmdDash,
+    /// `YYYYMMDD`.
+    YmdCompact,
+    /// `DDMMYYYY`.
+    DmyCompact,
+    /// `DD-MM-YY` (two-digit year, [`TWO_DIGIT_YEAR_PIVOT`]).
+    DmyDashShort,
+    /// `DD/MM/YY`.
+    DmySlashShort,
+    /// `DD.MM.YY`.
+    DmyDotShort,
     /// `EXCEL`: a serial number in the 1900 date system.
     Excel,
     /// `AUTO`: every shape [`parse_date`] accepts.
@@ -158,11 +178,16 @@ pub enum DateFormat {
 
 impl DateFormat {
     /// Every format, in documentation order.
-    pub const ALL: [DateFormat; 6] = [
+    pub const ALL: [DateFormat; 11] = [
         DateFormat::DmyDash,
         DateFormat::DmySlash,
         DateFormat::DmyDot,
         DateFormat::YmdDash,
+        DateFormat::YmdCompact,
+        DateFormat::DmyCompact,
+        DateFormat::DmyDashShort,
+        DateFormat::DmySlashShort,
+        DateFormat::DmyDotShort,
         DateFormat::Excel,
         DateFormat::Auto,
     ];
@@ -183,6 +208,11 @@ impl DateFormat {
             DateFormat::DmySlash => "DD/MM/YYYY",
             DateFormat::DmyDot => "DD.MM.YYYY",
             DateFormat::YmdDash => "YYYY-MM-DD",
+            DateFormat::YmdCompact => "YYYYMMDD",
+            DateFormat::DmyCompact => "DDMMYYYY",
+            DateFormat::DmyDashShort => "DD-MM-YY",
+            DateFormat::DmySlashShort => "DD/MM/YY",
+            DateFormat::DmyDotShort => "DD.MM.YY",
             DateFormat::Excel => "EXCEL",
             DateFormat::Auto => "AUTO",
         }
@@ -195,6 +225,11 @@ impl DateFormat {
             DateFormat::DmySlash => "17/08/1945",
             DateFormat::DmyDot => "17.08.1945",
             DateFormat::YmdDash => "1945-08-17",
+            DateFormat::YmdCompact => "19450817",
+            DateFormat::DmyCompact => "17081945",
+            DateFormat::DmyDashShort => "17-08-45",
+            DateFormat::DmySlashShort => "17/08/45",
+            DateFormat::DmyDotShort => "17.08.45",
             DateFormat::Excel => "16666",
             DateFormat::Auto => "17 Agustus 1945",
         }
@@ -212,25 +247,50 @@ impl DateFormat {
             return unrecognised;
         }
         match self {
-            DateFormat::Auto => parse_auto(s),
+            DateFormat::Auto => parse_auto(s, None).map(|(d, _)| d),
             DateFormat::Excel => match parse_serial_text(s) {
                 Some(r) => r,
                 None => unrecognised,
             },
-            DateFormat::DmyDash | DateFormat::DmySlash | DateFormat::DmyDot => {
-                let sep = match self {
-                    DateFormat::DmyDash => '-',
-                    DateFormat::DmySlash => '/',
-                    _ => '.',
+            DateFormat::DmyDash
+            | DateFormat::DmySlash
+            | DateFormat::DmyDot
+            | DateFormat::DmyDashShort
+            | DateFormat::DmySlashShort
+            | DateFormat::DmyDotShort => {
+                let (sep, short) = match self {
+                    DateFormat::DmyDash => ('-', false),
+                    DateFormat::DmySlash => ('/', false),
+                    DateFormat::DmyDot => ('.', false),
+                    DateFormat::DmyDashShort => ('-', true),
+                    DateFormat::DmySlashShort => ('/', true),
+                    _ => ('.', true),
                 };
                 let Some(s) = strip_time(s) else {
                     return unrecognised;
                 };
                 match split3(s, sep) {
-                    Some((d, m, y)) if is_num(d, 1, 2) && is_num(m, 1, 2) && is_num(y, 4, 4) => {
+                    Some((d, m, y))
+                        if is_num(d, 1, 2) && is_num(m, 1, 2) && !short && is_num(y, 4, 4) =>
+                    {
                         make(num(y), num(m), num(d))
                     }
+                    Some((d, m, y))
+                        if is_num(d, 1, 2) && is_num(m, 1, 2) && short && is_num(y, 2, 2) =>
+                    {
+                        make(century(num(y), TWO_DIGIT_YEAR_PIVOT), num(m), num(d))
+                    }
                     _ => unrecognised,
+                }
+            }
+            DateFormat::YmdCompact | DateFormat::DmyCompact => {
+                if !is_num(s, 8, 8) {
+                    return unrecognised;
+                }
+                if self == DateFormat::YmdCompact {
+                    make(num(&s[0..4]), num(&s[4..6]), num(&s[6..8]))
+                } else {
+                    make(num(&s[4..8]), num(&s[2..4]), num(&s[0..2]))
                 }
             }
             DateFormat::YmdDash => {
@@ -287,9 +347,75 @@ const MAX_INPUT: usize = 64;
 ///   [`parse_date_format`] with `EXCEL` to force serials.
 ///
 /// Years must have four digits: `15-05-90` is [`DateError::Unrecognised`] because its century
-/// is a guess.
+/// is a guess (a format naming a two-digit year, or [`parse_date_shape`] with a pivot, reads it).
 pub fn parse_date(input: &str) -> Result<NaiveDate, DateError> {
     DateFormat::Auto.parse(input)
+}
+
+/// Where two-digit years go: a year `YY` below the pivot is `20YY`, otherwise `19YY`. 30 is the
+/// rule of spreadsheet programs (Excel, LibreOffice): `29` is 2029, `30` is 1930.
+pub const TWO_DIGIT_YEAR_PIVOT: u32 = 30;
+
+/// The full year of a two-digit year `yy` (0–99) under `pivot` (see [`TWO_DIGIT_YEAR_PIVOT`]).
+pub const fn century(yy: u32, pivot: u32) -> u32 {
+    if yy < pivot { 2000 + yy } else { 1900 + yy }
+}
+
+/// Which shape automatic detection recognised ([`parse_date_shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DateShape {
+    /// `YYYY-MM-DD` (also `/` or `.`), optionally with a time of day.
+    YearFirst,
+    /// `DD-MM-YYYY`, `DD/MM/YYYY`, `DD.MM.YYYY` or `DD MM YYYY`.
+    DayFirst,
+    /// `DD-MM-YY` and the like: a two-digit year placed by the pivot.
+    DayFirstTwoDigitYear,
+    /// `YYYYMMDD`.
+    CompactYearFirst,
+    /// `DDMMYYYY`.
+    CompactDayFirst,
+    /// With a month name (`15 Mei 1990`, `May 15, 1990`).
+    MonthName,
+    /// An Excel serial number.
+    ExcelSerial,
+}
+
+impl DateShape {
+    /// How the shape is written in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DateShape::YearFirst => "YYYY-MM-DD",
+            DateShape::DayFirst => "DD-MM-YYYY",
+            DateShape::DayFirstTwoDigitYear => "DD-MM-YY",
+            DateShape::CompactYearFirst => "YYYYMMDD",
+            DateShape::CompactDayFirst => "DDMMYYYY",
+            DateShape::MonthName => "DD MMMM YYYY",
+            DateShape::ExcelSerial => "EXCEL",
+        }
+    }
+}
+
+/// Like [`parse_date`], and also says which shape the text had. With `two_digit_year_pivot`
+/// set, day-first dates with a two-digit year (`15/05/85`, `15-05-85`, `15.05.85`) are read
+/// with that pivot (normally [`TWO_DIGIT_YEAR_PIVOT`]: 1985) instead of being refused;
+/// everything else is exactly [`parse_date`].
+pub fn parse_date_shape(
+    input: &str,
+    two_digit_year_pivot: Option<u32>,
+) -> Result<(NaiveDate, DateShape), DateError> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err(DateError::Empty);
+    }
+    if s.len() > MAX_INPUT {
+        return Err(DateError::Unrecognised { expected: None });
+    }
+    parse_auto(s, two_digit_year_pivot)
+}
+
+/// Every format name, for messages.
+fn format_names() -> String {
+    DateFormat::ALL.map(DateFormat::name).join(", ")
 }
 
 /// Parses `input` in the format named `format` (see [`DateFormat`] for the names). An unknown
@@ -321,8 +447,9 @@ pub fn from_excel_serial(serial: f64) -> Option<NaiveDate> {
     base.checked_add_days(chrono::Days::new(n as u64))
 }
 
-/// Automatic detection over a trimmed, non-empty, short input.
-fn parse_auto(s: &str) -> Result<NaiveDate, DateError> {
+/// Automatic detection over a trimmed, non-empty, short input; two-digit years only with a
+/// pivot.
+fn parse_auto(s: &str, pivot: Option<u32>) -> Result<(NaiveDate, DateShape), DateError> {
     let unrecognised = Err(DateError::Unrecognised { expected: None });
     if s.bytes().all(|b| b.is_ascii_digit()) {
         if s.len() == 8 {
@@ -333,7 +460,7 @@ fn parse_auto(s: &str) -> Result<NaiveDate, DateError> {
         }
     }
     if let Some(r) = parse_serial_text(s) {
-        return r;
+        return r.map(|d| (d, DateShape::ExcelSerial));
     }
     let Some(s) = strip_time(s) else {
         return unrecognised;
@@ -351,30 +478,49 @@ fn parse_auto(s: &str) -> Result<NaiveDate, DateError> {
             Tok::Num(c),
         ] if s1 == s2 && s1.chars().count() == 1 && "-/. ".contains(*s1) => {
             if is_num(a, 4, 4) && is_num(b, 1, 2) && is_num(c, 1, 2) {
-                make(num(a), num(b), num(c))
+                make(num(a), num(b), num(c)).map(|d| (d, DateShape::YearFirst))
             } else if is_num(a, 1, 2) && is_num(b, 1, 2) && is_num(c, 4, 4) {
-                make(num(c), num(b), num(a))
+                make(num(c), num(b), num(a)).map(|d| (d, DateShape::DayFirst))
+            } else if let Some(p) = pivot
+                && is_num(a, 1, 2)
+                && is_num(b, 1, 2)
+                && is_num(c, 2, 2)
+            {
+                make(century(num(c), p), num(b), num(a))
+                    .map(|d| (d, DateShape::DayFirstTwoDigitYear))
             } else {
                 unrecognised
             }
         }
-        _ => parse_month_name(&tokens).unwrap_or(unrecognised),
+        _ => parse_month_name(&tokens)
+            .map(|r| r.map(|d| (d, DateShape::MonthName)))
+            .unwrap_or(unrecognised),
     }
 }
 
 /// `YYYYMMDD` or `DDMMYYYY`: whichever has its year in range and exists.
-fn parse_compact(s: &str) -> Result<NaiveDate, DateError> {
+fn parse_compact(s: &str) -> Result<(NaiveDate, DateShape), DateError> {
     let candidates = [
-        (num(&s[0..4]), num(&s[4..6]), num(&s[6..8])),
-        (num(&s[4..8]), num(&s[2..4]), num(&s[0..2])),
+        (
+            num(&s[0..4]),
+            num(&s[4..6]),
+            num(&s[6..8]),
+            DateShape::CompactYearFirst,
+        ),
+        (
+            num(&s[4..8]),
+            num(&s[2..4]),
+            num(&s[0..2]),
+            DateShape::CompactDayFirst,
+        ),
     ];
     let mut first_err = None;
-    for (y, m, d) in candidates {
+    for (y, m, d, shape) in candidates {
         if !(MIN_YEAR..=MAX_YEAR).contains(&(y as i32)) {
             continue;
         }
         match make(y, m, d) {
-            Ok(date) => return Ok(date),
+            Ok(date) => return Ok((date, shape)),
             Err(e) => {
                 first_err.get_or_insert(e);
             }
@@ -746,6 +892,21 @@ mod tests {
             ("15 Mei 1990", "AUTO", Ok(d(1990, 5, 15))),
             ("", "DD-MM-YYYY", Err("DATE_EMPTY")),
             ("15-05-1990", "MM/DD/YYYY", Err("DATE_UNKNOWN_FORMAT")),
+            ("19900515", "YYYYMMDD", Ok(d(1990, 5, 15))),
+            ("15051990", "YYYYMMDD", Err("DATE_OUT_OF_RANGE")),
+            ("19901315", "YYYYMMDD", Err("DATE_IMPOSSIBLE")),
+            ("1990-05-15", "YYYYMMDD", Err("DATE_UNRECOGNISED")),
+            ("15051990", "ddmmyyyy", Ok(d(1990, 5, 15))),
+            ("1505199", "DDMMYYYY", Err("DATE_UNRECOGNISED")),
+            ("15-05-85", "DD-MM-YY", Ok(d(1985, 5, 15))),
+            ("15/05/85", "DD/MM/YY", Ok(d(1985, 5, 15))),
+            ("15.05.85", "DD.MM.YY", Ok(d(1985, 5, 15))),
+            ("1/2/03", "DD/MM/YY", Ok(d(2003, 2, 1))),
+            ("31/12/29", "DD/MM/YY", Ok(d(2029, 12, 31))),
+            ("01/01/30", "DD/MM/YY", Ok(d(1930, 1, 1))),
+            ("15/05/1985", "DD/MM/YY", Err("DATE_UNRECOGNISED")),
+            ("15-05-85", "DD/MM/YY", Err("DATE_UNRECOGNISED")),
+            ("31/02/85", "DD/MM/YY", Err("DATE_IMPOSSIBLE")),
             ("15-05-1990", "", Err("DATE_UNKNOWN_FORMAT")),
         ];
         for (input, format, want) in cases {
@@ -757,6 +918,109 @@ mod tests {
             assert_eq!(f.parse(f.example()), Ok(d(1945, 8, 17)), "{f}");
             assert_eq!(f.name().parse::<DateFormat>(), Ok(f));
         }
+    }
+
+    /// Two-digit years: refused by `parse_date` (the roster path's behaviour), read with the
+    /// pivot by `parse_date_shape` when asked, and every shape named.
+    #[test]
+    fn shapes_and_two_digit_years() {
+        type Want = Result<(NaiveDate, DateShape), &'static str>;
+        let p = Some(TWO_DIGIT_YEAR_PIVOT);
+        let cases: &[(&str, Option<u32>, Want)] = &[
+            (
+                "15/05/85",
+                p,
+                Ok((d(1985, 5, 15), DateShape::DayFirstTwoDigitYear)),
+            ),
+            (
+                "15-05-85",
+                p,
+                Ok((d(1985, 5, 15), DateShape::DayFirstTwoDigitYear)),
+            ),
+            (
+                "5.3.07",
+                p,
+                Ok((d(2007, 3, 5), DateShape::DayFirstTwoDigitYear)),
+            ),
+            (
+                "01/01/29",
+                p,
+                Ok((d(2029, 1, 1), DateShape::DayFirstTwoDigitYear)),
+            ),
+            (
+                "01/01/30",
+                p,
+                Ok((d(1930, 1, 1), DateShape::DayFirstTwoDigitYear)),
+            ),
+            (
+                "01/01/00",
+                p,
+                Ok((d(2000, 1, 1), DateShape::DayFirstTwoDigitYear)),
+            ),
+            (
+                "01/01/99",
+                Some(50),
+                Ok((d(1999, 1, 1), DateShape::DayFirstTwoDigitYear)),
+            ),
+            (
+                "01/01/49",
+                Some(50),
+                Ok((d(2049, 1, 1), DateShape::DayFirstTwoDigitYear)),
+            ),
+            ("15/05/85", None, Err("DATE_UNRECOGNISED")),
+            ("31/04/85", p, Err("DATE_IMPOSSIBLE")),
+            ("15/05/5", p, Err("DATE_UNRECOGNISED")),
+            ("15/05/085", p, Err("DATE_UNRECOGNISED")),
+            ("85/05/15", p, Err("DATE_IMPOSSIBLE")),
+            (
+                "19850515",
+                p,
+                Ok((d(1985, 5, 15), DateShape::CompactYearFirst)),
+            ),
+            (
+                "15051985",
+                None,
+                Ok((d(1985, 5, 15), DateShape::CompactDayFirst)),
+            ),
+            (
+                "1985-05-15",
+                None,
+                Ok((d(1985, 5, 15), DateShape::YearFirst)),
+            ),
+            ("15/05/1985", p, Ok((d(1985, 5, 15), DateShape::DayFirst))),
+            (
+                "15 Mei 1985",
+                None,
+                Ok((d(1985, 5, 15), DateShape::MonthName)),
+            ),
+            ("31182", None, Ok((d(1985, 5, 15), DateShape::ExcelSerial))),
+            ("", p, Err("DATE_EMPTY")),
+            ("19851315", p, Err("DATE_IMPOSSIBLE")),
+        ];
+        for (input, pivot, want) in cases {
+            let got = parse_date_shape(input, *pivot).map_err(|e| e.code());
+            assert_eq!(got, *want, "input {input:?} pivot {pivot:?}");
+            // Without a pivot, the date is parse_date's.
+            if pivot.is_none() {
+                assert_eq!(
+                    parse_date_shape(input, None).map(|(x, _)| x),
+                    parse_date(input)
+                );
+            }
+        }
+        assert_eq!(
+            parse_date("15/05/85").map_err(|e| e.code()),
+            Err("DATE_UNRECOGNISED")
+        );
+        for s in [
+            DateShape::YearFirst,
+            DateShape::ExcelSerial,
+            DateShape::MonthName,
+        ] {
+            assert!(!s.name().is_empty());
+        }
+        let huge = format!("{}15/05/85", "1".repeat(100));
+        assert!(parse_date_shape(&huge, p).is_err());
     }
 
     #[test]

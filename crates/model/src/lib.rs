@@ -22,7 +22,10 @@ pub mod nik;
 pub mod region;
 pub mod standard;
 
-pub use date::{DateError, DateFormat, from_excel_serial, parse_date, parse_date_format};
+pub use date::{
+    DateError, DateFormat, DateShape, TWO_DIGIT_YEAR_PIVOT, from_excel_serial, parse_date,
+    parse_date_format, parse_date_shape,
+};
 pub use kk::{Kk, KkError, KkParse, KkWarning};
 pub use lang::Lang;
 pub use name::{PersonName, name_tokens, normalize_name, phonetic_key};
