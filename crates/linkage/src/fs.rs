@@ -150,6 +150,17 @@ pub fn sane_level_weights(w: &[f64], ordered: bool) -> bool {
     top_is_max && last_is_min && ordered
 }
 
+/// Whether one field's weights look like an identity comparison when its middle levels are
+/// kinds of disagreement rather than degrees (a short code two edits away is as random as one
+/// wholly different): the best level weighs most and counts for the pair, the last ("different")
+/// counts against it.
+pub fn identity_weights(w: &[f64]) -> bool {
+    let Some((&first, rest)) = w.split_first() else {
+        return false;
+    };
+    first > 0.0 && rest.iter().all(|&x| x <= first) && w.last().is_some_and(|&l| l < 0.0)
+}
+
 /// A comparison vector: level per field, `None` when the field is missing or its agreement is
 /// implied by the NIK digits.
 pub type Gamma = [Option<u8>; 5];

@@ -116,8 +116,10 @@
 //! # Generic linkage
 //!
 //! [`GenericLinker`] links two lists (or deduplicates one) over fields described by a
-//! [`GenericConfig`] (serde, read from TOML by the CLI): name, date, text, exact and region
-//! comparators, blocking rules built from field keys, default or configured m/u per level.
+//! [`GenericConfig`] (serde, read from TOML by the CLI): name, date, text, code, exact and
+//! region comparators, blocking rules built from field keys, m learnt by the same EM
+//! ([`fs::em_levels`]) and u from random pairs, a match probability; one-to-one, best-candidate
+//! and cluster selection ([`generic::select`]). See the [`generic`] module.
 
 pub mod adapter;
 pub mod codec;
@@ -131,8 +133,9 @@ pub mod names;
 pub use compare::{BirthDateLevel, DateLevel, NikLevel, RegionLevel};
 pub use fs::{EmReport, Field, Params};
 pub use generic::{
-    Comparator, ConfigError, FieldSpec, GenericConfig, GenericEvidence, GenericLinker,
-    GenericRecord, GenericStats, KeyPart, KeyTransform, ScoredPair,
+    BlockStats, Candidates, ColumnReport, Comparator, ConfigError, FieldModel, FieldSpec,
+    GenericConfig, GenericEvidence, GenericLinker, GenericModel, GenericRecord, KeyPart,
+    KeyTransform, ModelError, Prepared, ScoredPair, Threshold, TrainReport,
 };
 pub use index::{IndexStats, RegistryIndex, RegistryPerson};
 pub use linker::{

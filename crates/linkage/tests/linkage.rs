@@ -593,7 +593,7 @@ fn generic_link_and_dedup() {
         rec(&["MUHAMMAD SOLEH", "1980-01-23", "3201010001"]),
         rec(&["AGUS SETIAWAN", "1980-01-23", "3201010001"]),
     ];
-    let (pairs, stats) = linker.link(&left, &right);
+    let (pairs, _, stats) = linker.link(&left, &right);
     assert!(stats.compared >= 2);
     let matches: Vec<(u32, u32)> = pairs
         .iter()
@@ -603,14 +603,19 @@ fn generic_link_and_dedup() {
     assert_eq!(matches, vec![(0, 1), (1, 0)]);
     let mut with_dup = left.clone();
     with_dup.push(rec(&["MUHAMAD SOLEH", "1980-01-23", ""]));
-    let (pairs, _) = linker.dedup(&with_dup);
+    let (pairs, model, _) = linker.dedup(&with_dup);
     let matches: Vec<(u32, u32)> = pairs
         .iter()
         .filter(|p| p.is_match)
         .map(|p| (p.left, p.right))
         .collect();
     assert_eq!(matches, vec![(0, 3)]);
-    assert!(pairs[0].evidence.iter().any(|e| e.field == "nama"));
+    assert!(
+        linker
+            .evidence(&model, &pairs[0])
+            .iter()
+            .any(|e| e.field == "nama")
+    );
 }
 
 #[test]
