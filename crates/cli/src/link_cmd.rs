@@ -17,6 +17,7 @@ use sinergi_linkage::generic::{
     GenericRecord, ScoredPair, Threshold, TrainReport,
 };
 
+use crate::lang::num;
 use crate::progress;
 use crate::tr;
 
@@ -269,7 +270,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let matches = pairs.iter().filter(|p| p.is_match).count();
     out.results(&linker, matches, pairs.len() - matches, &args);
     if let Some(path) = &args.klaster {
-        let n = write_clusters(path, left, &id_cols, &pairs)?;
+        let n = num(write_clusters(path, left, &id_cols, &pairs)? as u64);
         out.line(tr!(
             "Klaster: {n} klaster ditulis ke {}",
             "Clusters: {n} clusters written to {}",
@@ -696,7 +697,7 @@ impl Summary {
             tr!(
                 "; {} baris rusak dilewati",
                 "; {} broken rows skipped",
-                s.summary.skipped_rows
+                num(s.summary.skipped_rows)
             )
         } else {
             String::new()
@@ -704,7 +705,7 @@ impl Summary {
         self.line(tr!(
             "Dibaca ({label}): {} baris dari {}{skipped}",
             "Read ({label}): {} rows from {}{skipped}",
-            s.records.len(),
+            num(s.records.len() as u64),
             s.file
         ));
         for p in s.summary.problems.iter().take(5) {
@@ -736,7 +737,7 @@ impl Summary {
                     let shapes: Vec<String> = rep
                         .date_shapes
                         .iter()
-                        .map(|(s, n)| format!("{} {n}", s.name()))
+                        .map(|(s, n)| format!("{} {}", s.name(), num(*n)))
                         .collect();
                     let layouts = if shapes.is_empty() {
                         String::new()
@@ -747,8 +748,8 @@ impl Summary {
                         "Kolom {} ({label}): {} terisi, {} tidak terbaca{layouts}",
                         "Column {} ({label}): {} present, {} unreadable{layouts}",
                         rep.field,
-                        rep.present,
-                        rep.unreadable
+                        num(rep.present),
+                        num(rep.unreadable)
                     ));
                     for (i, raw, why) in &rep.examples {
                         self.line(tr!(
@@ -766,8 +767,8 @@ impl Summary {
                         "{}: column {} is mostly unreadable ({} of {} values). Check the column's comparator in the configuration (date for dates, region only for Kemendagri region codes; postcodes and other numbers: code), or set date_format. [LINK_COLUMN_UNREADABLE]",
                         side.file,
                         rep.field,
-                        rep.unreadable,
-                        rep.present
+                        num(rep.unreadable),
+                        num(rep.present)
                     ));
                 }
             }
@@ -776,21 +777,21 @@ impl Summary {
     }
 
     fn blocking(&mut self, s: &BlockStats, max_block: usize) {
-        let per_rule: Vec<String> = s.per_rule.iter().map(u64::to_string).collect();
+        let per_rule: Vec<String> = s.per_rule.iter().map(|n| num(*n)).collect();
         self.line(tr!(
             "Pasangan dibandingkan: {} (per aturan blocking: {})",
             "Pairs compared: {} (per blocking rule: {})",
-            s.compared,
+            num(s.compared),
             per_rule.join(", ")
         ));
         if s.skipped_blocks > 0 {
             self.line(tr!(
                 "Blok terlalu besar dilewati: {} (terbesar {} catatan, lebih dari max_block = {}; {} pasangan tidak dibandingkan); tambahkan kolom ke aturan blocking atau naikkan max_block.",
                 "Oversized blocks skipped: {} (largest {} records, above max_block = {}; {} pairs not compared); add a column to the blocking rule or raise max_block.",
-                s.skipped_blocks,
-                s.largest_skipped,
-                max_block,
-                s.skipped_pairs
+                num(s.skipped_blocks),
+                num(s.largest_skipped),
+                num(max_block as u64),
+                num(s.skipped_pairs)
             ));
         } else {
             self.line(tr!(
@@ -806,8 +807,8 @@ impl Summary {
             (None, Some(r)) if r.em_ran => tr!(
                 "dipelajari dari data: u dari {} pasangan acak, m dengan EM atas {} pasangan blocking ({} iterasi{})",
                 "learnt from the data: u from {} random pairs, m by EM over {} blocked pairs ({} iterations{})",
-                r.random_pairs,
-                r.em_pairs,
+                num(r.random_pairs),
+                num(r.em_pairs as u64),
                 r.iterations,
                 if r.converged {
                     String::new()
@@ -818,7 +819,7 @@ impl Summary {
             (None, Some(r)) => tr!(
                 "u dari {} pasangan acak; m bawaan (pasangan blocking terlalu sedikit untuk EM)",
                 "u from {} random pairs; default m (too few blocked pairs for EM)",
-                r.random_pairs
+                num(r.random_pairs)
             ),
             (None, None) => tr!("nilai bawaan (learn = false)", "defaults (learn = false)"),
         };
@@ -873,7 +874,9 @@ impl Summary {
             "Cocok: {matches} ({}); mungkin cocok: {possible} ({}){mode}",
             "Matches: {matches} ({}); possible matches: {possible} ({}){mode}",
             t(linker.match_threshold()),
-            t(linker.possible_threshold())
+            t(linker.possible_threshold()),
+            matches = num(matches as u64),
+            possible = num(possible as u64),
         ));
         if let Some(out) = &args.out {
             self.line(tr!(

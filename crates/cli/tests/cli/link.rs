@@ -720,7 +720,7 @@ fn problem_5_one_oversized_block_is_reported_once() {
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("Blok terlalu besar dilewati: 1 (terbesar 50 catatan, lebih dari max_block = 10; 1225 pasangan tidak dibandingkan)"),
+        err.contains("Blok terlalu besar dilewati: 1 (terbesar 50 catatan, lebih dari max_block = 10; 1.225 pasangan tidak dibandingkan)"),
         "{err}"
     );
 }
@@ -1202,4 +1202,51 @@ fn left_without_right_or_with_dedup_is_a_usage_error() {
         ],
     );
     assert_eq!(out.status.code(), Some(2), "--klaster needs --dedup");
+}
+
+/// With `SINERGI_LANG=en` the summary and the errors are in English (Bahasa Indonesia is the
+/// default, as every test above reads it).
+#[test]
+fn the_summary_and_errors_are_in_english_with_sinergi_lang_en() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cfg.toml", EXAMPLE.as_bytes());
+    write(d, "daftar.csv", LIST.as_bytes());
+    let en = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sinergi"))
+            .arg("link")
+            .args(args)
+            .current_dir(d)
+            .env("SINERGI_LANG", "en")
+            .output()
+            .unwrap()
+    };
+    let out = en(&["--dedup", "daftar.csv", "--config", "cfg.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    for text in [
+        "Read (list): 7 rows from daftar.csv",
+        "Column tgl_lahir (list): 7 present, 0 unreadable; layouts:",
+        "Pairs compared:",
+        "Oversized blocks skipped: 0",
+        "prior (probability two random records are the same person)",
+        "Matches: 1 (probability ≥ 0.5)",
+    ] {
+        assert!(err.contains(text), "{text}: {err}");
+    }
+    assert!(!err.contains("Dibaca"), "{err}");
+    let out = en(&[
+        "--dedup",
+        "daftar.csv",
+        "--config",
+        "cfg.toml",
+        "--threshold",
+        "7",
+    ]);
+    assert!(
+        stderr(&out).contains("is not a probability")
+            && stderr(&out).contains("--threshold-weight 7"),
+        "{}",
+        stderr(&out)
+    );
 }
