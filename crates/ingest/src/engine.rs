@@ -191,6 +191,9 @@ pub(crate) struct Engine<'s> {
     field_slots: Vec<Vec<usize>>,
     /// Region codes already checked (at most the ~84,000 villages; cleared past 200,000).
     regions: HashMap<String, normalize::Checked>,
+    /// Region names already looked up (`region_names`), by the names joined; cleared past
+    /// 200,000.
+    region_names: HashMap<String, Result<String, Issue>>,
     // Per-row scratch.
     row_problems: Vec<Problem>,
     row_warnings: Vec<Problem>,
@@ -230,11 +233,7 @@ impl<'s> Engine<'s> {
         let field_slots = mapping
             .fields
             .iter()
-            .map(|f| match &f.source {
-                FieldSource::Column(c) => vec![slot(c)],
-                FieldSource::Template { columns, .. } => columns.iter().map(|c| slot(c)).collect(),
-                FieldSource::Constant(_) => vec![],
-            })
+            .map(|f| f.source.columns().into_iter().map(slot).collect())
             .collect();
         let key_fields = table
             .key()
@@ -272,6 +271,7 @@ impl<'s> Engine<'s> {
             key_fields,
             field_slots,
             regions: HashMap::new(),
+            region_names: HashMap::new(),
             row_problems: Vec::new(),
             row_warnings: Vec::new(),
         }
@@ -636,6 +636,26 @@ impl<'s> Engine<'s> {
                     _ => cell.text(),
                 }
             }
+            FieldSource::RegionNames { columns, levels } => {
+                let mut names = Vec::with_capacity(columns.len());
+                for k in 0..columns.len() {
+                    let cell = slot_cell(k).text();
+                    let mut v: Cow<'_, str> = Cow::Borrowed(cell.trim());
+                    for t in &fm.transforms {
+                        match apply(t, v) {
+                            Ok(next) => v = next,
+                            Err(issue) => return FieldOutcome::Problem(cell.into_owned(), issue),
+                        }
+                    }
+                    names.push(v.trim().to_owned());
+                }
+                if names.iter().any(|n| n.is_empty()) {
+                    // Handled as an empty value below (default, required).
+                    Cow::Borrowed("")
+                } else {
+                    return self.region_by_names(levels, names);
+                }
+            }
             FieldSource::Template { columns, parts } => {
                 let mut out = String::new();
                 let mut empty = false;
@@ -742,7 +762,8 @@ impl<'s> Engine<'s> {
                                 format!("kolom {c:?} kosong"),
                                 format!("column {c:?} is empty"),
                             ),
-                            FieldSource::Template { columns, .. } => (
+                            FieldSource::Template { columns, .. }
+                            | FieldSource::RegionNames { columns, .. } => (
                                 format!("salah satu kolom {columns:?} kosong"),
                                 format!("one of the columns {columns:?} is empty"),
                             ),
@@ -811,6 +832,39 @@ impl<'s> Engine<'s> {
                 Ok(b) => FieldOutcome::Value(Value::Bool(b)),
                 Err(e) => FieldOutcome::Problem(raw.into_owned(), e),
             },
+        }
+    }
+
+    /// The code of the one region the names designate; a problem naming the level when the
+    /// names fit none or several (never a guess).
+    fn region_by_names(
+        &mut self,
+        levels: &[sinergi_model::Level],
+        names: Vec<String>,
+    ) -> FieldOutcome {
+        let shown = names.join(" / ");
+        let found = match self.region_names.get(&shown) {
+            Some(r) => r.clone(),
+            None => {
+                let pairs: Vec<(sinergi_model::Level, &str)> = levels
+                    .iter()
+                    .copied()
+                    .zip(names.iter().map(String::as_str))
+                    .collect();
+                let r = sinergi_model::wilayah()
+                    .resolve_names(&pairs)
+                    .map(|r| r.code.digits())
+                    .map_err(|e| Issue::new(e.code(), e.message(Lang::Id), e.message(Lang::En)));
+                if self.region_names.len() >= 200_000 {
+                    self.region_names.clear();
+                }
+                self.region_names.insert(shown.clone(), r.clone());
+                r
+            }
+        };
+        match found {
+            Ok(code) => FieldOutcome::Value(Value::Text(code)),
+            Err(issue) => FieldOutcome::Problem(shown, issue),
         }
     }
 
@@ -1074,6 +1128,18 @@ fn apply<'a>(t: &Transform, v: Cow<'a, str>) -> Result<Cow<'a, str>, Issue> {
                 v
             } else {
                 Cow::Owned(v.chars().filter(char::is_ascii_digit).collect())
+            }
+        }
+        Transform::Substring { start, len } => {
+            let mut chars = v.chars().skip(*start);
+            let out: String = match len {
+                Some(n) => chars.by_ref().take(*n).collect(),
+                None => chars.collect(),
+            };
+            if out.len() == v.len() {
+                v
+            } else {
+                Cow::Owned(out)
             }
         }
         Transform::Replace { from, to } => {

@@ -188,6 +188,27 @@ pub enum FieldSource {
     },
     /// The same value on every row.
     Constant(String),
+    /// A Kemendagri region code looked up by the names of its levels
+    /// (`sinergi_model::Wilayah::resolve_names`).
+    RegionNames {
+        /// The name columns, highest level first.
+        columns: Vec<String>,
+        /// The level of each column.
+        levels: Vec<sinergi_model::Level>,
+    },
+}
+
+impl FieldSource {
+    /// The columns this source reads.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            FieldSource::Column(c) => vec![c.as_str()],
+            FieldSource::Template { columns, .. } | FieldSource::RegionNames { columns, .. } => {
+                columns.iter().map(String::as_str).collect()
+            }
+            FieldSource::Constant(_) => vec![],
+        }
+    }
 }
 
 /// A piece of a template.
@@ -242,6 +263,13 @@ pub enum Transform {
         /// Unknown values.
         unmapped: Unmapped,
     },
+    /// The characters from `start` (0-based), at most `len` of them (`None`: to the end).
+    Substring {
+        /// First character, 0-based.
+        start: usize,
+        /// How many characters.
+        len: Option<usize>,
+    },
     /// Ordered rules: the first rule whose needle occurs in the value gives the result.
     Contains {
         /// `(needle, result)` pairs.
@@ -283,14 +311,7 @@ impl Mapping {
     pub fn columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for f in &self.fields {
-            let cols: Vec<&str> = match &f.source {
-                FieldSource::Column(c) => vec![c.as_str()],
-                FieldSource::Template { columns, .. } => {
-                    columns.iter().map(String::as_str).collect()
-                }
-                FieldSource::Constant(_) => vec![],
-            };
-            for c in cols {
+            for c in f.source.columns() {
                 if !out.iter().any(|o| column_key(o) == column_key(c)) {
                     out.push(c);
                 }
@@ -308,14 +329,7 @@ impl Mapping {
             .iter()
             .filter(|f| f.required && f.default.is_none() && !f.fallback_row_number)
         {
-            let cols: Vec<&str> = match &f.source {
-                FieldSource::Column(c) => vec![c.as_str()],
-                FieldSource::Template { columns, .. } => {
-                    columns.iter().map(String::as_str).collect()
-                }
-                FieldSource::Constant(_) => vec![],
-            };
-            for c in cols {
+            for c in f.source.columns() {
                 if !out.iter().any(|o| column_key(o) == column_key(c)) {
                     out.push(c);
                 }
@@ -397,6 +411,7 @@ struct RawField {
     columns: Option<Vec<String>>,
     template: Option<String>,
     constant: Option<String>,
+    region_names: Option<RawRegionNames>,
     default: Option<String>,
     transforms: Option<Vec<Spanned<toml::Value>>>,
     required: Option<bool>,
@@ -404,6 +419,15 @@ struct RawField {
     min: Option<i64>,
     max: Option<i64>,
     fallback: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegionNames {
+    province: Option<String>,
+    regency: Option<String>,
+    district: Option<String>,
+    village: Option<String>,
 }
 
 fn build(ctx: &Ctx<'_>, raw: RawMapping) -> Result<Mapping, MappingError> {
@@ -693,16 +717,49 @@ fn build_field(
             format!("[fields.{name}]: {m}"),
         )
     };
-    let source = match (&raw.column, &raw.columns, &raw.template, &raw.constant) {
-        (Some(c), None, None, None) => FieldSource::Column(c.clone()),
-        (None, Some(cols), Some(t), None) if !cols.is_empty() => FieldSource::Template {
+    let source = match (
+        &raw.column,
+        &raw.columns,
+        &raw.template,
+        &raw.constant,
+        &raw.region_names,
+    ) {
+        (Some(c), None, None, None, None) => FieldSource::Column(c.clone()),
+        (None, Some(cols), Some(t), None, None) if !cols.is_empty() => FieldSource::Template {
             parts: parse_template(ctx, span.clone(), name, t, cols)?,
             columns: cols.clone(),
         },
-        (None, None, None, Some(v)) => FieldSource::Constant(v.clone()),
+        (None, None, None, Some(v), None) => FieldSource::Constant(v.clone()),
+        (None, None, None, None, Some(r)) => {
+            if spec.ty != FieldType::Region {
+                return Err(bad(
+                    "region_names applies to region fields only (a Kemendagri code)".into(),
+                ));
+            }
+            use sinergi_model::Level;
+            let mut columns = Vec::new();
+            let mut levels = Vec::new();
+            for (level, col) in [
+                (Level::Province, &r.province),
+                (Level::Regency, &r.regency),
+                (Level::District, &r.district),
+                (Level::Village, &r.village),
+            ] {
+                if let Some(c) = col {
+                    columns.push(c.clone());
+                    levels.push(level);
+                }
+            }
+            if columns.is_empty() {
+                return Err(bad(
+                    "region_names needs at least one of province, regency, district, village = \"COLUMN\"".into(),
+                ));
+            }
+            FieldSource::RegionNames { columns, levels }
+        }
         _ => {
             return Err(bad(
-                "give exactly one of: column = \"…\"; columns = [\"…\", …] with template = \"…\"; constant = \"…\"".into(),
+                "give exactly one of: column = \"…\"; columns = [\"…\", …] with template = \"…\"; constant = \"…\"; region_names = { province = \"…\", regency = \"…\", district = \"…\", village = \"…\" }".into(),
             ));
         }
     };
@@ -763,7 +820,7 @@ fn build_field(
     })
 }
 
-const TRANSFORM_NAMES: &str = "trim, upper, lower, collapse_spaces, nik, digits_only, { map = {…} }, { contains = [[…, …], …] }, { replace = [from, to] }";
+const TRANSFORM_NAMES: &str = "trim, upper, lower, collapse_spaces, nik, digits_only, { map = {…} }, { contains = [[…, …], …] }, { replace = [from, to] }, { substring = [start, length] }";
 
 fn build_transform(
     ctx: &Ctx<'_>,
@@ -846,6 +903,29 @@ fn build_transform(
                     rules,
                     unmapped: unmapped(tbl)?,
                 })
+            } else if let Some(r) = tbl.get("substring") {
+                if tbl.len() != 1 {
+                    return Err(bad(
+                        "substring stands alone: { substring = [start, length] }".into(),
+                    ));
+                }
+                match r.as_array().map(Vec::as_slice) {
+                    Some([toml::Value::Integer(a)]) if *a >= 0 => Ok(Transform::Substring {
+                        start: *a as usize,
+                        len: None,
+                    }),
+                    Some([toml::Value::Integer(a), toml::Value::Integer(b)])
+                        if *a >= 0 && *b >= 1 =>
+                    {
+                        Ok(Transform::Substring {
+                            start: *a as usize,
+                            len: Some(*b as usize),
+                        })
+                    }
+                    _ => Err(bad(
+                        "substring must be [start] or [start, length]: start 0-based, length at least 1".into(),
+                    )),
+                }
             } else if let Some(r) = tbl.get("replace") {
                 match r.as_array().map(Vec::as_slice) {
                     Some([toml::Value::String(a), toml::Value::String(b)]) if !a.is_empty() => {

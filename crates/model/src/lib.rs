@@ -30,7 +30,7 @@ pub use kk::{Kk, KkError, KkParse, KkWarning};
 pub use lang::Lang;
 pub use name::{PersonName, name_tokens, normalize_name, phonetic_key};
 pub use nik::{Nik, NikError, NikParse, NikWarning};
-pub use region::{Level, Region, RegionCode, Wilayah, wilayah};
+pub use region::{Level, NameLookupError, Region, RegionCode, Wilayah, wilayah};
 
 use serde::{Deserialize, Serialize};
 

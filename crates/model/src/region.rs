@@ -309,6 +309,8 @@ pub struct Wilayah {
     by_code: HashMap<RegionCode, usize>,
     /// Normalised name (prefixes such as KABUPATEN/KOTA/KEC. removed) → indexes.
     by_name: HashMap<String, Vec<usize>>,
+    /// [`loose_key`] of the normalised name → indexes (spelling variants).
+    by_loose: HashMap<String, Vec<usize>>,
     /// Parent code → indexes of direct children, in code order.
     children: HashMap<RegionCode, Vec<usize>>,
 }
@@ -351,7 +353,18 @@ fn name_key(name: &str) -> (String, Option<Prefix>) {
             }
         })
         .collect();
-    let mut tokens: Vec<&str> = upper.split_whitespace().collect();
+    // Initials written with dots ("D.I. YOGYAKARTA", "D K I") become one word ("DI", "DKI").
+    let mut merged: Vec<String> = Vec::new();
+    let mut prev_single = false;
+    for t in upper.split_whitespace() {
+        let single = t.chars().count() == 1 && t.chars().all(char::is_alphabetic);
+        match merged.last_mut() {
+            Some(last) if single && prev_single => last.push_str(t),
+            _ => merged.push(t.to_owned()),
+        }
+        prev_single = single;
+    }
+    let mut tokens: Vec<&str> = merged.iter().map(String::as_str).collect();
     let mut prefix = None;
     while let Some(first) = tokens.first() {
         let p = match *first {
@@ -366,17 +379,182 @@ fn name_key(name: &str) -> (String, Option<Prefix>) {
         prefix = Some(p);
         tokens.remove(0);
     }
+    // "Kota Administrasi Jakarta Pusat", "KAB. ADM. KEP. SERIBU": the word is not part of
+    // the name people use.
+    while tokens.len() > 1 && matches!(tokens[0], "ADMINISTRASI" | "ADM") {
+        tokens.remove(0);
+    }
     let joined = tokens
         .iter()
         .map(|t| match *t {
             "DKI" => "DAERAH KHUSUS IBUKOTA",
             "DIY" => "DAERAH ISTIMEWA YOGYAKARTA",
             "DI" => "DAERAH ISTIMEWA",
+            "KEP" => "KEPULAUAN",
+            "SUMATRA" => "SUMATERA",
             other => other,
         })
         .collect::<Vec<_>>()
         .join(" ");
     (joined, prefix)
+}
+
+/// A looser key for spelling variants, used only when the exact key finds nothing: no
+/// spaces or hyphens, the old spelling (`OE` → `U`, `DJ` → `J`, `TJ` → `C`, `SJ` → `SY`,
+/// `NJ` → `NY`, `CH` → `KH`) and doubled letters single (`BUKIT TINGGI` = `Bukittinggi`,
+/// `TJILATJAP` = `Cilacap`).
+fn loose_key(key: &str) -> String {
+    let squeezed: String = key.chars().filter(|c| c.is_alphanumeric()).collect();
+    let s = squeezed
+        .replace("OE", "U")
+        .replace("DJ", "J")
+        .replace("TJ", "C")
+        .replace("SJ", "SY")
+        .replace("NJ", "NY")
+        .replace("CH", "KH");
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Province names and abbreviations in common use that are not the table's name.
+const PROVINCE_ALIASES: &[(&str, &str)] = &[
+    ("NAD", "ACEH"),
+    ("NANGGROE ACEH DARUSSALAM", "ACEH"),
+    ("ACEH DARUSSALAM", "ACEH"),
+    ("SUMUT", "SUMATERA UTARA"),
+    ("SUMBAR", "SUMATERA BARAT"),
+    ("SUMSEL", "SUMATERA SELATAN"),
+    ("BABEL", "KEPULAUAN BANGKA BELITUNG"),
+    ("BANGKA BELITUNG", "KEPULAUAN BANGKA BELITUNG"),
+    ("KEPRI", "KEPULAUAN RIAU"),
+    ("JAKARTA", "DAERAH KHUSUS IBUKOTA JAKARTA"),
+    ("DAERAH KHUSUS JAKARTA", "DAERAH KHUSUS IBUKOTA JAKARTA"),
+    ("DKJ", "DAERAH KHUSUS IBUKOTA JAKARTA"),
+    ("JABAR", "JAWA BARAT"),
+    ("JATENG", "JAWA TENGAH"),
+    ("YOGYAKARTA", "DAERAH ISTIMEWA YOGYAKARTA"),
+    ("JOGJAKARTA", "DAERAH ISTIMEWA YOGYAKARTA"),
+    ("DAERAH ISTIMEWA JOGJAKARTA", "DAERAH ISTIMEWA YOGYAKARTA"),
+    ("JATIM", "JAWA TIMUR"),
+    ("NTB", "NUSA TENGGARA BARAT"),
+    ("NTT", "NUSA TENGGARA TIMUR"),
+    ("KALBAR", "KALIMANTAN BARAT"),
+    ("KALTENG", "KALIMANTAN TENGAH"),
+    ("KALSEL", "KALIMANTAN SELATAN"),
+    ("KALTIM", "KALIMANTAN TIMUR"),
+    ("KALTARA", "KALIMANTAN UTARA"),
+    ("SULUT", "SULAWESI UTARA"),
+    ("SULTENG", "SULAWESI TENGAH"),
+    ("SULSEL", "SULAWESI SELATAN"),
+    ("SULTRA", "SULAWESI TENGGARA"),
+    ("SULBAR", "SULAWESI BARAT"),
+    ("MALUT", "MALUKU UTARA"),
+];
+
+/// Why names did not give exactly one region ([`Wilayah::resolve_names`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameLookupError {
+    /// No region of this level has this name (inside the regions named above it, when
+    /// `within` is given).
+    Unknown {
+        /// The level looked up.
+        level: Level,
+        /// The name as given.
+        name: String,
+        /// The regions the name was looked for in (those the higher levels matched).
+        within: Vec<RegionCode>,
+    },
+    /// More than one region fits every name given; nothing is chosen.
+    Ambiguous {
+        /// The deepest level given.
+        level: Level,
+        /// The codes that fit (at most 10 shown).
+        candidates: Vec<RegionCode>,
+        /// How many fit.
+        count: usize,
+    },
+}
+
+impl NameLookupError {
+    /// Stable code: `REGION_NAME_UNKNOWN` or `REGION_NAME_AMBIGUOUS`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            NameLookupError::Unknown { .. } => "REGION_NAME_UNKNOWN",
+            NameLookupError::Ambiguous { .. } => "REGION_NAME_AMBIGUOUS",
+        }
+    }
+
+    /// What is wrong and what to do, in `lang`.
+    pub fn message(&self, lang: crate::Lang) -> String {
+        let level = |l: Level| match (l, lang.is_en()) {
+            (Level::Province, false) => "provinsi",
+            (Level::Regency, false) => "kabupaten/kota",
+            (Level::District, false) => "kecamatan",
+            (Level::Village, false) => "desa/kelurahan",
+            (Level::Province, true) => "province",
+            (Level::Regency, true) => "regency/city",
+            (Level::District, true) => "district",
+            (Level::Village, true) => "village",
+        };
+        let list = |c: &[RegionCode]| {
+            c.iter()
+                .map(|c| {
+                    let name = wilayah().name(*c).unwrap_or("?");
+                    format!("{c} {name}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            NameLookupError::Unknown {
+                level: l,
+                name,
+                within,
+            } => {
+                let inside = if within.is_empty() || within.len() > 3 {
+                    String::new()
+                } else if lang.is_en() {
+                    format!(" in {}", list(within))
+                } else {
+                    format!(" di {}", list(within))
+                };
+                lang.pick(
+                    &format!(
+                        "{} {name:?}{inside} tidak ada di tabel Kemendagri 2025; periksa ejaannya atau isi kode wilayah",
+                        level(*l)
+                    ),
+                    &format!(
+                        "no {} named {name:?}{inside} in the Kemendagri 2025 table; check the spelling or give the region code",
+                        level(*l)
+                    ),
+                )
+                .to_owned()
+            }
+            NameLookupError::Ambiguous {
+                level: l,
+                candidates,
+                count,
+            } => lang
+                .pick(
+                    &format!(
+                        "nama {} ini cocok dengan {count} wilayah ({}); tidak ditebak — tambahkan kolom wilayah di atasnya atau isi kode wilayah",
+                        level(*l),
+                        list(candidates)
+                    ),
+                    &format!(
+                        "the {} names fit {count} regions ({}); none is guessed — map the higher levels' columns or give the region code",
+                        level(*l),
+                        list(candidates)
+                    ),
+                )
+                .to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -417,10 +595,13 @@ impl Wilayah {
         regions.sort_by_key(|r| (r.code.level(), r.code));
         let mut by_code = HashMap::with_capacity(regions.len());
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_loose: HashMap<String, Vec<usize>> = HashMap::new();
         let mut children: HashMap<RegionCode, Vec<usize>> = HashMap::new();
         for (i, r) in regions.iter().enumerate() {
             by_code.insert(r.code, i);
-            by_name.entry(name_key(&r.name).0).or_default().push(i);
+            let key = name_key(&r.name).0;
+            by_loose.entry(loose_key(&key)).or_default().push(i);
+            by_name.entry(key).or_default().push(i);
             if let Some(p) = r.code.parent() {
                 children.entry(p).or_default().push(i);
             }
@@ -429,6 +610,7 @@ impl Wilayah {
             regions,
             by_code,
             by_name,
+            by_loose,
             children,
         }
     }
@@ -462,6 +644,91 @@ impl Wilayah {
             .filter(|r| level.is_none_or(|l| r.code.level() == l))
             .filter(|r| prefix.is_none_or(|p| p.admits(r.code)))
             .collect()
+    }
+
+    /// Regions of `level` called `name` that `keep` accepts: the exact key first; when that
+    /// finds none, a province alias, then the loose spelling key. A `DESA`/`KEL.` prefix does
+    /// not exclude the other kind (lists confuse them); `KOTA`/`KAB.` does.
+    fn lookup_level(
+        &self,
+        name: &str,
+        level: Level,
+        keep: impl Fn(&Region) -> bool,
+    ) -> Vec<&Region> {
+        let (key, prefix) = name_key(name);
+        if key.is_empty() {
+            return Vec::new();
+        }
+        let prefix = prefix.filter(|p| !matches!(p, Prefix::Desa | Prefix::Kelurahan));
+        let pick = |ids: Option<&Vec<usize>>| -> Vec<&Region> {
+            ids.into_iter()
+                .flatten()
+                .map(|&i| &self.regions[i])
+                .filter(|r| r.code.level() == level)
+                .filter(|r| prefix.is_none_or(|p| p.admits(r.code)))
+                .filter(|r| keep(r))
+                .collect()
+        };
+        let hits = pick(self.by_name.get(&key));
+        if !hits.is_empty() {
+            return hits;
+        }
+        if level == Level::Province {
+            if let Some((_, to)) = PROVINCE_ALIASES.iter().find(|(from, _)| *from == key) {
+                let hits = pick(self.by_name.get(*to));
+                if !hits.is_empty() {
+                    return hits;
+                }
+            }
+        }
+        pick(self.by_loose.get(&loose_key(&key)))
+    }
+
+    /// The one region that the names of its levels designate, as a data officer writes
+    /// them: `names` lists (level, name) from the highest level given to the deepest (any
+    /// of province, regency/city, district, village may be left out). Each level is looked
+    /// for inside the regions the levels above matched; the known variants are accepted
+    /// (`KAB.`/`KABUPATEN`, `KOTA`, `ADM.`/`ADMINISTRASI`, `PROV.`, `KEC.`, `DESA`/`KEL.`,
+    /// `KEP.`, province abbreviations such as `DKI`, `DIY`, `JABAR`, `NTT`, old spelling and
+    /// spacing such as `TJILATJAP` or `BUKIT TINGGI`). Several fits are an error, never a
+    /// guess.
+    pub fn resolve_names(&self, names: &[(Level, &str)]) -> Result<&Region, NameLookupError> {
+        let mut current: Option<Vec<&Region>> = None;
+        let mut last_level = Level::Province;
+        for &(level, name) in names {
+            let hits = match &current {
+                None => self.lookup_level(name, level, |_| true),
+                Some(above) => self.lookup_level(name, level, |r| {
+                    above
+                        .iter()
+                        .any(|a| r.code.at(a.code.level()) == Some(a.code))
+                }),
+            };
+            if hits.is_empty() {
+                return Err(NameLookupError::Unknown {
+                    level,
+                    name: name.trim().to_owned(),
+                    within: current
+                        .map(|a| a.iter().map(|r| r.code).collect())
+                        .unwrap_or_default(),
+                });
+            }
+            current = Some(hits);
+            last_level = level;
+        }
+        match current {
+            Some(c) if c.len() == 1 => Ok(c[0]),
+            Some(c) => Err(NameLookupError::Ambiguous {
+                level: last_level,
+                candidates: c.iter().take(10).map(|r| r.code).collect(),
+                count: c.len(),
+            }),
+            None => Err(NameLookupError::Unknown {
+                level: last_level,
+                name: String::new(),
+                within: Vec::new(),
+            }),
+        }
     }
 
     /// Direct children of a region, in code order (empty for villages or unknown codes).
@@ -583,5 +850,109 @@ mod tests {
         assert_eq!(bogor, vec!["32.01", "32.71"]);
         assert_eq!(codes("Prov. DKI Jakarta", None).len(), 1);
         assert!(codes("Atlantis", None).is_empty());
+    }
+
+    #[test]
+    fn names_of_levels_resolve_to_one_code_with_the_known_variants() {
+        use Level::*;
+        let w = wilayah();
+        let ok = |names: &[(Level, &str)]| -> String {
+            w.resolve_names(names)
+                .unwrap_or_else(|e| panic!("{names:?}: {e:?}"))
+                .code
+                .to_string()
+        };
+        // A village by the four names, as Dukcapil exports write them.
+        assert_eq!(
+            ok(&[
+                (Province, "JAWA BARAT"),
+                (Regency, "KAB. BOGOR"),
+                (District, "CIBINONG"),
+                (Village, "KEL. PONDOK RAJEG")
+            ]),
+            "32.01.01.1001"
+        );
+        // DESA written for a kelurahan still finds it; the level above decides.
+        assert_eq!(
+            ok(&[
+                (Province, "Jawa Barat"),
+                (Regency, "Kabupaten Bogor"),
+                (District, "Kec. Cibinong"),
+                (Village, "Desa Pondok Rajeg")
+            ]),
+            "32.01.01.1001"
+        );
+        // ADM./ADMINISTRASI, KEP., DKI and the plain city name.
+        assert_eq!(
+            ok(&[
+                (Province, "DKI JAKARTA"),
+                (Regency, "KOTA ADM. JAKARTA PUSAT")
+            ]),
+            "31.71"
+        );
+        assert_eq!(
+            ok(&[(Province, "DKI Jakarta"), (Regency, "Jakarta Pusat")]),
+            "31.71"
+        );
+        assert_eq!(ok(&[(Regency, "KAB. ADM. KEP. SERIBU")]), "31.01");
+        // Province abbreviations and older names.
+        assert_eq!(ok(&[(Province, "NAD")]), "11");
+        assert_eq!(ok(&[(Province, "JABAR"), (Regency, "KAB BOGOR")]), "32.01");
+        assert_eq!(ok(&[(Province, "D.I. Yogyakarta")]), "34");
+        assert_eq!(ok(&[(Province, "SUMATRA BARAT")]), "13");
+        // Spelling and spacing variants.
+        assert_eq!(ok(&[(Regency, "KABUPATEN TJILATJAP")]), "33.01");
+        assert_eq!(ok(&[(Regency, "KOTA BUKIT TINGGI")]), "13.75");
+        assert_eq!(ok(&[(Regency, "Kota Pangkalpinang")]), "19.71");
+        // KOTA and KAB. are kept apart.
+        assert_eq!(
+            ok(&[(Province, "JAWA BARAT"), (Regency, "KOTA BOGOR")]),
+            "32.71"
+        );
+    }
+
+    #[test]
+    fn names_that_fit_several_regions_or_none_are_errors_not_guesses() {
+        use Level::*;
+        let w = wilayah();
+        let err = |names: &[(Level, &str)]| w.resolve_names(names).unwrap_err();
+        // "BOGOR" without KAB./KOTA is both.
+        match err(&[(Province, "JAWA BARAT"), (Regency, "BOGOR")]) {
+            NameLookupError::Ambiguous {
+                level, candidates, ..
+            } => {
+                assert_eq!(level, Regency);
+                let c: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
+                assert_eq!(c, vec!["32.01", "32.71"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A district name used in three regencies of the province.
+        let e = err(&[(Province, "JAWA BARAT"), (District, "SUKARAJA")]);
+        assert_eq!(e.code(), "REGION_NAME_AMBIGUOUS");
+        assert!(
+            e.message(crate::Lang::En).contains("32.01.04"),
+            "{}",
+            e.message(crate::Lang::En)
+        );
+        // The regency disambiguates.
+        assert_eq!(
+            w.resolve_names(&[(Regency, "KAB. BOGOR"), (District, "SUKARAJA")])
+                .unwrap()
+                .code
+                .to_string(),
+            "32.01.04"
+        );
+        // A real village in the wrong district is unknown there, not moved elsewhere.
+        let e = err(&[
+            (Regency, "KAB. BOGOR"),
+            (District, "SUKARAJA"),
+            (Village, "PONDOK RAJEG"),
+        ]);
+        assert_eq!(e.code(), "REGION_NAME_UNKNOWN");
+        assert!(e.message(crate::Lang::Id).contains("desa/kelurahan"));
+        assert!(e.message(crate::Lang::En).contains("32.01.04 Sukaraja"));
+        assert_eq!(err(&[(Province, "ATLANTIS")]).code(), "REGION_NAME_UNKNOWN");
+        assert_eq!(err(&[(Province, "")]).code(), "REGION_NAME_UNKNOWN");
     }
 }

@@ -5,5 +5,6 @@ mod common;
 mod csv_input;
 mod jsonl_input;
 mod mappings;
+mod real_registries;
 mod report;
 mod xlsx_input;
