@@ -124,6 +124,7 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
                 },
                 // The synthetic world describes one day, as an agency's extract does.
                 reference_date: Some(summary.config.reference_date.to_string()),
+                max_warnings: crate::load::DEFAULT_MAX_WARNINGS,
             },
             move |done, total| {
                 b.set_length(total);

@@ -44,6 +44,18 @@ pub struct Args {
     /// [en] File of warnings (default: <dataset>-peringatan-<time>.csv, one per run).
     #[arg(long)]
     pub warnings: Option<PathBuf>,
+    /// Jumlah peringatan terbanyak yang ditulis ke berkas peringatan; sisanya dihitung di
+    /// laporan dan di baris terakhir berkas.
+    /// [en] Most warnings written to the warnings file; the rest are counted in the report and
+    /// in the file's last row.
+    #[arg(
+        long,
+        alias = "max-warnings",
+        default_value_t = crate::load::DEFAULT_MAX_WARNINGS,
+        env = "SINERGI_BATAS_PERINGATAN",
+        value_name = "N"
+    )]
+    pub batas_peringatan: u64,
     /// Muat walaupun dataset menjadi kosong, menyusut melebihi --batas-susut, atau baris yang
     /// ditolak melebihi --batas-tolak (dicatat di riwayat dataset).
     /// [en] Load even when the dataset would become empty, shrink beyond --batas-susut, or
@@ -158,6 +170,7 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
             problems: &problems,
             policy,
             reference_date: reference.as_ref().map(|(d, _)| d.clone()),
+            max_warnings: args.batas_peringatan,
         },
         move |done, total| {
             b.set_length(total);

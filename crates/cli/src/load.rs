@@ -100,7 +100,14 @@ pub struct LoadOptions<'a> {
     pub policy: LoadPolicy,
     /// The date the data describes (see [`reference_date`]).
     pub reference_date: Option<String>,
+    /// Most warnings written to the warnings file (the rest are counted in the report and in
+    /// a last line of the file).
+    pub max_warnings: u64,
 }
+
+/// The default cap on a warnings file: 100,000 rows (about 20 MB), enough to see every kind
+/// of problem; the report counts them all.
+pub const DEFAULT_MAX_WARNINGS: u64 = 100_000;
 
 /// What a load did.
 pub struct LoadOutcome {
@@ -172,6 +179,7 @@ pub async fn load_files(
         problems,
         policy,
         reference_date,
+        max_warnings,
     } = how;
     let input_files = hash_files(paths)?;
     if mode == LoadMode::Snapshot
@@ -208,6 +216,7 @@ pub async fn load_files(
                 &paths,
                 &ReadOptions {
                     lang: crate::lang::lang(),
+                    max_warnings,
                     ..ReadOptions::default()
                 },
                 &mut |batch| {
@@ -233,6 +242,29 @@ pub async fn load_files(
                     ProgressEvent::FileFinished { .. } => {}
                 },
             )?;
+            if report.warnings_not_written > 0 {
+                // The file says itself that it is cut, in a row of its own format.
+                let by_code: Vec<String> = report
+                    .warnings_not_written_codes
+                    .iter()
+                    .map(|(c, n)| format!("{c} {n}"))
+                    .collect();
+                warnings.write(&sinergi_ingest::Problem {
+                    file: String::new(),
+                    row: 0,
+                    line: None,
+                    field: String::new(),
+                    raw_value: String::new(),
+                    code: "WARNINGS_NOT_WRITTEN",
+                    message: crate::tr!(
+                        "{} peringatan lain tidak ditulis (batas {} baris; --batas-peringatan): {}",
+                        "{} more warnings were not written (cap {} rows; --batas-peringatan): {}",
+                        report.warnings_not_written,
+                        max_warnings,
+                        by_code.join(", ")
+                    ),
+                })?;
+            }
             rejects.finish()?;
             warnings.finish()?;
             Ok(report)

@@ -497,6 +497,7 @@ pub(crate) fn read(
             loaded: 0,
             rejected: 0,
             warned: 0,
+            filtered: 0,
             blank_rows: 0,
             missing_optional_columns: optional_missing,
         },

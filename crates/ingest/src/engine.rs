@@ -189,6 +189,11 @@ pub(crate) struct Engine<'s> {
     key_fields: Vec<usize>,
     /// For each mapped field, the slots it reads (one per column, template order).
     field_slots: Vec<Vec<usize>>,
+    /// The slot of each `[[where]]` filter's column.
+    filter_slots: Vec<usize>,
+    /// Warnings handed to the sink so far, against `ReadOptions::max_warnings`.
+    warnings_written: u64,
+    warnings_not_written: BTreeMap<&'static str, u64>,
     /// Region codes already checked (at most the ~84,000 villages; cleared past 200,000).
     regions: HashMap<String, normalize::Checked>,
     /// Region names already looked up (`region_names`), by the names joined; cleared past
@@ -235,6 +240,7 @@ impl<'s> Engine<'s> {
             .iter()
             .map(|f| f.source.columns().into_iter().map(slot).collect())
             .collect();
+        let filter_slots = mapping.filters.iter().map(|f| slot(&f.column)).collect();
         let key_fields = table
             .key()
             .iter()
@@ -270,6 +276,9 @@ impl<'s> Engine<'s> {
             nik_valid: 0,
             key_fields,
             field_slots,
+            filter_slots,
+            warnings_written: 0,
+            warnings_not_written: BTreeMap::new(),
             regions: HashMap::new(),
             region_names: HashMap::new(),
             row_problems: Vec::new(),
@@ -346,19 +355,27 @@ impl<'s> Engine<'s> {
         Ok(())
     }
 
-    fn record_problem(&mut self, p: Problem, reject: bool) {
+    /// Records one problem. `counted`: whether its code counts in the report's table of
+    /// its kind (a rejected row's warnings go to the rejects with the row, so nothing is
+    /// lost, but they are not reasons for the rejection).
+    fn record_problem(&mut self, p: Problem, reject: bool, counted: bool) {
         let (codes, first) = if reject {
             (&mut self.reject_codes, &mut self.first_rejects)
         } else {
             (&mut self.warning_codes, &mut self.first_warnings)
         };
-        *codes.entry(p.code).or_insert(0) += 1;
+        if counted {
+            *codes.entry(p.code).or_insert(0) += 1;
+        }
         if first.len() < self.opts.max_examples {
             first.push(p.clone());
         }
         if reject {
             self.batch.rejects.push(p);
+        } else if self.warnings_written >= self.opts.max_warnings {
+            *self.warnings_not_written.entry(p.code).or_insert(0) += 1;
         } else {
+            self.warnings_written += 1;
             self.batch.warnings.push(p);
         }
     }
@@ -386,7 +403,7 @@ impl<'s> Engine<'s> {
             code,
             message,
         };
-        self.record_problem(p, true);
+        self.record_problem(p, true, true);
         self.after_row(st)
     }
 
@@ -422,9 +439,17 @@ impl<'s> Engine<'s> {
         cells: &[CellRef<'_>],
     ) -> Result<(), IngestError> {
         st.report.rows_read += 1;
+        let mapping = self.mapping;
+        for (f, &s) in mapping.filters.iter().zip(&self.filter_slots) {
+            if !f.keeps(&cells.get(s).unwrap_or(&CellRef::Empty).text()) {
+                st.report.filtered += 1;
+                // Problems the reader noted for this row (encoding) go with it.
+                self.row_warnings.clear();
+                return self.after_row(st);
+            }
+        }
         let table = self.table;
         let mut values = vec![Value::Null; table.fields().len()];
-        let mapping = self.mapping;
         let field_slots = std::mem::take(&mut self.field_slots);
         for (fm, slots) in mapping.fields.iter().zip(&field_slots) {
             let outcome = self.eval_field(fm, slots, cells, row, st, line);
@@ -522,10 +547,11 @@ impl<'s> Engine<'s> {
         if !self.row_problems.is_empty() {
             st.report.rejected += 1;
             // Warnings of a rejected row are reported as rejects too: nothing is lost.
-            let mut problems = std::mem::take(&mut self.row_problems);
-            problems.append(&mut self.row_warnings);
-            for p in problems {
-                self.record_problem(p, true);
+            for p in std::mem::take(&mut self.row_problems) {
+                self.record_problem(p, true, true);
+            }
+            for p in std::mem::take(&mut self.row_warnings) {
+                self.record_problem(p, true, false);
             }
         } else {
             st.report.loaded += 1;
@@ -537,7 +563,7 @@ impl<'s> Engine<'s> {
             if !self.row_warnings.is_empty() {
                 st.report.warned += 1;
                 for p in std::mem::take(&mut self.row_warnings) {
-                    self.record_problem(p, false);
+                    self.record_problem(p, false, true);
                 }
             }
             self.batch.records.push(Record { table, values });
@@ -964,9 +990,10 @@ impl<'s> Engine<'s> {
         let rows_read: u64 = self.files.iter().map(|f| f.rows_read).sum();
         let loaded: u64 = self.files.iter().map(|f| f.loaded).sum();
         let rejected: u64 = self.files.iter().map(|f| f.rejected).sum();
-        if rows_read != loaded + rejected {
+        let filtered: u64 = self.files.iter().map(|f| f.filtered).sum();
+        if rows_read != loaded + rejected + filtered {
             return Err(IngestError::Invariant(format!(
-                "rows read {rows_read} != loaded {loaded} + rejected {rejected}"
+                "rows read {rows_read} != loaded {loaded} + rejected {rejected} + filtered {filtered}"
             )));
         }
         let table = self.table;
@@ -1001,6 +1028,7 @@ impl<'s> Engine<'s> {
             rows_read,
             loaded,
             rejected,
+            filtered,
             warned: self.files.iter().map(|f| f.warned).sum(),
             blank_rows: self.files.iter().map(|f| f.blank_rows).sum(),
             files: self.files,
@@ -1011,6 +1039,9 @@ impl<'s> Engine<'s> {
             nik_validity,
             first_rejects: self.first_rejects,
             first_warnings: self.first_warnings,
+            warnings_not_written: self.warnings_not_written.values().sum(),
+            warnings_not_written_codes: self.warnings_not_written,
+            warnings_cap: (self.opts.max_warnings != u64::MAX).then_some(self.opts.max_warnings),
         })
     }
 }

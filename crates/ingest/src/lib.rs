@@ -74,6 +74,10 @@ pub struct ReadOptions {
     /// The language of reject and warning messages (codes never change). Default Bahasa
     /// Indonesia.
     pub lang: sinergi_model::Lang,
+    /// Most warnings handed to the sink (the warnings file); the rest are counted in the
+    /// report (`warnings_not_written`, and every warning in `warning_codes`). Default: no
+    /// cap.
+    pub max_warnings: u64,
 }
 
 impl Default for ReadOptions {
@@ -85,6 +89,7 @@ impl Default for ReadOptions {
             check_duplicates: true,
             max_examples: 1000,
             lang: sinergi_model::Lang::default(),
+            max_warnings: u64::MAX,
         }
     }
 }

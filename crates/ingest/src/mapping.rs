@@ -49,6 +49,9 @@ pub struct Mapping {
     pub format: Format,
     /// Mapped fields, in the order of `table.fields()`.
     pub fields: Vec<FieldMapping>,
+    /// Row filters (`[[where]]`): a row is loaded only when every one holds; the others are
+    /// counted as filtered, neither loaded nor rejected.
+    pub filters: Vec<RowFilter>,
     /// Where the mapping came from (file path or a label).
     pub origin: String,
 }
@@ -143,6 +146,40 @@ pub struct XlsxFormat {
     pub header_row: HeaderRow,
     /// How many rows the header spans (1 or 2); `None` = detect (auto header only).
     pub header_rows: Option<u8>,
+}
+
+/// One `[[where]]` condition on a column's value (trimmed, compared case-insensitively).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowFilter {
+    /// The column tested.
+    pub column: String,
+    /// The test.
+    pub test: FilterTest,
+    /// Line of the condition in the mapping file.
+    pub line: usize,
+}
+
+/// What a `[[where]]` condition requires of the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterTest {
+    /// `empty = true`: the value is empty; `empty = false`: it is not.
+    Empty(bool),
+    /// `in = [...]`: the value is one of these (upper-cased).
+    In(Vec<String>),
+    /// `not_in = [...]`: the value is none of these (upper-cased).
+    NotIn(Vec<String>),
+}
+
+impl RowFilter {
+    /// Whether a row whose column holds `value` passes.
+    pub fn keeps(&self, value: &str) -> bool {
+        let v = value.trim();
+        match &self.test {
+            FilterTest::Empty(want) => v.is_empty() == *want,
+            FilterTest::In(list) => list.contains(&v.to_uppercase()),
+            FilterTest::NotIn(list) => !list.contains(&v.to_uppercase()),
+        }
+    }
 }
 
 /// How one canonical field is filled.
@@ -310,18 +347,22 @@ impl Mapping {
     /// The column names this mapping reads, in field order, without duplicates.
     pub fn columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        for f in &self.fields {
-            for c in f.source.columns() {
-                if !out.iter().any(|o| column_key(o) == column_key(c)) {
-                    out.push(c);
-                }
+        let filters = self.filters.iter().map(|f| f.column.as_str());
+        for c in self
+            .fields
+            .iter()
+            .flat_map(|f| f.source.columns())
+            .chain(filters)
+        {
+            if !out.iter().any(|o| column_key(o) == column_key(c)) {
+                out.push(c);
             }
         }
         out
     }
 
     /// The columns that must be present in a file (those of required fields without a
-    /// default).
+    /// default, and those `[[where]]` tests).
     pub fn required_columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for f in self
@@ -333,6 +374,11 @@ impl Mapping {
                 if !out.iter().any(|o| column_key(o) == column_key(c)) {
                     out.push(c);
                 }
+            }
+        }
+        for f in &self.filters {
+            if !out.iter().any(|o| column_key(o) == column_key(&f.column)) {
+                out.push(&f.column);
             }
         }
         out
@@ -390,6 +436,18 @@ struct RawMapping {
     metadata: Metadata,
     format: Spanned<RawFormat>,
     fields: BTreeMap<String, Spanned<RawField>>,
+    #[serde(default, rename = "where")]
+    filters: Vec<Spanned<RawWhere>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWhere {
+    column: String,
+    empty: Option<bool>,
+    #[serde(rename = "in")]
+    one_of: Option<Vec<String>>,
+    not_in: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -477,7 +535,34 @@ fn build(ctx: &Ctx<'_>, raw: RawMapping) -> Result<Mapping, MappingError> {
             ));
         }
     }
+    let mut filters = Vec::new();
+    for w in &raw.filters {
+        let span = w.span();
+        let r = w.get_ref();
+        let upper = |l: &Vec<String>| l.iter().map(|x| x.trim().to_uppercase()).collect();
+        let test = match (&r.empty, &r.one_of, &r.not_in) {
+            (Some(e), None, None) => FilterTest::Empty(*e),
+            (None, Some(l), None) if !l.is_empty() => FilterTest::In(upper(l)),
+            (None, None, Some(l)) if !l.is_empty() => FilterTest::NotIn(upper(l)),
+            _ => {
+                return Err(ctx.err(
+                    Some(span),
+                    "MAPPING_INVALID",
+                    format!(
+                        "[[where]] on column {:?}: give exactly one of empty = true|false, in = [\"…\", …], not_in = [\"…\", …]",
+                        r.column
+                    ),
+                ));
+            }
+        };
+        filters.push(RowFilter {
+            column: r.column.clone(),
+            test,
+            line: ctx.line_of(span.start),
+        });
+    }
     Ok(Mapping {
+        filters,
         source: raw.source,
         agency: raw.agency,
         dataset: raw.dataset,

@@ -132,6 +132,8 @@ pub struct FileReport {
     pub loaded: u64,
     /// Rows rejected.
     pub rejected: u64,
+    /// Rows left out by the mapping's `[[where]]` filters: not loaded, not rejected.
+    pub filtered: u64,
     /// Loaded rows with at least one warning.
     pub warned: u64,
     /// Blank rows and lines (not data rows; not in `rows_read`).
@@ -175,12 +177,14 @@ pub struct IngestReport {
     pub mapping: String,
     /// Per-file figures.
     pub files: Vec<FileReport>,
-    /// Data rows read (blank rows excluded). Always `loaded + rejected`.
+    /// Data rows read (blank rows excluded). Always `loaded + rejected + filtered`.
     pub rows_read: u64,
     /// Rows loaded.
     pub loaded: u64,
     /// Rows rejected.
     pub rejected: u64,
+    /// Rows left out by the mapping's `[[where]]` filters: not loaded, not rejected.
+    pub filtered: u64,
     /// Loaded rows with at least one warning.
     pub warned: u64,
     /// Blank rows and lines skipped (reported, never data).
@@ -200,6 +204,12 @@ pub struct IngestReport {
     pub first_rejects: Vec<Reject>,
     /// The first warnings, likewise.
     pub first_warnings: Vec<Warning>,
+    /// Warnings not handed to the sink because of [`crate::ReadOptions::max_warnings`].
+    pub warnings_not_written: u64,
+    /// Of those, how many per code.
+    pub warnings_not_written_codes: BTreeMap<&'static str, u64>,
+    /// The cap in force (`ReadOptions::max_warnings`), when there is one.
+    pub warnings_cap: Option<u64>,
 }
 
 impl IngestReport {
@@ -258,6 +268,13 @@ impl IngestReport {
             ),
             (
                 t(
+                    "Disaring [[where]] (bukan penolakan)",
+                    "Filtered by [[where]] (not rejected)",
+                ),
+                self.filtered,
+            ),
+            (
+                t(
                     "Baris kosong (dilewati, bukan data)",
                     "Blank rows (skipped, not data)",
                 ),
@@ -293,6 +310,28 @@ impl IngestReport {
         if !self.warning_codes.is_empty() {
             let _ = writeln!(s, "\n{}:", t("Peringatan", "Warnings"));
             for (code, n) in &self.warning_codes {
+                let _ = writeln!(s, "  {code:<36} {n:>12}");
+            }
+        }
+        if self.warnings_not_written > 0 {
+            let _ = writeln!(
+                s,
+                "\n{}",
+                if lang.is_en() {
+                    format!(
+                        "The warnings file holds the first {} warnings; {} more were not written (counted above by code):",
+                        self.warnings_cap.unwrap_or_default(),
+                        self.warnings_not_written
+                    )
+                } else {
+                    format!(
+                        "Berkas peringatan memuat {} peringatan pertama; {} lainnya tidak ditulis (terhitung di atas menurut kode):",
+                        self.warnings_cap.unwrap_or_default(),
+                        self.warnings_not_written
+                    )
+                }
+            );
+            for (code, n) in &self.warnings_not_written_codes {
                 let _ = writeln!(s, "  {code:<36} {n:>12}");
             }
         }

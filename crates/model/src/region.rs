@@ -673,12 +673,12 @@ impl Wilayah {
         if !hits.is_empty() {
             return hits;
         }
-        if level == Level::Province {
-            if let Some((_, to)) = PROVINCE_ALIASES.iter().find(|(from, _)| *from == key) {
-                let hits = pick(self.by_name.get(*to));
-                if !hits.is_empty() {
-                    return hits;
-                }
+        if level == Level::Province
+            && let Some((_, to)) = PROVINCE_ALIASES.iter().find(|(from, _)| *from == key)
+        {
+            let hits = pick(self.by_name.get(*to));
+            if !hits.is_empty() {
+                return hits;
             }
         }
         pick(self.by_loose.get(&loose_key(&key)))
