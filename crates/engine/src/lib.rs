@@ -1,12 +1,17 @@
 //! Sinergi's validation engine: the orchestration between storage, ingestion and the pure
 //! engine crates (linkage, rules).
 //!
+//! - [`validator`]: validation in stages around explicit questions ([`answers`]): identity,
+//!   population, registries, then the ledger and the rules; [`embedded`] answers them from
+//!   [`Registries`] in memory (the exchange answers them from the owners' nodes).
 //! - [`registries`]: everything validation needs from the registries, compact in memory.
 //! - [`ledger`]: household × programme × period ledger for PROGRAM_OVERLAP and its budget.
 //! - [`output`]: verdict files (CSV, JSON, XLSX), summary and manifest; [`layout`]: every
 //!   column of the officer-facing files, in one place.
 //! - [`eval`]: precision/recall against the synthetic generator's truth.
 
+pub mod answers;
+pub mod embedded;
 pub mod eval;
 pub mod facts;
 pub mod keymap;

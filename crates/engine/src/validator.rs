@@ -1,75 +1,59 @@
-//! One row at a time: linking, gathering facts from the registries and evaluating the
-//! programme's rules. Shared by bulk runs ([`crate::run`]) and the server (one person at a
-//! counter). No I/O.
+//! One block of rows at a time, in stages: the identity, population and registry questions
+//! answered by an [`Answerer`] (the registries in memory, or their owners over the exchange),
+//! then, here, the household ledger and the programme's rules. Shared by bulk runs
+//! ([`crate::run`]) and the server (one person at a counter, or a list). No I/O.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rayon::prelude::*;
-use sinergi_linkage::{
-    Link as LinkResult, LinkConfig, LinkOutcome, Linker, Params, Query, RegistryIndex,
-};
+use serde::{Deserialize, Serialize};
+use sinergi_linkage::{Link as LinkResult, LinkConfig, LinkOutcome, Linker, Params, RegistryIndex};
 use sinergi_model::RegionCode;
 use sinergi_model::standard::Table;
 use sinergi_rules::{
-    BpjsMembership, BpjsSegment, CivilServant as RCivilServant, CivilServantKind, Death, Decision,
-    Dtsen, Facts, Link, Lookup, NikStatus, Observed, Program, ReasonCode, Slip, Source, Unit, Wage,
+    Decision, Facts, Link, Lookup, NikStatus, Observed, Program, ReasonCode, Slip, Source, Unit,
 };
 
-use crate::facts::{CivilServantSource, RosterRow};
+use crate::answers::{
+    Answerer, IdentityQuestion, PopulationAnswer, PopulationQuestion, RegistryAnswers,
+    RegistryQuestion, Unasked,
+};
+use crate::embedded::Embedded;
+use crate::facts::RosterRow;
 use crate::keymap::fmt16;
 use crate::ledger::Ledger;
-use crate::provenance::citizen_agency;
-use crate::registries::{EmploymentKind, Registries, Segment, fmt_date};
+use crate::provenance::Provenance;
+use crate::registries::Registries;
 use crate::verdict::{Decision as OutDecision, NotChecked, NoteOut, ReasonOut, VerdictRow, round4};
-
-/// Source of each registry, built once per validator.
-#[derive(Debug, Clone, Default)]
-struct Sources {
-    by_table: BTreeMap<Table, Vec<Source>>,
-    /// Stored recipient lists by snapshot id (PROGRAM_OVERLAP cites the ones it read).
-    rosters: BTreeMap<i64, Source>,
-}
 
 /// The agency a PROGRAM_OVERLAP reason cites: the other programmes' recipient lists.
 const OTHER_LISTS: &str = "Daftar penerima program lain";
 
-impl Sources {
-    fn new(reg: &Registries) -> Sources {
-        let mut by_table = BTreeMap::new();
-        let mut rosters = BTreeMap::new();
-        for p in reg
-            .provenance
-            .get(&Table::RosterEntry)
-            .into_iter()
-            .flatten()
-        {
-            rosters.insert(
-                p.snapshot_id,
-                Source {
-                    loaded: p.loaded_on().to_string(),
-                    ..Source::new(OTHER_LISTS, &p.dataset, &p.snapshot, p.as_of())
-                },
-            );
+/// The stored recipient lists the household ledger was built from, by snapshot id
+/// (PROGRAM_OVERLAP cites the ones it read).
+#[derive(Debug, Clone, Default)]
+struct Lists {
+    rosters: BTreeMap<i64, Source>,
+}
+
+impl Lists {
+    fn new(rosters: &[Provenance]) -> Lists {
+        Lists {
+            rosters: rosters
+                .iter()
+                .map(|p| {
+                    (
+                        p.snapshot_id,
+                        Source {
+                            loaded: p.loaded_on().to_string(),
+                            ..Source::new(OTHER_LISTS, &p.dataset, &p.snapshot, p.as_of())
+                        },
+                    )
+                })
+                .collect(),
         }
-        for (t, list) in &reg.provenance {
-            by_table.insert(
-                *t,
-                list.iter()
-                    .map(|p| Source {
-                        loaded: p.loaded_on().to_string(),
-                        ..Source::new(
-                            citizen_agency(*t, &p.dataset),
-                            &p.dataset,
-                            &p.snapshot,
-                            p.as_of(),
-                        )
-                    })
-                    .collect(),
-            );
-        }
-        Sources { by_table, rosters }
     }
 
     /// One citation for the stored lists with these snapshot ids: their datasets and versions
@@ -93,18 +77,11 @@ impl Sources {
             loaded: join(|s| &s.loaded),
         })
     }
-
-    fn get(&self, t: Table) -> Option<&Source> {
-        self.by_table.get(&t).and_then(|v| v.first())
-    }
-
-    fn nth(&self, t: Table, i: usize) -> Option<&Source> {
-        self.by_table.get(&t).and_then(|v| v.get(i).or(v.first()))
-    }
 }
 
-/// What linking concluded about a row, reduced to what the rules and outputs need.
-#[derive(Debug, Clone, PartialEq)]
+/// What linking concluded about a row, reduced to what the rules and outputs need: the
+/// identity stage's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resolved {
     /// NIK status for the rules.
     pub nik_status: NikStatus,
@@ -123,14 +100,14 @@ pub struct Resolved {
 /// inferred (for DUPLICATE_IN_LIST).
 pub type Seen = HashMap<u64, (u64, bool)>;
 
-/// Validates rows against loaded registries and programme rules.
+/// Validates rows: the questions to an [`Answerer`], then the ledger and the programme rules.
 pub struct Validator {
-    registries: Arc<Registries>,
+    answerer: Box<dyn Answerer>,
     programs: BTreeMap<String, Program>,
     ledger: Arc<Ledger>,
-    link_config: LinkConfig,
-    params: Option<Params>,
-    sources: Sources,
+    /// The stored lists behind the ledger; `None`: no list is stored, PROGRAM_OVERLAP cannot
+    /// be checked.
+    lists: Option<Lists>,
     /// The list being validated, as its reasons cite it (file name).
     list_name: Option<String>,
 }
@@ -139,24 +116,51 @@ pub struct Validator {
 /// rules' own types (server, simulations).
 pub type RulesVerdict = sinergi_rules::Verdict;
 
+/// Everything asked about one row.
+struct Asked<'a> {
+    res: &'a Resolved,
+    dup: Option<(u64, bool)>,
+    population: Option<&'a PopulationAnswer>,
+    registries: Option<&'a RegistryAnswers>,
+}
+
 impl Validator {
-    /// A validator over loaded registries, the programmes' rules and the household ledger.
+    /// A validator over loaded registries (the embedded answerer), the programmes' rules and
+    /// the household ledger.
     pub fn new(
         registries: Arc<Registries>,
         programs: Vec<Program>,
         ledger: Arc<Ledger>,
     ) -> Validator {
-        let sources = Sources::new(&registries);
+        let rosters = registries
+            .provenance
+            .get(&Table::RosterEntry)
+            .cloned()
+            .unwrap_or_default();
+        Validator::with_answerer(
+            Box::new(Embedded::new(registries)),
+            programs,
+            ledger,
+            &rosters,
+        )
+    }
+
+    /// A validator whose questions `answerer` answers. `rosters`: the stored lists the
+    /// ledger was built from (none: PROGRAM_OVERLAP is not checked).
+    pub fn with_answerer(
+        answerer: Box<dyn Answerer>,
+        programs: Vec<Program>,
+        ledger: Arc<Ledger>,
+        rosters: &[Provenance],
+    ) -> Validator {
         Validator {
-            registries,
+            answerer,
             programs: programs
                 .into_iter()
                 .map(|p| (p.code().to_string(), p))
                 .collect(),
             ledger,
-            link_config: link_config(),
-            params: None,
-            sources,
+            lists: (!rosters.is_empty()).then(|| Lists::new(rosters)),
             list_name: None,
         }
     }
@@ -165,11 +169,6 @@ impl Validator {
     /// itself.
     pub fn set_list_name(&mut self, name: &str) {
         self.list_name = Some(name.to_string());
-    }
-
-    /// The registries.
-    pub fn registries(&self) -> &Registries {
-        &self.registries
     }
 
     /// The programmes, by code.
@@ -182,82 +181,127 @@ impl Validator {
         self.programs.get(code)
     }
 
-    /// Replaces the linkage parameters (e.g. trained on a roster).
-    pub fn set_link_params(&mut self, params: Params) {
-        self.params = Some(params);
+    /// The household ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 
-    /// Trains the linkage model on a sample of rows and keeps the parameters.
+    /// Trains the identity model on a sample of rows (the list's first block).
     pub fn train(&mut self, rows: &[RosterRow]) {
-        let queries: Vec<Query> = rows.iter().map(query).collect();
-        let mut linker = Linker::new(&self.registries.index, self.link_config.clone());
-        if let Some(p) = &self.params {
-            linker.set_params(p.clone());
-        }
-        linker.train(&queries);
-        self.params = Some(linker.params().clone());
-    }
-
-    fn linker(&self) -> Linker<'_> {
-        let mut l = Linker::new(&self.registries.index, self.link_config.clone());
-        if let Some(p) = &self.params {
-            l.set_params(p.clone());
-        }
-        l
+        let qs: Vec<IdentityQuestion> = rows.iter().map(IdentityQuestion::of).collect();
+        self.answerer.train(&qs);
     }
 
     /// Validates one row on its own (no duplicate detection: that needs the list).
     pub fn validate_one(&self, program: &Program, row: &RosterRow) -> VerdictRow {
-        let linker = self.linker();
-        let resolved = resolve(&self.registries.index, row, &linker.link(&query(row)));
-        self.verdict(program, row, &resolved, None)
+        let mut seen = None;
+        self.validate_rows(program, std::slice::from_ref(row), &mut seen)
+            .pop()
+            .expect("one verdict per row")
     }
 
-    /// Validates a block of rows in parallel; `seen` carries the first row of each person
-    /// across blocks (DUPLICATE_IN_LIST). Output in input order.
+    /// Validates a block of rows; `seen` carries the first row of each person across blocks
+    /// (DUPLICATE_IN_LIST). Output in input order.
     pub fn validate_block(
         &self,
         program: &Program,
         rows: &[RosterRow],
         seen: &mut Seen,
     ) -> Vec<VerdictRow> {
-        let linker = self.linker();
-        let resolved: Vec<Resolved> = rows
-            .par_iter()
-            .map(|r| resolve(&self.registries.index, r, &linker.link(&query(r))))
-            .collect();
-        // Sequential, in list order: the first row of a person keeps it, later rows are
-        // duplicates.
-        let dups: Vec<Option<(u64, bool)>> = rows
-            .iter()
-            .zip(&resolved)
-            .map(|(row, res)| {
-                let key = res.person.or(row.nik)?;
-                match seen.get(&key) {
-                    Some(first) => Some(*first),
-                    None => {
-                        seen.insert(key, (row.row_no, res.inferred));
-                        None
-                    }
-                }
-            })
-            .collect();
-        rows.par_iter()
-            .zip(&resolved)
-            .zip(&dups)
-            .map(|((row, res), dup)| self.verdict(program, row, res, *dup))
-            .collect()
+        self.validate_rows(program, rows, &mut Some(seen))
     }
 
-    /// The rules' facts for a resolved row.
-    pub fn facts(
+    fn validate_rows(
         &self,
         program: &Program,
-        row: &RosterRow,
-        res: &Resolved,
-        dup: Option<(u64, bool)>,
-    ) -> Facts {
-        let reg = &*self.registries;
+        rows: &[RosterRow],
+        seen: &mut Option<&mut Seen>,
+    ) -> Vec<VerdictRow> {
+        // Stage 1: who is each row.
+        let questions: Vec<IdentityQuestion> = rows.iter().map(IdentityQuestion::of).collect();
+        let resolved = self.answerer.identify(&questions);
+        // Sequential, in list order: the first row of a person keeps it, later rows are
+        // duplicates.
+        let dups: Vec<Option<(u64, bool)>> = match seen {
+            None => vec![None; rows.len()],
+            Some(seen) => rows
+                .iter()
+                .zip(&resolved)
+                .map(|(row, res)| {
+                    let key = res.person.or(row.nik)?;
+                    match seen.get(&key) {
+                        Some(first) => Some(*first),
+                        None => {
+                            seen.insert(key, (row.row_no, res.inferred));
+                            None
+                        }
+                    }
+                })
+                .collect(),
+        };
+        // Stage 2: the population registry about each linked person.
+        let family = program.unit() == Unit::Family;
+        let (linked, pq): (Vec<usize>, Vec<PopulationQuestion>) = rows
+            .iter()
+            .zip(&resolved)
+            .enumerate()
+            .filter_map(|(i, (row, res))| {
+                Some((
+                    i,
+                    PopulationQuestion {
+                        nik: res.person?,
+                        period: row.period.clone(),
+                        head: family,
+                    },
+                ))
+            })
+            .unzip();
+        let population = self.answerer.population(&pq);
+        // Stage 3: the other registries about each person the population registry knows.
+        let (known, rq): (Vec<usize>, Vec<RegistryQuestion>) = linked
+            .iter()
+            .zip(&population)
+            .zip(&pq)
+            .filter_map(|((i, p), q)| {
+                let p = p.as_ref()?;
+                Some((
+                    *i,
+                    RegistryQuestion {
+                        nik: q.nik,
+                        kk: p.kk,
+                        head: p.head,
+                    },
+                ))
+            })
+            .unzip();
+        let answers = self.answerer.registries(&rq);
+        let mut pop_of: Vec<Option<&PopulationAnswer>> = vec![None; rows.len()];
+        for (i, p) in linked.iter().zip(&population) {
+            pop_of[*i] = p.as_ref();
+        }
+        let mut reg_of: Vec<Option<&RegistryAnswers>> = vec![None; rows.len()];
+        for (i, a) in known.iter().zip(&answers) {
+            reg_of[*i] = Some(a);
+        }
+        // The ledger and the rules.
+        let judge = |i: usize| {
+            let asked = Asked {
+                res: &resolved[i],
+                dup: dups[i],
+                population: pop_of[i],
+                registries: reg_of[i],
+            };
+            self.verdict_of(program, &rows[i], &asked)
+        };
+        if rows.len() == 1 {
+            return vec![judge(0)];
+        }
+        (0..rows.len()).into_par_iter().map(judge).collect()
+    }
+
+    /// The rules' facts for a row from the answers about it.
+    fn facts(&self, program: &Program, row: &RosterRow, a: &Asked<'_>) -> Facts {
+        let res = a.res;
         // The list being validated is not a stored dataset version: it is cited by its name
         // and period (the manifest holds its SHA-256), never by a stored roster's snapshot.
         let list_source = Source::new(
@@ -269,10 +313,10 @@ impl Validator {
             &row.period,
         );
         let mut f = Facts::new(row.row_no, list_source);
-        f.row.duplicate_of_row = dup.map(|d| d.0);
-        f.row.duplicate_inferred = dup.is_some_and(|d| d.1);
+        f.row.duplicate_of_row = a.dup.map(|d| d.0);
+        f.row.duplicate_inferred = a.dup.is_some_and(|d| d.1);
         f.row.list_region = row.region_code();
-        let person_src = self.sources.get(Table::Person).cloned().unwrap_or_default();
+        let person_src = self.answerer.identity_source();
         f.identity.nik_status = res.nik_status.clone();
         f.identity.source = person_src.clone();
         f.identity.link = res.suggestion.map(|(nik, p)| Link {
@@ -281,30 +325,17 @@ impl Validator {
         });
         f.identity.inferred = res.inferred;
         f.identity.slips = res.slips.clone();
-        let family = program.unit() == Unit::Family;
-        let Some(nik) = res.person else {
+        if res.person.is_none() {
             return f;
-        };
-        let Some(p) = reg.persons.get(nik) else {
-            return f;
-        };
-        // Each registry is asked once per row (the same answers as `Registries::findings`).
-        let domicile = Some(p.village()).filter(|v| *v != 0);
-        f.identity.kk_stated_matches = row.kk.map(|k| k == p.kk);
-        f.person.is_family_head = Some(p.is_head());
-        if let Some(i) = reg.index.lookup_nik(nik).first() {
-            f.person.sex = Some(reg.index.sex(*i));
-            let born = reg.index.birth_date(*i);
-            if born != NaiveDate::MIN {
-                if let Some(start) = period_start(&row.period) {
-                    let mut age = start.year() - born.year();
-                    if (start.month(), start.day()) < (born.month(), born.day()) {
-                        age -= 1;
-                    }
-                    f.person.age = u32::try_from(age).ok();
-                }
-            }
         }
+        let Some(p) = a.population else {
+            return f;
+        };
+        let domicile = Some(p.village).filter(|v| *v != 0);
+        f.identity.kk_stated_matches = row.kk.map(|k| k == p.kk);
+        f.person.is_family_head = Some(p.is_head);
+        f.person.sex = p.sex;
+        f.person.age = p.age;
         f.person.domicile = match domicile.and_then(|v| RegionCode::parse(&format!("{v:010}")).ok())
         {
             Some(c) => Lookup::Found {
@@ -315,22 +346,7 @@ impl Validator {
                 source: person_src.clone(),
             },
         };
-        if let Some(src) = self.sources.get(Table::Death) {
-            f.person.death = match reg.deaths.get(nik).copied() {
-                Some(d) => Lookup::Found {
-                    value: Death {
-                        date: if d == 0 { String::new() } else { fmt_date(d) },
-                    },
-                    source: src.clone(),
-                },
-                None => Lookup::Absent {
-                    source: src.clone(),
-                },
-            };
-        }
-        f.person.civil_servant = self.civil_servant_lookup(nik);
-        let wage_src = self.sources.get(Table::Wage);
-        f.person.wage = wage_lookup(reg, wage_src, nik);
+        f.person.death = p.death.clone();
         let min_wage = domicile
             .and_then(|dom| RegionCode::parse(&format!("{:04}", dom / 1_000_000)).ok())
             .and_then(sinergi_model::minwage::minimum_wage);
@@ -352,59 +368,23 @@ impl Validator {
                 ),
             });
         }
-        if let Some(src) = self.sources.get(Table::HealthMembership) {
-            f.person.bpjs = match reg.health.get(nik) {
-                Some(h) => Lookup::Found {
-                    value: BpjsMembership {
-                        segment: segment(h.segment),
-                        active: h.active,
-                        catastrophic: h.catastrophic,
-                    },
-                    source: src.clone(),
-                },
-                None => Lookup::Absent {
-                    source: src.clone(),
-                },
-            };
+        if let Some(r) = a.registries {
+            f.person.civil_servant = r.civil_servant.clone();
+            f.person.wage = r.wage.clone();
+            f.person.bpjs = r.bpjs.clone();
+            f.family.dtsen = r.dtsen.clone();
+            f.family.head_civil_servant = r.head_civil_servant.clone();
+            f.family.head_wage = r.head_wage.clone();
         }
-        // Family.
         f.family.kk = Some(fmt16(p.kk));
-        f.family.size = Some(reg.members.range(p.kk).len() as u32);
-        if let Some(src) = self.sources.get(Table::Decile) {
-            let d = reg
-                .decile_by_kk
-                .get(p.kk)
-                .or_else(|| reg.decile_by_nik.get(nik))
-                .copied();
-            f.family.dtsen = match d {
-                Some(decile) => Lookup::Found {
-                    value: Dtsen { decile },
-                    source: src.clone(),
-                },
-                None => Lookup::Absent {
-                    source: src.clone(),
-                },
-            };
-        }
-        if family {
-            match reg.head_of(p.kk) {
-                Some(head) => {
-                    f.family.head_civil_servant = self.civil_servant_lookup(head);
-                    f.family.head_wage = wage_lookup(reg, wage_src, head);
-                }
-                None => {
-                    // No head recorded: the checks are about the head, so nobody was asked.
-                }
-            }
-        }
-        if reg.has(Table::RosterEntry) {
+        f.family.size = Some(p.family_size);
+        if let Some(lists) = &self.lists {
             let others = self.ledger.programs_of(p.kk, program.code(), &row.period);
             // Cite the stored lists that hold the other programmes found, each with its own
             // version; none found, the lists that were read.
-            let source = self
-                .sources
+            let source = lists
                 .lists(others.iter().flat_map(|o| self.ledger.snapshots_of(o)))
-                .or_else(|| self.sources.lists(self.sources.rosters.keys().copied()))
+                .or_else(|| lists.lists(lists.rosters.keys().copied()))
                 .unwrap_or_default();
             f.family.other_programs = Some(Observed {
                 value: others,
@@ -414,66 +394,15 @@ impl Validator {
         f
     }
 
-    fn civil_servant_lookup(&self, nik: u64) -> Lookup<RCivilServant> {
-        let reg = &*self.registries;
-        let emp_loaded = reg.has(Table::Employment);
-        match reg.civil_servant_of(nik) {
-            Some((kind, CivilServantSource::Employment(d))) => Lookup::Found {
-                value: RCivilServant {
-                    kind: match kind {
-                        EmploymentKind::Pns => CivilServantKind::Pns,
-                        EmploymentKind::Pppk => CivilServantKind::Pppk,
-                        EmploymentKind::Tni => CivilServantKind::Tni,
-                        EmploymentKind::Polri => CivilServantKind::Polri,
-                    },
-                },
-                source: self
-                    .sources
-                    .nth(Table::Employment, d as usize)
-                    .cloned()
-                    .unwrap_or_default(),
-            },
-            Some((kind, CivilServantSource::Occupation)) => Lookup::Found {
-                value: RCivilServant {
-                    kind: CivilServantKind::Occupation(
-                        match kind {
-                            EmploymentKind::Tni => "TENTARA NASIONAL INDONESIA",
-                            EmploymentKind::Polri => "KEPOLISIAN RI",
-                            _ => "PEGAWAI NEGERI SIPIL",
-                        }
-                        .to_string(),
-                    ),
-                },
-                source: self.sources.get(Table::Person).cloned().unwrap_or_default(),
-            },
-            None if emp_loaded => Lookup::Absent {
-                source: self
-                    .sources
-                    .get(Table::Employment)
-                    .cloned()
-                    .unwrap_or_default(),
-            },
-            None => Lookup::Absent {
-                // Only the occupation text could be asked.
-                source: self.sources.get(Table::Person).cloned().unwrap_or_default(),
-            },
-        }
-    }
-
     /// Evaluates and shapes the output row.
-    pub fn verdict(
-        &self,
-        program: &Program,
-        row: &RosterRow,
-        res: &Resolved,
-        dup: Option<(u64, bool)>,
-    ) -> VerdictRow {
-        let facts = self.facts(program, row, res, dup);
+    fn verdict_of(&self, program: &Program, row: &RosterRow, a: &Asked<'_>) -> VerdictRow {
+        let res = a.res;
+        let facts = self.facts(program, row, a);
         let v = sinergi_rules::evaluate(program, &facts);
         let not_checked = v
             .not_checked
             .iter()
-            .map(|code| self.why_not_checked(code, row, res, program))
+            .map(|code| self.why_not_checked(code, row, a, program))
             .collect();
         let notes = v
             .notes
@@ -523,12 +452,29 @@ impl Validator {
         }
     }
 
+    /// Why a registry table cannot be asked at all.
+    fn unavailable(&self, table: Table, a: &Asked<'_>) -> Option<Unasked> {
+        if let Some((_, u)) = a
+            .registries
+            .and_then(|r| r.unasked.iter().find(|(t, _)| *t == table))
+        {
+            return Some(u.clone());
+        }
+        match table {
+            Table::RosterEntry => self
+                .lists
+                .is_none()
+                .then(|| Unasked::not_loaded(Table::RosterEntry)),
+            t => self.answerer.unavailable(t),
+        }
+    }
+
     /// Why a check the programme enables was not made for a row.
     fn why_not_checked(
         &self,
         code: &str,
         row: &RosterRow,
-        res: &Resolved,
+        a: &Asked<'_>,
         program: &Program,
     ) -> NotChecked {
         use ReasonCode::*;
@@ -542,79 +488,50 @@ impl Validator {
             Some(ProgramOverlap) => Table::RosterEntry,
             _ => Table::Person,
         };
-        let (why, id, en): (&'static str, String, String) = if !self.registries.has(table) {
-            let info = crate::provenance::table_info(table);
-            (
-                "NOT_LOADED",
-                format!("{} belum dimuat", info.name_id),
-                format!("{} not loaded", info.name_en),
-            )
-        } else if res.person.is_none() {
-            (
-                "NO_PERSON",
-                "baris ini tidak tertaut ke seorang pun di data kependudukan".into(),
-                "this row is not linked to anyone in the population registry".into(),
-            )
-        } else {
-            match c {
-                Some(KkMismatch) if row.kk.is_none() => (
-                    "NOT_IN_ROW",
-                    "No KK tidak tertulis (atau tidak sah) di daftar".into(),
-                    "the list states no (valid) No KK".into(),
-                ),
-                Some(OutOfRegion) if row.region_code().is_none() => (
-                    "NOT_IN_ROW",
-                    "Kode Desa tidak tertulis (atau tidak sah) di daftar".into(),
-                    "the list states no (valid) Kode Desa".into(),
-                ),
-                Some(WageAboveMinimum) => (
-                    "NO_MINIMUM_WAGE",
-                    "UMK wilayah domisili tidak diketahui".into(),
-                    "the minimum wage of the domicile is unknown".into(),
-                ),
-                Some(CivilServant) if program.unit() == Unit::Family => (
-                    "NO_HEAD",
-                    "kepala keluarga tidak tercatat di KK".into(),
-                    "no head of family is recorded on the KK".into(),
-                ),
-                _ => (
-                    "NOT_AVAILABLE",
-                    "data yang diperlukan tidak tersedia".into(),
-                    "the data needed is not available".into(),
-                ),
-            }
-        };
+        let (why, id, en): (&'static str, String, String) =
+            if let Some(u) = self.unavailable(table, a) {
+                (u.why, u.why_id, u.why_en)
+            } else if a.res.person.is_none() {
+                (
+                    "NO_PERSON",
+                    "baris ini tidak tertaut ke seorang pun di data kependudukan".into(),
+                    "this row is not linked to anyone in the population registry".into(),
+                )
+            } else {
+                match c {
+                    Some(KkMismatch) if row.kk.is_none() => (
+                        "NOT_IN_ROW",
+                        "No KK tidak tertulis (atau tidak sah) di daftar".into(),
+                        "the list states no (valid) No KK".into(),
+                    ),
+                    Some(OutOfRegion) if row.region_code().is_none() => (
+                        "NOT_IN_ROW",
+                        "Kode Desa tidak tertulis (atau tidak sah) di daftar".into(),
+                        "the list states no (valid) Kode Desa".into(),
+                    ),
+                    Some(WageAboveMinimum) => (
+                        "NO_MINIMUM_WAGE",
+                        "UMK wilayah domisili tidak diketahui".into(),
+                        "the minimum wage of the domicile is unknown".into(),
+                    ),
+                    Some(CivilServant) if program.unit() == Unit::Family => (
+                        "NO_HEAD",
+                        "kepala keluarga tidak tercatat di KK".into(),
+                        "no head of family is recorded on the KK".into(),
+                    ),
+                    _ => (
+                        "NOT_AVAILABLE",
+                        "data yang diperlukan tidak tersedia".into(),
+                        "the data needed is not available".into(),
+                    ),
+                }
+            };
         NotChecked {
             code: code.to_string(),
             why,
             why_id: id,
             why_en: en,
         }
-    }
-}
-
-fn wage_lookup(reg: &Registries, src: Option<&Source>, nik: u64) -> Lookup<Wage> {
-    match src {
-        None => Lookup::NotChecked,
-        Some(src) => match reg.wages.get(nik) {
-            Some(w) => Lookup::Found {
-                value: Wage { monthly: w.total },
-                source: src.clone(),
-            },
-            None => Lookup::Absent {
-                source: src.clone(),
-            },
-        },
-    }
-}
-
-fn segment(s: Segment) -> BpjsSegment {
-    match s {
-        Segment::PbiApbn => BpjsSegment::PbiApbn,
-        Segment::PbiApbd => BpjsSegment::PbiApbd,
-        Segment::Ppu => BpjsSegment::Ppu,
-        Segment::Pbpu => BpjsSegment::Pbpu,
-        Segment::Bp => BpjsSegment::Bp,
     }
 }
 
@@ -641,7 +558,7 @@ pub fn period_start(period: &str) -> Option<NaiveDate> {
 /// OUT_OF_REGION reports), and at scale EM learnt a weight for it strong enough to leave such
 /// rows with a damaged NIK unlinked, losing every person-level reason (OUT_OF_REGION recall
 /// 0.96 at 1M people). The name still has to carry the identity.
-fn link_config() -> LinkConfig {
+pub(crate) fn link_config() -> LinkConfig {
     LinkConfig {
         weight_overrides: vec![sinergi_linkage::WeightOverride {
             field: sinergi_linkage::Field::Region,
@@ -653,18 +570,8 @@ fn link_config() -> LinkConfig {
 }
 
 /// The linkage query of a row.
-pub fn query(row: &RosterRow) -> Query {
-    Query {
-        nik_raw: (!row.nik_raw.is_empty()).then(|| row.nik_raw.clone()),
-        nik: row.nik,
-        name: row.name.clone(),
-        birth_date: row
-            .birth_date
-            .as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
-        sex: None,
-        region: row.village,
-    }
+pub fn query(row: &RosterRow) -> sinergi_linkage::Query {
+    IdentityQuestion::of(row).query()
 }
 
 /// The 16 digits of a NIK cell that is all digits (a number cell read back), as a number.
@@ -676,7 +583,7 @@ fn number_cell_nik(raw: &str) -> Option<u64> {
 }
 
 /// Reduces a link to the NIK status, the person to ask the registries about, and a suggestion.
-pub fn resolve(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Resolved {
+pub fn resolve(index: &RegistryIndex, row: &IdentityQuestion, link: &LinkResult) -> Resolved {
     let mut r = resolve_person(index, row, link);
     let listed = if r.slips.contains(&Slip::NikNumberCell) {
         r.person
@@ -701,7 +608,7 @@ pub fn resolve(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Res
     r
 }
 
-fn resolve_person(index: &RegistryIndex, row: &RosterRow, link: &LinkResult) -> Resolved {
+fn resolve_person(index: &RegistryIndex, row: &IdentityQuestion, link: &LinkResult) -> Resolved {
     let index_nik = |c: &sinergi_linkage::Candidate| c.nik;
     let listed_status = || -> NikStatus {
         if row.nik.is_some() {
@@ -815,7 +722,9 @@ impl Resolver {
     pub fn persons(&mut self, rows: &[RosterRow]) -> Vec<Option<u64>> {
         let index = &self.registries.index;
         let mut linker = Linker::new(index, link_config());
-        let queries: Vec<Query> = rows.iter().map(query).collect();
+        let questions: Vec<IdentityQuestion> = rows.iter().map(IdentityQuestion::of).collect();
+        let queries: Vec<sinergi_linkage::Query> =
+            questions.iter().map(IdentityQuestion::query).collect();
         match &self.params {
             Some(p) => linker.set_params(p.clone()),
             None => {
@@ -824,9 +733,10 @@ impl Resolver {
             }
         }
         let links = linker.link_all(&queries);
-        rows.iter()
+        questions
+            .iter()
             .zip(&links)
-            .map(|(r, l)| resolve(index, r, l).person)
+            .map(|(q, l)| resolve(index, q, l).person)
             .collect()
     }
 }

@@ -1762,3 +1762,115 @@ async fn a_damaged_nik_and_another_regency_still_find_the_person() {
         "TINJAU"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10: the validator runs over any answerer; a registry that cannot be asked leaves its
+// checks "not checked" with the answerer's reason.
+// ---------------------------------------------------------------------------------------------
+
+use sinergi_engine::answers::Answerer as _;
+
+/// The embedded answerer, except that the death registry refuses every question (as a node
+/// of the exchange refuses under its agreement).
+struct DeathRefused(sinergi_engine::embedded::Embedded);
+
+impl sinergi_engine::answers::Answerer for DeathRefused {
+    fn train(&mut self, sample: &[sinergi_engine::answers::IdentityQuestion]) {
+        self.0.train(sample)
+    }
+    fn identify(
+        &self,
+        q: &[sinergi_engine::answers::IdentityQuestion],
+    ) -> Vec<sinergi_engine::answers::IdentityAnswer> {
+        self.0.identify(q)
+    }
+    fn population(
+        &self,
+        q: &[sinergi_engine::answers::PopulationQuestion],
+    ) -> Vec<Option<sinergi_engine::answers::PopulationAnswer>> {
+        let mut a = self.0.population(q);
+        for p in a.iter_mut().flatten() {
+            p.death = sinergi_rules::Lookup::NotChecked;
+        }
+        a
+    }
+    fn registries(
+        &self,
+        q: &[sinergi_engine::answers::RegistryQuestion],
+    ) -> Vec<sinergi_engine::answers::RegistryAnswers> {
+        self.0.registries(q)
+    }
+    fn identity_source(&self) -> sinergi_rules::Source {
+        self.0.identity_source()
+    }
+    fn unavailable(
+        &self,
+        table: sinergi_model::standard::Table,
+    ) -> Option<sinergi_engine::answers::Unasked> {
+        if table == sinergi_model::standard::Table::Death {
+            return Some(sinergi_engine::answers::Unasked {
+                why: "REFUSED",
+                why_id: "Dukcapil menolak: NO_AGREEMENT".into(),
+                why_en: "Dukcapil refused: NO_AGREEMENT".into(),
+            });
+        }
+        self.0.unavailable(table)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_that_cannot_be_asked_is_not_checked_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let programs = load_programs(&root().join("config/programs")).unwrap();
+    let pkh = find_program(&programs, "PKH").unwrap().clone();
+    let (reg, _) = Registries::load(&store, &required_tables(&pkh))
+        .await
+        .unwrap();
+    let reg = Arc::new(reg);
+    let ledger = Arc::new(
+        load_ledger(&store, &reg, &programs, None)
+            .await
+            .unwrap()
+            .finish(Default::default()),
+    );
+    let row = RosterRow {
+        row_no: 1,
+        program: "PKH".into(),
+        period: "2026-Q4".into(),
+        nik_raw: "3201012007700003".into(),
+        nik: Some(3_201_012_007_700_003),
+        name: "AHMAD DAHLAN".into(),
+        birth_date: Some("1970-07-20".into()),
+        village: Some(3_201_012_001),
+        amount: Some(750_000),
+        ..RosterRow::default()
+    };
+    let embedded = sinergi_engine::embedded::Embedded::new(reg.clone());
+    assert!(
+        embedded
+            .unavailable(sinergi_model::standard::Table::Death)
+            .is_none()
+    );
+    let v = Validator::with_answerer(
+        Box::new(DeathRefused(embedded)),
+        programs.clone(),
+        ledger,
+        reg.provenance
+            .get(&sinergi_model::standard::Table::RosterEntry)
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+    );
+    let out = v.validate_one(&pkh, &row);
+    // Dead in the registry, but the registry could not be asked: no DECEASED, and the verdict
+    // says which check was not made and why.
+    assert!(!out.codes().contains("DECEASED"), "{}", out.codes());
+    let nc = out
+        .not_checked
+        .iter()
+        .find(|n| n.code == "DECEASED")
+        .expect("DECEASED listed as not checked");
+    assert_eq!(nc.why, "REFUSED");
+    assert!(nc.why_en.contains("NO_AGREEMENT"));
+    assert_eq!(out.linked_nik.as_deref(), Some("3201012007700003"));
+}
