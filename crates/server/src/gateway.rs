@@ -162,7 +162,12 @@ pub(crate) async fn finish(st: &AppState, ctx: &Ctx, o: Outcome, resp: Response)
     with_xroad_headers(resp, ctx)
 }
 
-async fn refuse_audited(st: &AppState, ctx: &Ctx, code: impl Into<Code>, clause: &str) -> Response {
+pub(crate) async fn refuse_audited(
+    st: &AppState,
+    ctx: &Ctx,
+    code: impl Into<Code>,
+    clause: &str,
+) -> Response {
     let code = code.into();
     finish(
         st,
@@ -324,6 +329,24 @@ pub async fn r1(
         Err((code, clause)) => return refuse_audited(&st, &ctx, code, clause).await,
     }
 
+    if kind.is_fakta() {
+        return crate::fakta::facts_batch(st, ctx, client, service, kind, body).await;
+    }
+    if kind == Kind::PencarianIdentitas {
+        return if batch {
+            crate::pencarian::search_batch(
+                st,
+                ctx,
+                client,
+                service,
+                sp.query.map(str::to_owned),
+                body,
+            )
+            .await
+        } else {
+            crate::pencarian::search(st, ctx, client, service, body).await
+        };
+    }
     if batch && kind == Kind::ValidasiPenerima {
         return crate::validasi::validate_batch(
             st,
@@ -568,20 +591,30 @@ impl BatchGrant {
         let k = nik_key(nik);
         let subject = k.map(|_| subject_hash(&st.secret, nik));
         let region = k.and_then(|k| ix.region_of(k));
-        if !self.agreement.covers_region(region) {
-            let code = ErrorCode::OutOfRegion;
-            return Err((
-                code,
-                Outcome {
-                    status: code.http_status(),
-                    decision: code.code().into(),
-                    clause: format!("{}#region_scope", self.agreement.id),
-                    pks_id: Some(self.agreement.id.clone()),
-                    subject,
-                },
-            ));
+        if let Err((code, mut o)) = self.region(region) {
+            o.subject = subject;
+            return Err((code, o));
         }
         Ok(self.allowed(subject))
+    }
+
+    /// The region scope of the granting agreement for a subject registered in `region`:
+    /// OUT_OF_REGION and its outcome (without subject) when outside.
+    pub(crate) fn region(&self, region: Option<&str>) -> Result<(), (ErrorCode, Outcome)> {
+        if self.agreement.covers_region(region) {
+            return Ok(());
+        }
+        let code = ErrorCode::OutOfRegion;
+        Err((
+            code,
+            Outcome {
+                status: code.http_status(),
+                decision: code.code().into(),
+                clause: format!("{}#region_scope", self.agreement.id),
+                pks_id: Some(self.agreement.id.clone()),
+                subject: None,
+            },
+        ))
     }
 
     /// The outcome of an allowed line.

@@ -56,6 +56,13 @@ fn query_schema(kind: Option<Kind>) -> Value {
             "nama": {"type": "string"}, "tgl_lahir": {"type": "string"},
             "program": {"type": "string", "enum": ["PKH", "BPNT", "PBI_JK", "BLT_DD"]},
             "kode_wilayah": {"type": "string"}}),
+        Some(Kind::PencarianIdentitas) => json!({
+            "nik": {"type": "string", "description": "the NIK as the list writes it (may be wrong, empty or not 16 digits)"},
+            "nik_terbaca": {"type": "string", "description": "the 16 digits the caller's reader made of it, when it did"},
+            "nama": {"type": "string"}, "tgl_lahir": {"type": "string", "description": "YYYY-MM-DD"},
+            "jenis_kelamin": {"type": "string", "enum": ["L", "P"]},
+            "tempat_lahir": {"type": "string", "description": "accepted; not used by the linkage model"},
+            "kode_wilayah": {"type": "string", "description": "village code the row states"}}),
         _ => json!({}),
     };
     if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
@@ -67,6 +74,16 @@ fn query_schema(kind: Option<Kind>) -> Value {
 /// The answer of one question.
 fn answer_schema(kind: Option<Kind>) -> Value {
     match kind {
+        Some(Kind::PencarianIdentitas) => json!({
+            "type": "object", "required": ["status", "identitas", "kandidat"],
+            "properties": {
+                "status": {"type": "string", "enum": ["DITEMUKAN", "SARAN", "MUNGKIN", "TIDAK_DITEMUKAN"]},
+                "identitas": {"type": "object", "description": "the engine's identity answer: nik_status, person (linked NIK), suggestion [NIK, probability], inferred, slips"},
+                "kandidat": {"type": "array", "maxItems": 3, "items": {"type": "object", "properties": {
+                    "nik": {"type": "string"}, "skor": {"type": "number"},
+                    "bukti": {"type": "array", "description": "per-field agreement levels, when granted (fields=bukti)"}}}}
+            }
+        }),
         Some(Kind::ValidasiPenerima) => json!({
             "type": "object", "required": ["nik", "program", "sources"],
             "properties": {
@@ -119,6 +136,14 @@ fn batch_params(kind: Option<Kind>) -> Vec<Value> {
                    "description": "Programme of every line that names none; unknown: the call is refused (SERVICE_NOT_COVERED)"}),
             json!({"name": "kode_wilayah", "in": "query", "schema": {"type": "string"},
                    "description": "Region (village code) the list is for, for every line that names none"}),
+            fields,
+        ]
+    } else if kind == Some(Kind::PencarianIdentitas) {
+        vec![
+            json!({"name": "latih", "in": "query", "schema": {"type": "boolean"},
+                   "description": "Learn the linkage model on this call's lines; the model's id comes back in X-Sinergi-Model"}),
+            json!({"name": "model", "in": "query", "schema": {"type": "string"},
+                   "description": "A model id an earlier call of the same list learnt (unknown or expired: the node's default model)"}),
             fields,
         ]
     } else {

@@ -21,15 +21,33 @@ pub enum Kind {
     Desil,
     /// Kemensos: eligibility of a recipient, gathered from the other services.
     ValidasiPenerima,
+    /// Dukcapil: the candidate NIKs of the person a list row describes (`crate::pencarian`).
+    PencarianIdentitas,
+    /// Dukcapil: the population facts validation needs about a linked person (`crate::fakta`).
+    FaktaPenduduk,
+    /// BPJS Kesehatan: membership facts for validation.
+    FaktaKepesertaan,
+    /// BPS DTSEN: the family's decile for validation.
+    FaktaDesil,
+    /// BKN / TNI-Polri: civil-servant facts (the person, the head of family) for validation.
+    FaktaAsn,
+    /// BPJS Ketenagakerjaan: formal wages (the person, the head of family) for validation.
+    FaktaUpah,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 11] = [
         Kind::VerifikasiIdentitas,
         Kind::StatusKepesertaan,
         Kind::StatusAsn,
         Kind::Desil,
         Kind::ValidasiPenerima,
+        Kind::PencarianIdentitas,
+        Kind::FaktaPenduduk,
+        Kind::FaktaKepesertaan,
+        Kind::FaktaDesil,
+        Kind::FaktaAsn,
+        Kind::FaktaUpah,
     ];
 
     pub fn code(self) -> &'static str {
@@ -39,7 +57,30 @@ impl Kind {
             Kind::StatusAsn => "status-asn",
             Kind::Desil => "desil",
             Kind::ValidasiPenerima => "validasi-penerima",
+            Kind::PencarianIdentitas => "pencarian-identitas",
+            Kind::FaktaPenduduk => "fakta-penduduk",
+            Kind::FaktaKepesertaan => "fakta-kepesertaan",
+            Kind::FaktaDesil => "fakta-desil",
+            Kind::FaktaAsn => "fakta-asn",
+            Kind::FaktaUpah => "fakta-upah",
         }
+    }
+
+    /// The services answered with the engine's functions over the node's registries.
+    pub fn uses_engine(self) -> bool {
+        self.is_fakta() || self == Kind::PencarianIdentitas
+    }
+
+    /// The `fakta-*` services (`crate::fakta`).
+    pub fn is_fakta(self) -> bool {
+        matches!(
+            self,
+            Kind::FaktaPenduduk
+                | Kind::FaktaKepesertaan
+                | Kind::FaktaDesil
+                | Kind::FaktaAsn
+                | Kind::FaktaUpah
+        )
     }
 
     /// Fields an agreement may grant for this service (values returned under `data`).
@@ -59,6 +100,14 @@ impl Kind {
             Kind::Desil => &["desil", "id_keluarga"],
             // The values a verdict's reasons would show (crate::disclosure).
             Kind::ValidasiPenerima => crate::disclosure::FIELDS,
+            // Never a registry value: only the per-field evidence of each candidate.
+            Kind::PencarianIdentitas => &["bukti"],
+            // The facts validation needs, all or nothing: the service is the grant.
+            Kind::FaktaPenduduk
+            | Kind::FaktaKepesertaan
+            | Kind::FaktaDesil
+            | Kind::FaktaAsn
+            | Kind::FaktaUpah => &[],
         }
     }
 
@@ -74,6 +123,20 @@ impl Kind {
             Kind::Desil => "BPS DTSEN: is the NIK in DTSEN, is its decile at most a given cut",
             Kind::ValidasiPenerima => {
                 "Kemensos: verdict LAYAK / TINJAU / TIDAK LAYAK for a recipient under a programme's rules"
+            }
+            Kind::FaktaPenduduk => {
+                "Dukcapil: for validation, a linked person's KK, domicile, head of family, sex, age, family size and death"
+            }
+            Kind::FaktaKepesertaan => "BPJS Kesehatan: for validation, a person's membership",
+            Kind::FaktaDesil => "BPS DTSEN: for validation, the decile of a person's family",
+            Kind::FaktaAsn => {
+                "BKN / TNI / Polri: for validation, whether a person or the head of their family serves"
+            }
+            Kind::FaktaUpah => {
+                "BPJS Ketenagakerjaan: for validation, the formal wages of a person and the head of their family"
+            }
+            Kind::PencarianIdentitas => {
+                "Dukcapil: at most three candidate NIKs for the person a list row describes, with match score (and per-field evidence when granted); never a name, address or other registry value"
             }
         }
     }
@@ -251,7 +314,7 @@ pub fn answer(ix: &Index, kind: Kind, q: &Query, fields: &[String]) -> Value {
                 data.insert("id_keluarga".into(), json!(d.family_id));
             }
         }
-        Kind::ValidasiPenerima => {}
+        _ => {}
     }
     if !data.is_empty() {
         out.insert("data".into(), Value::Object(data));

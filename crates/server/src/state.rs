@@ -73,6 +73,11 @@ pub struct AppState {
     pub agreements_write: tokio::sync::Mutex<()>,
     pub quotas: QuotaTracker,
     pub index: RwLock<Arc<Index>>,
+    /// The engine's registries over this node's store, for the services that answer with the
+    /// engine's own functions (`pencarian-identitas`); `None` when no such service is hosted.
+    pub identity: RwLock<Option<Arc<sinergi_engine::embedded::Embedded>>>,
+    /// Linkage models lists taught this node (`pencarian-identitas-batch?latih=true`).
+    pub models: crate::pencarian::Models,
     pub store: Option<Store>,
     pub audit: AuditWriter,
     audit_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -208,6 +213,10 @@ impl AppState {
             Some(s) => Index::load(s).await.map_err(StartError::Store)?,
             None => Index::default(),
         };
+        let identity = match &store {
+            Some(s) if hosts_engine_service(&hosted) => Some(load_identity(s).await?),
+            _ => None,
+        };
 
         let audit_url = config.audit_url();
         let db = Db::open(&audit_url, false).await?;
@@ -279,6 +288,8 @@ impl AppState {
             agreements_write: tokio::sync::Mutex::new(()),
             quotas: QuotaTracker::default(),
             index: RwLock::new(Arc::new(index)),
+            identity: RwLock::new(identity),
+            models: crate::pencarian::Models::default(),
             store,
             audit,
             audit_thread: Mutex::new(Some(thread)),
@@ -314,8 +325,22 @@ impl AppState {
             return Ok(false);
         }
         let ix = Index::load(store).await?;
+        let identity = if hosts_engine_service(&self.hosted) {
+            Some(load_identity(store).await.map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
         *self.index.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ix);
+        *self.identity.write().unwrap_or_else(|e| e.into_inner()) = identity;
         Ok(true)
+    }
+
+    /// The engine's registries, when this node hosts a service answered with them.
+    pub fn identity(&self) -> Option<Arc<sinergi_engine::embedded::Embedded>> {
+        self.identity
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Stops the audit writer after everything queued is written; closes the databases.
@@ -404,4 +429,26 @@ pub fn spawn_agreement_watcher(state: Arc<AppState>) -> tokio::task::JoinHandle<
             }
         }
     })
+}
+
+/// Whether a hosted member provides a service answered with the engine's registries.
+fn hosts_engine_service(hosted: &BTreeMap<ClientId, Hosted>) -> bool {
+    hosted.values().any(|h| {
+        h.services
+            .iter()
+            .any(|s| crate::services::Kind::parse(s).is_some_and(|(k, _)| k.uses_engine()))
+    })
+}
+
+/// The engine's registries over the store (the linkage index of the population registry):
+/// the same code `sinergi validate` links with.
+async fn load_identity(
+    store: &Store,
+) -> Result<Arc<sinergi_engine::embedded::Embedded>, StartError> {
+    let (registries, _) = sinergi_engine::Registries::load(store, &[])
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?;
+    Ok(Arc::new(sinergi_engine::embedded::Embedded::new(Arc::new(
+        registries,
+    ))))
 }

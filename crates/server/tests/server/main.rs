@@ -5,6 +5,8 @@ mod common;
 mod embedded;
 mod federation;
 mod gateway;
+mod one_engine;
+mod pencarian;
 mod pg;
 mod pks;
 mod tls;

@@ -1,0 +1,150 @@
+//! The registries' side of federated validation: each registry's node answers the engine's
+//! questions about a linked person with the engine's own functions over its own data
+//! ([`sinergi_engine::embedded::Embedded`]), so a Kemensos node validating over the exchange
+//! reaches the verdicts `sinergi validate` reaches over one store.
+//!
+//! - `fakta-penduduk-batch` (Dukcapil): [`PopulationQuestion`] lines → `{"ditemukan", "jawaban":
+//!   PopulationAnswer}` (KK, village, head, sex, age, family size, the head's NIK when asked,
+//!   death).
+//! - `fakta-kepesertaan-batch` (BPJS Kesehatan), `fakta-desil-batch` (BPS DTSEN),
+//!   `fakta-asn-batch` (BKN, TNI/Polri), `fakta-upah-batch` (BPJS Ketenagakerjaan):
+//!   [`RegistryQuestion`] lines → `{"jawaban": ...}` holding only that registry's part of
+//!   `RegistryAnswers`.
+//!
+//! Decided like every batch (one call-level decision, the region per line against the
+//! subject's registered region), one audit entry per line with the subject's keyed hash,
+//! durable before the line leaves. The single codes answer as a batch of the lines sent.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::response::Response;
+use serde_json::{Value, json};
+use sinergi_engine::answers::{PopulationQuestion, RegistryAnswers, RegistryQuestion};
+use sinergi_engine::embedded::Embedded;
+use sinergi_exchange::{AuditRecord, ClientId, ServiceId};
+
+use crate::gateway::{BatchGrant, Ctx, Line, Outcome, decide_batch, record, stream_lines};
+use crate::refusal::ServerCode;
+use crate::services::Kind;
+use crate::state::AppState;
+
+const CHUNK: usize = 2048;
+
+/// Answers a batch of fact questions for `kind` (one of the `fakta-*` services).
+pub(crate) async fn facts_batch(
+    st: Arc<AppState>,
+    mut ctx: Ctx,
+    client: ClientId,
+    service: ServiceId,
+    kind: Kind,
+    body: Bytes,
+) -> Response {
+    let persons = crate::gateway::count_lines(&body);
+    let grant = match decide_batch(&st, &mut ctx, client, service, Vec::new(), persons).await {
+        Ok(g) => Arc::new(g),
+        Err(refused) => return refused,
+    };
+    let Some(reg) = st.identity() else {
+        return crate::gateway::refuse_audited(&st, &ctx, ServerCode::InternalError, "index").await;
+    };
+    let st2 = st.clone();
+    stream_lines(st, Arc::new(ctx), body, CHUNK, move |chunk, ctx| {
+        let (st, reg, grant) = (st2.clone(), reg.clone(), grant.clone());
+        async move {
+            tokio::task::spawn_blocking(move || answer_chunk(&st, &ctx, &reg, &grant, kind, chunk))
+                .await
+                .ok()
+        }
+    })
+}
+
+fn answer_chunk(
+    st: &AppState,
+    ctx: &Ctx,
+    reg: &Embedded,
+    grant: &BatchGrant,
+    kind: Kind,
+    chunk: Vec<Line>,
+) -> (Vec<u8>, Vec<AuditRecord>) {
+    let ix = st.index();
+    let lang = if ctx.en { "en" } else { "id" };
+    let mut out = Vec::with_capacity(chunk.len() * 256);
+    let mut recs = Vec::with_capacity(chunk.len());
+    for Line { baris, bytes } in &chunk {
+        let (mut v, o) = match answer_line(st, &ix, reg, grant, kind, bytes) {
+            Ok(x) => x,
+            Err(Refused::Line(code, o)) => (
+                json!({"code": code.code(), "message": code.message(lang)}),
+                o,
+            ),
+            Err(Refused::Invalid) => {
+                let code = ServerCode::RequestInvalid;
+                (
+                    json!({"code": code.code(), "message": code.message(ctx.en)}),
+                    Outcome::refused(code.into(), "body"),
+                )
+            }
+        };
+        v["baris"] = json!(baris);
+        serde_json::to_writer(&mut out, &v).ok();
+        out.push(b'\n');
+        recs.push(record(st, ctx, &o));
+    }
+    (out, recs)
+}
+
+/// Why a line is not answered.
+enum Refused {
+    /// Not a question of this service.
+    Invalid,
+    /// Refused under the agreement (the region).
+    Line(sinergi_exchange::ErrorCode, Outcome),
+}
+
+fn answer_line(
+    st: &AppState,
+    ix: &crate::index::Index,
+    reg: &Embedded,
+    grant: &BatchGrant,
+    kind: Kind,
+    bytes: &[u8],
+) -> Result<(Value, Outcome), Refused> {
+    let invalid = || Refused::Invalid;
+    if kind == Kind::FaktaPenduduk {
+        let q: PopulationQuestion = crate::services::json_object(bytes).ok_or_else(invalid)?;
+        let o = grant
+            .line(st, ix, &format!("{:016}", q.nik))
+            .map_err(|(c, o)| Refused::Line(c, o))?;
+        let v = match reg.population_one(&q) {
+            Some(a) => json!({"ditemukan": true, "jawaban": a}),
+            None => json!({"ditemukan": false}),
+        };
+        return Ok((v, o));
+    }
+    let q: RegistryQuestion = crate::services::json_object(bytes).ok_or_else(invalid)?;
+    let o = grant
+        .line(st, ix, &format!("{:016}", q.nik))
+        .map_err(|(c, o)| Refused::Line(c, o))?;
+    let a = reg.registries_one(&q);
+    Ok((json!({"jawaban": part(kind, a)}), o))
+}
+
+/// Only the asked registry's part of the answers.
+pub(crate) fn part(kind: Kind, a: RegistryAnswers) -> RegistryAnswers {
+    let mut p = RegistryAnswers::default();
+    match kind {
+        Kind::FaktaKepesertaan => p.bpjs = a.bpjs,
+        Kind::FaktaDesil => p.dtsen = a.dtsen,
+        Kind::FaktaAsn => {
+            p.civil_servant = a.civil_servant;
+            p.head_civil_servant = a.head_civil_servant;
+        }
+        Kind::FaktaUpah => {
+            p.wage = a.wage;
+            p.head_wage = a.head_wage;
+        }
+        _ => {}
+    }
+    p
+}

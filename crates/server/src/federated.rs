@@ -1,0 +1,347 @@
+//! The exchange-backed [`Answerer`]: the engine's validation questions asked of the owners'
+//! nodes over signed HTTP, as this node's member, under its agreements. Dukcapil answers the
+//! identity stage (`pencarian-identitas-batch`, the list's model learnt there on the first
+//! block) and the population stage (`fakta-penduduk-batch`); BPJS Kesehatan, DTSEN, BKN and
+//! BPJS Ketenagakerjaan their `fakta-*-batch`, the four concurrently. Each answers with the
+//! engine's own functions over its own data (`crate::fakta`), so the validator reaches the
+//! verdicts it reaches over one store.
+//!
+//! A registry that cannot be asked (no node provides its service, refused, unreachable, no
+//! complete answer within `peer_timeout_secs`) leaves its facts `NotChecked`, the reason in
+//! `RegistryAnswers::unasked` (or [`Answerer::unavailable`]), which the verdict lists.
+//!
+//! The engine's stages are synchronous: run the validator on a blocking thread
+//! (`spawn_blocking`); each stage blocks on its calls through the runtime's handle.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use sinergi_engine::answers::{
+    Answerer, IdentityAnswer, IdentityQuestion, PopulationAnswer, PopulationQuestion,
+    RegistryAnswers, RegistryQuestion, Unasked,
+};
+use sinergi_exchange::ClientId;
+use sinergi_model::standard::Table;
+use sinergi_rules::{NikStatus, Source};
+
+use crate::client::{CallError, CallMeta, call_batch};
+use crate::services::Kind;
+use crate::state::AppState;
+
+/// The request context the calls carry (X-Road headers).
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub request_id: String,
+    pub user_id: String,
+    pub issue: String,
+    pub purpose: String,
+}
+
+/// Asks the registries' nodes.
+pub struct Federated {
+    st: Arc<AppState>,
+    me: ClientId,
+    cx: Context,
+    rt: tokio::runtime::Handle,
+    /// The id of the model Dukcapil learnt on this list's first block.
+    model: Option<String>,
+    /// The first block's identity answers, from the call that learnt the model.
+    trained: Mutex<Option<(Vec<IdentityQuestion>, Vec<IdentityAnswer>)>>,
+    /// Why the identity stage could not be asked (the last failure).
+    identity_failed: Mutex<Option<Unasked>>,
+}
+
+/// The batch service answering a registry table's facts.
+fn service_of(table: Table) -> Option<&'static str> {
+    Some(match table {
+        Table::Person | Table::Death => "fakta-penduduk-batch",
+        Table::HealthMembership => "fakta-kepesertaan-batch",
+        Table::Decile => "fakta-desil-batch",
+        Table::Employment => "fakta-asn-batch",
+        Table::Wage => "fakta-upah-batch",
+        _ => return None,
+    })
+}
+
+const IDENTITY: &str = "pencarian-identitas-batch";
+
+/// The registries asked in stage 3, their tables and services.
+const REGISTRIES: [(Table, Kind, &str); 4] = [
+    (
+        Table::HealthMembership,
+        Kind::FaktaKepesertaan,
+        "fakta-kepesertaan-batch",
+    ),
+    (Table::Decile, Kind::FaktaDesil, "fakta-desil-batch"),
+    (Table::Employment, Kind::FaktaAsn, "fakta-asn-batch"),
+    (Table::Wage, Kind::FaktaUpah, "fakta-upah-batch"),
+];
+
+fn why(service: &str, e: &CallError) -> Unasked {
+    match e {
+        CallError::NoRoute(_) => Unasked {
+            why: "NO_ROUTE",
+            why_id: format!("tidak ada node yang menyediakan {service}"),
+            why_en: format!("no node provides {service}"),
+        },
+        CallError::Refused { code, status } => Unasked {
+            why: "REFUSED",
+            why_id: format!("{service} ditolak: {}", refusal(code, *status)),
+            why_en: format!("{service} refused: {}", refusal(code, *status)),
+        },
+        CallError::Timeout(s) => Unasked {
+            why: "TIMEOUT",
+            why_id: format!("{service} tidak menjawab lengkap dalam {s} detik"),
+            why_en: format!("{service} gave no complete answer within {s} s"),
+        },
+        e => Unasked {
+            why: "UNREACHABLE",
+            why_id: format!("{service} tidak dapat dihubungi: {e}"),
+            why_en: format!("{service} could not be reached: {e}"),
+        },
+    }
+}
+
+fn refusal(code: &str, status: u16) -> String {
+    if code.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        code.to_string()
+    }
+}
+
+impl Federated {
+    /// An answerer asking as `me` (a member hosted on `st`'s node) in the context `cx`.
+    /// Must be used from a blocking thread of `rt`.
+    pub fn new(
+        st: Arc<AppState>,
+        me: ClientId,
+        cx: Context,
+        rt: tokio::runtime::Handle,
+    ) -> Federated {
+        Federated {
+            st,
+            me,
+            cx,
+            rt,
+            model: None,
+            trained: Mutex::new(None),
+            identity_failed: Mutex::new(None),
+        }
+    }
+
+    fn meta(&self) -> CallMeta<'_> {
+        CallMeta {
+            request_id: &self.cx.request_id,
+            user_id: &self.cx.user_id,
+            issue: &self.cx.issue,
+            purpose: &self.cx.purpose,
+            pks: None,
+        }
+    }
+
+    fn ask(&self, service: &str, query: &str, lines: &[Value]) -> Result<Vec<Value>, CallError> {
+        if lines.is_empty() {
+            return Ok(Vec::new());
+        }
+        let meta = self.meta();
+        self.rt
+            .block_on(call_batch(&self.st, &self.me, service, query, lines, &meta))
+    }
+
+    fn identity_lines(questions: &[IdentityQuestion]) -> Vec<Value> {
+        questions
+            .iter()
+            .map(|q| {
+                json!({
+                    "nik": q.nik_raw,
+                    "nik_terbaca": q.nik.map(|n| format!("{n:016}")).unwrap_or_default(),
+                    "nama": q.name,
+                    "tgl_lahir": q.birth_date,
+                    "kode_wilayah": q.region.map(|r| format!("{r:010}")),
+                })
+            })
+            .collect()
+    }
+
+    /// The identity answers of a batch's lines; a line without one (refused, or missing) is
+    /// "not checked".
+    fn identities(&self, n: usize, got: Result<Vec<Value>, CallError>) -> Vec<IdentityAnswer> {
+        let unknown = || IdentityAnswer {
+            nik_status: NikStatus::NotChecked,
+            person: None,
+            suggestion: None,
+            inferred: false,
+            slips: Vec::new(),
+        };
+        match got {
+            Err(e) => {
+                *self
+                    .identity_failed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(why(IDENTITY, &e));
+                (0..n).map(|_| unknown()).collect()
+            }
+            Ok(lines) => (0..n)
+                .map(|i| {
+                    lines
+                        .get(i)
+                        .and_then(|l| l.get("identitas"))
+                        .and_then(|v| serde_json::from_value(v.clone()).ok())
+                        .unwrap_or_else(unknown)
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Answerer for Federated {
+    fn train(&mut self, sample: &[IdentityQuestion]) {
+        let got = self.ask(IDENTITY, "latih=true", &Self::identity_lines(sample));
+        self.model = got.as_ref().ok().and_then(|lines| {
+            lines
+                .iter()
+                .find_map(|l| l.get("model").and_then(Value::as_str).map(str::to_owned))
+        });
+        let answers = self.identities(sample.len(), got);
+        *self.trained.lock().unwrap_or_else(|e| e.into_inner()) = Some((sample.to_vec(), answers));
+    }
+
+    fn identify(&self, questions: &[IdentityQuestion]) -> Vec<IdentityAnswer> {
+        if let Some((q, a)) = self
+            .trained
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_if(|(q, _)| q.as_slice() == questions)
+        {
+            debug_assert_eq!(q.len(), a.len());
+            return a;
+        }
+        let query = match &self.model {
+            Some(m) => format!("model={m}"),
+            None => String::new(),
+        };
+        let got = self.ask(IDENTITY, &query, &Self::identity_lines(questions));
+        self.identities(questions.len(), got)
+    }
+
+    fn population(&self, questions: &[PopulationQuestion]) -> Vec<Option<PopulationAnswer>> {
+        let lines: Vec<Value> = questions
+            .iter()
+            .map(|q| serde_json::to_value(q).unwrap_or(Value::Null))
+            .collect();
+        match self.ask("fakta-penduduk-batch", "", &lines) {
+            Err(e) => {
+                *self
+                    .identity_failed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(why("fakta-penduduk-batch", &e));
+                vec![None; questions.len()]
+            }
+            Ok(got) => (0..questions.len())
+                .map(|i| {
+                    got.get(i)
+                        .filter(|l| l.get("ditemukan").and_then(Value::as_bool) == Some(true))
+                        .and_then(|l| l.get("jawaban"))
+                        .and_then(|v| serde_json::from_value(v.clone()).ok())
+                })
+                .collect(),
+        }
+    }
+
+    fn registries(&self, questions: &[RegistryQuestion]) -> Vec<RegistryAnswers> {
+        let lines: Vec<Value> = questions
+            .iter()
+            .map(|q| serde_json::to_value(q).unwrap_or(Value::Null))
+            .collect();
+        let meta = self.meta();
+        let (st, me) = (&self.st, &self.me);
+        let ask = |service: &'static str| {
+            let (lines, meta) = (&lines, &meta);
+            async move {
+                if lines.is_empty() {
+                    return Ok(Vec::new());
+                }
+                call_batch(st, me, service, "", lines, meta).await
+            }
+        };
+        let (a, b, c, d) = self.rt.block_on(async {
+            tokio::join!(
+                ask(REGISTRIES[0].2),
+                ask(REGISTRIES[1].2),
+                ask(REGISTRIES[2].2),
+                ask(REGISTRIES[3].2)
+            )
+        });
+        let mut out = vec![RegistryAnswers::default(); questions.len()];
+        for ((table, kind, service), got) in REGISTRIES.iter().zip([a, b, c, d]) {
+            for (i, answers) in out.iter_mut().enumerate() {
+                let line = match &got {
+                    Err(e) => Err(why(service, e)),
+                    Ok(lines) => match lines.get(i) {
+                        None => Err(why(service, &CallError::BadAnswer("no answer".into()))),
+                        Some(l) => match l.get("code").and_then(Value::as_str) {
+                            Some(code) => Err(why(
+                                service,
+                                &CallError::Refused {
+                                    status: 403,
+                                    code: code.to_string(),
+                                },
+                            )),
+                            None => l
+                                .get("jawaban")
+                                .and_then(|v| {
+                                    serde_json::from_value::<RegistryAnswers>(v.clone()).ok()
+                                })
+                                .ok_or_else(|| {
+                                    why(service, &CallError::BadAnswer("not an answer".into()))
+                                }),
+                        },
+                    },
+                };
+                match line {
+                    Ok(p) => merge(answers, *kind, p),
+                    Err(u) => answers.unasked.push((*table, u)),
+                }
+            }
+        }
+        out
+    }
+
+    fn identity_source(&self) -> Source {
+        Source::new("Dukcapil", "pencarian-identitas", "", "")
+    }
+
+    fn unavailable(&self, table: Table) -> Option<Unasked> {
+        if table == Table::Person
+            && let Some(u) = self
+                .identity_failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        {
+            return Some(u);
+        }
+        let service = service_of(table)?;
+        let routed = self.st.routes.contains_key(service)
+            && (table != Table::Person || self.st.routes.contains_key(IDENTITY));
+        (!routed).then(|| why(service, &CallError::NoRoute(service.into())))
+    }
+}
+
+/// Takes one registry's part of the answers.
+fn merge(into: &mut RegistryAnswers, kind: Kind, p: RegistryAnswers) {
+    match kind {
+        Kind::FaktaKepesertaan => into.bpjs = p.bpjs,
+        Kind::FaktaDesil => into.dtsen = p.dtsen,
+        Kind::FaktaAsn => {
+            into.civil_servant = p.civil_servant;
+            into.head_civil_servant = p.head_civil_servant;
+        }
+        Kind::FaktaUpah => {
+            into.wage = p.wage;
+            into.head_wage = p.head_wage;
+        }
+        _ => {}
+    }
+}
