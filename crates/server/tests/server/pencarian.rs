@@ -182,7 +182,12 @@ async fn a_mistyped_nik_is_recovered_with_the_engines_answer_and_nothing_else() 
     // The same decision; the probability to the last bits of a double (the node built its
     // index from the store, this test read the snapshot file the node wrote).
     assert_eq!(
-        (&remote.nik_status, remote.person, remote.inferred, &remote.slips),
+        (
+            &remote.nik_status,
+            remote.person,
+            remote.inferred,
+            &remote.slips
+        ),
         (
             &local.answer.nik_status,
             local.answer.person,
