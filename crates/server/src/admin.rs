@@ -200,7 +200,7 @@ pub struct StatusBody {
 /// decision still to come: decisions wait for it.
 pub async fn change_status(
     State(st): State<Arc<AppState>>,
-    Path((id, action)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -208,6 +208,11 @@ pub async fn change_status(
 ) -> Response {
     let who = admin!(st, method, uri, headers, body);
     let en = wants_english(&headers);
+    // A segment that does not decode to UTF-8 (`%FF`) names no agreement: the declared 400,
+    // not axum's plain-text rejection.
+    let Ok(Path((id, action))) = path else {
+        return refuse(ServerCode::RequestInvalid, en, None);
+    };
     let Some(action) = crate::pks::Action::parse_change(&action) else {
         return refuse(ServerCode::ServiceNotFound, en, None);
     };

@@ -211,13 +211,20 @@ pub struct Call<'a> {
 /// GovStack's form of the provider's metaservices.
 pub async fn govstack(
     State(st): State<Arc<AppState>>,
-    Path((instance, class, member, app, meta)): Path<(String, String, String, String, String)>,
+    path: Result<
+        Path<(String, String, String, String, String)>,
+        axum::extract::rejection::PathRejection,
+    >,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let en = wants_english(&headers);
+    // A segment that does not decode to UTF-8 (`%FF`) is no identifier: 400 as any other.
+    let Ok(Path((instance, class, member, app, meta))) = path else {
+        return refuse(ErrorCode::ServiceIdInvalid, en, None);
+    };
     let Some(meta) = Meta::parse(&meta) else {
         return refuse(ServerCode::NotFound, en, None);
     };

@@ -2,9 +2,11 @@
 //! through the admin API.
 
 mod common;
+mod contract;
 mod embedded;
 mod federation;
 mod gateway;
+mod govstack;
 mod one_engine;
 mod pencarian;
 mod pg;
