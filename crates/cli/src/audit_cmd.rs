@@ -23,10 +23,11 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
-    /// Periksa rantai hash log audit dan checkpoint bertanda tangan. Status keluar 0 bila
-    /// utuh, 1 bila ada perubahan.
-    /// [en] Verify the audit log's hash chain and signed checkpoints. Exit status 0 when intact,
-    /// 1 when anything changed.
+    /// Periksa rantai hash log audit dan checkpoint bertanda tangan, terhadap salinan saksi.
+    /// Status keluar 0 bila utuh, 1 bila ada perubahan, 3 bila saksi tidak dapat ditanya.
+    /// [en] Verify the audit log's hash chain and signed checkpoints, against the witnesses'
+    /// copies. Exit status 0 when intact, 1 when anything changed, 3 when a witness could not
+    /// be asked.
     Verify(VerifyArgs),
     /// Siapa yang mengakses data NIK ini (UU PDP pasal 32).
     /// [en] Who accessed this NIK's data (UU PDP art. 32).
@@ -191,6 +192,9 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.saksi.clone()
     };
+    // Witnesses that could not be asked: without their copies a log cut short together with
+    // its local receipts cannot be told from an intact one, so the answer is not INTACT.
+    let mut unreached: Vec<String> = Vec::new();
     if !urls.is_empty() {
         let member = config
             .members
@@ -220,10 +224,13 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     ));
                     copies.extend(c);
                 }
-                Err(e) => notes.push(tr!(
-                    "Saksi {url} tidak dapat ditanya ({e}); dipakai tanda terima yang tersimpan.",
-                    "Witness {url} cannot be asked ({e}); the stored receipts are used."
-                )),
+                Err(e) => {
+                    notes.push(tr!(
+                        "Saksi {url} tidak dapat ditanya ({e}); dipakai tanda terima yang tersimpan.",
+                        "Witness {url} cannot be asked ({e}); the stored receipts are used."
+                    ));
+                    unreached.push(url.clone());
+                }
             }
         }
     }
@@ -250,7 +257,9 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     .await?;
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        v["witnesses_unreached"] = serde_json::json!(unreached);
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let (entries, last, matched, all, anchored) = (
             report.entries,
@@ -290,7 +299,16 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 )
             );
         }
-        if report.ok {
+        if report.ok && !unreached.is_empty() {
+            let list = unreached.join(", ");
+            println!(
+                "{}",
+                tr!(
+                    "BELUM PASTI: rantai hash dan checkpoint cocok, tetapi saksi {list} tidak dapat ditanya;\ntanpa salinannya, log yang dipotong bersama tanda terima lokalnya tidak terlihat.",
+                    "NOT CONFIRMED: the hash chain and checkpoints match, but witness {list} could not be asked;\nwithout its copies, a log cut short together with its local receipts cannot be seen."
+                )
+            );
+        } else if report.ok {
             println!(
                 "{}",
                 tr!(
@@ -328,10 +346,12 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if !report.ok {
         ExitCode::from(1)
+    } else if !unreached.is_empty() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -365,7 +365,49 @@ fn a_log_cut_short_rehashed_or_extended_is_caught_against_the_witness() {
     ));
     assert!(human.contains("entri 11..11 tidak dicakup"), "{human}");
 
+    // 4. Cut back exactly to a checkpoint (seq 4), with every later checkpoint and receipt:
+    // what is left is consistent, and only the witness's copies show the cut.
+    let cfg = variant("dipotong-rapi");
+    rt.block_on(async {
+        let p = pool(&dir.join("dipotong-rapi")).await;
+        for s in [
+            "DELETE FROM audit_entry WHERE seq > 4",
+            "DELETE FROM audit_checkpoint WHERE seq > 4",
+            "DELETE FROM audit_witness_receipt WHERE seq > 4",
+        ] {
+            sqlx::query(s).execute(&p).await.unwrap();
+        }
+        p.close().await;
+    });
+    let (code, report, out) = verify_json(dir, &cfg);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(kinds(&report).contains(&"TRUNCATED".to_owned()), "{out}");
+
+    // With the witness unreachable that cut cannot be seen: never INTACT (exit 0), but 3,
+    // naming the witness. (The untouched log is not 0 either: the receipt of the final
+    // checkpoint is held by the witness only.)
     rt.block_on(witness.stop()).unwrap();
+    let (code, report, out) = verify_json(dir, &cfg);
+    assert_eq!(code, Some(3), "{out}");
+    assert_eq!(report["ok"], true, "{out}");
+    assert_eq!(
+        report["witnesses_unreached"].as_array().unwrap().len(),
+        1,
+        "{out}"
+    );
+    let (code, report, out) = verify_json(dir, &node_toml);
+    assert_ne!(code, Some(0), "{out}");
+    assert_eq!(
+        report["witnesses_unreached"].as_array().unwrap().len(),
+        1,
+        "{out}"
+    );
+    let human = text(&sinergi(
+        dir,
+        &["audit", "verify", "--config", cfg.to_str().unwrap()],
+    ));
+    assert!(human.contains("BELUM PASTI"), "{human}");
+    assert!(!human.contains("UTUH"), "{human}");
 }
 
 #[test]
