@@ -207,14 +207,14 @@ pub struct Call<'a> {
     pub govstack_path: bool,
 }
 
+/// The GovStack metaservice path's five segments.
+type MetaPath = (String, String, String, String, String);
+
 /// `GET /{instance}/{class}/{member}/{application}/{listMethods|allowedMethods|getOpenAPI}`:
 /// GovStack's form of the provider's metaservices.
 pub async fn govstack(
     State(st): State<Arc<AppState>>,
-    path: Result<
-        Path<(String, String, String, String, String)>,
-        axum::extract::rejection::PathRejection,
-    >,
+    path: Result<Path<MetaPath>, axum::extract::rejection::PathRejection>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
