@@ -418,7 +418,11 @@ fn describe(p: &Problem) -> String {
 async fn who_accessed(args: WhoArgs) -> anyhow::Result<ExitCode> {
     let nik = args.nik.trim();
     if nik.len() != 16 || !nik.bytes().all(|b| b.is_ascii_digit()) {
-        anyhow::bail!("NIK harus 16 angka: {:?}", args.nik);
+        let given = &args.nik;
+        anyhow::bail!(tr!(
+            "NIK harus 16 angka: {given:?}",
+            "A NIK has 16 digits: {given:?}"
+        ));
     }
     let config = crate::serve_cmd::load_config(args.config.as_deref())?;
     let db = open_audit(&config).await?;
@@ -427,7 +431,7 @@ async fn who_accessed(args: WhoArgs) -> anyhow::Result<ExitCode> {
             .audit_secret_file
             .clone()
             .unwrap_or_else(|| config.data_dir.join("audit-secret.key")),
-        "rahasia audit node",
+        &tr!("rahasia audit node", "node audit secret"),
     )?);
     let entries = db
         .by_subject(&sinergi_exchange::who_accessed(nik, &secret))
@@ -461,13 +465,32 @@ async fn who_accessed(args: WhoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if entries.is_empty() {
-        println!("Tidak ada akses tercatat atas NIK {nik} di log audit node ini.");
+        println!(
+            "{}",
+            tr!(
+                "Tidak ada akses tercatat atas NIK {nik} di log audit node ini.",
+                "No access to NIK {nik} is recorded in this node's audit log."
+            )
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} akses tercatat atas NIK {nik}:", entries.len());
+    let n = crate::lang::num(entries.len() as u64);
     println!(
-        "{:>6}  {:<23}  {:<34}  {:<60}  {:<16}  {:<30}  keputusan",
-        "seq", "waktu", "klien", "layanan", "tujuan", "PKS"
+        "{}",
+        tr!(
+            "{n} akses tercatat atas NIK {nik}:",
+            "{n} accesses recorded to NIK {nik}:"
+        )
+    );
+    println!(
+        "{:>6}  {:<23}  {:<34}  {:<60}  {:<16}  {:<30}  {}",
+        "seq",
+        tr!("waktu", "time"),
+        tr!("klien", "client"),
+        tr!("layanan", "service"),
+        tr!("tujuan", "purpose"),
+        "PKS",
+        tr!("keputusan", "decision")
     );
     for e in &entries {
         println!(
@@ -492,15 +515,18 @@ async fn open_audit(config: &NodeConfig) -> anyhow::Result<Db> {
         .or_else(|| url.strip_prefix("sqlite:"))
         && !Path::new(path).exists()
     {
-        anyhow::bail!(
-            "Log audit {path} tidak ada: node ini belum pernah dijalankan dengan data_dir {} \
-             (jalankan `sinergi serve` atau beri --config)",
-            config.data_dir.display()
-        );
+        let dir = config.data_dir.display();
+        anyhow::bail!(tr!(
+            "Log audit {path} tidak ada: node ini belum pernah dijalankan dengan data_dir {dir} (jalankan `sinergi serve` atau beri --config)",
+            "The audit log {path} does not exist: this node has never run with data_dir {dir} (run `sinergi serve` or give --config)"
+        ));
     }
-    Db::open(&url, false)
-        .await
-        .map_err(|e| anyhow::anyhow!("Log audit {url} tidak dapat dibuka: {e}"))
+    Db::open(&url, false).await.map_err(|e| {
+        anyhow::anyhow!(tr!(
+            "Log audit {url} tidak dapat dibuka: {e}",
+            "The audit log {url} cannot be opened: {e}"
+        ))
+    })
 }
 
 /// The public half of the node's checkpoint key.
@@ -509,22 +535,33 @@ fn node_key(config: &NodeConfig) -> anyhow::Result<VerifyingKey> {
         .node_key_file
         .clone()
         .unwrap_or_else(|| config.data_dir.join("node.key"));
-    let bytes = read_key(&path, "kunci checkpoint node")?;
+    let bytes = read_key(&path, &tr!("kunci checkpoint node", "node checkpoint key"))?;
     Ok(SigningKey::from_bytes(&bytes).verifying_key())
 }
 
 /// 32 bytes of base64 from a key file the node generated.
 fn read_key(path: &Path, what: &str) -> anyhow::Result<[u8; 32]> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        anyhow::anyhow!(
-            "Berkas {what} {} tidak dapat dibaca: {e} (node membuatnya saat pertama dijalankan)",
-            path.display()
-        )
+        let p = path.display();
+        anyhow::anyhow!(tr!(
+            "Berkas {what} {p} tidak dapat dibaca: {e} (node membuatnya saat pertama dijalankan)",
+            "The {what} file {p} cannot be read: {e} (the node writes it when it first runs)"
+        ))
     })?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .map_err(|e| anyhow::anyhow!("Berkas {what} {}: bukan base64: {e}", path.display()))?;
-    bytes
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("Berkas {what} {}: harus 32 bita", path.display()))
+        .map_err(|e| {
+            let p = path.display();
+            anyhow::anyhow!(tr!(
+                "Berkas {what} {p}: bukan base64: {e}",
+                "The {what} file {p}: not base64: {e}"
+            ))
+        })?;
+    bytes.try_into().map_err(|_| {
+        let p = path.display();
+        anyhow::anyhow!(tr!(
+            "Berkas {what} {p}: harus 32 bita",
+            "The {what} file {p}: must be 32 bytes"
+        ))
+    })
 }

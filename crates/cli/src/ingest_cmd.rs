@@ -10,11 +10,18 @@ use crate::load::{
 };
 use crate::progress;
 
+/// `--source`'s help in both languages, naming every shipped source.
+fn source_help() -> String {
+    let names = crate::builtin::mapping_names().join(", ");
+    format!(
+        "Nama sumber: {names}; atau nama lain dengan --mapping FILE.\n[en] Source name: {names}; or another name with --mapping FILE."
+    )
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Nama sumber, mis. dukcapil-penduduk, dtsen, bpjs-kesehatan, roster.
-    /// [en] Source name, e.g. dukcapil-penduduk, dtsen, bpjs-kesehatan, roster.
-    #[arg(long)]
+    // The help lists every shipped source, from the one list of them (`builtin::MAPPINGS`).
+    #[arg(long, help = source_help())]
     pub source: String,
     /// Berkas pemetaan TOML (bawaan: pemetaan yang dikirim bersama Sinergi untuk --source).
     /// [en] TOML mapping file (default: the mapping shipped with Sinergi for --source).

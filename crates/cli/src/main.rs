@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod audit_cmd;
 mod builtin;
+mod cek_cmd;
 mod datasets_cmd;
 mod demo_cmd;
 mod eval_cmd;
@@ -17,6 +18,7 @@ mod pks_cmd;
 mod progress;
 mod serve_cmd;
 mod synth_cmd;
+mod templat_cmd;
 mod validate_cmd;
 mod wib;
 mod wilayah_cmd;
@@ -61,6 +63,9 @@ enum Command {
     /// Validasi daftar penerima terhadap semua registri.
     /// [en] Validate a recipient list against every registry.
     Validate(validate_cmd::Args),
+    /// Putusan dan penjelasan lengkap untuk satu orang, dari basis data.
+    /// [en] One person's verdict and full explanation, from the database.
+    Cek(cek_cmd::Args),
     /// Presisi dan recall putusan terhadap truth/ generator.
     /// [en] Precision and recall of verdicts against the generator's truth/.
     Eval(eval_cmd::Args),
@@ -70,6 +75,9 @@ enum Command {
     /// Cocokkan dua daftar tanpa NIK, atau cari duplikat dalam satu daftar.
     /// [en] Link two lists without NIK, or find duplicates within one list.
     Link(link_cmd::Args),
+    /// Tulis templat XLSX kosong daftar penerima yang langsung dapat dimuat.
+    /// [en] Write a blank XLSX recipient-list template that loads as it is.
+    Templat(templat_cmd::Args),
     /// Jalankan node pertukaran data sampai Ctrl-C.
     /// [en] Run an exchange node until Ctrl-C.
     Serve(serve_cmd::Args),
@@ -111,6 +119,10 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let db = args.db.db.clone();
             runtime()?.block_on(validate_cmd::run(db.as_deref(), args))
         }
+        Command::Cek(args) => {
+            let db = args.db.db.clone();
+            runtime()?.block_on(cek_cmd::run(db.as_deref(), args))
+        }
         Command::Eval(args) => eval_cmd::run(args),
         Command::Nik(args) => nik_cmd::run(args),
         Command::Wilayah(args) => wilayah_cmd::run(args),
@@ -124,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             runtime()?.block_on(datasets_cmd::run(db.as_deref(), args))
         }
         Command::Link(args) => link_cmd::run(args),
+        Command::Templat(args) => templat_cmd::run(args),
         Command::Serve(args) => {
             let db = args.db.db.clone();
             runtime()?.block_on(serve_cmd::run(db.as_deref(), args))

@@ -146,16 +146,20 @@ async fn open(node: &NodeArgs) -> anyhow::Result<Node> {
     let config = crate::serve_cmd::load_config(node.config.as_deref())?;
     let url = config.audit_url();
     let db = Db::open(&url, false).await.map_err(|e| {
-        anyhow::anyhow!(
-            "Basis data node {url} tidak dapat dibuka (cannot open the node's database): {e}"
-        )
+        anyhow::anyhow!(tr!(
+            "Basis data node {url} tidak dapat dibuka: {e}",
+            "The node's database {url} cannot be opened: {e}"
+        ))
     })?;
     Ok(Node { config, db })
 }
 
 fn ctx<'a>(n: &'a Node, by: &'a str, reason: &'a str) -> anyhow::Result<Ctx<'a>> {
     let key = n.config.node_key().map_err(|e| {
-        anyhow::anyhow!("Kunci checkpoint node tidak dapat dibaca (cannot read the node key): {e}")
+        anyhow::anyhow!(tr!(
+            "Kunci checkpoint node tidak dapat dibaca: {e}",
+            "The node's checkpoint key cannot be read: {e}"
+        ))
     })?;
     Ok(Ctx {
         db: &n.db,
@@ -170,38 +174,45 @@ fn ctx<'a>(n: &'a Node, by: &'a str, reason: &'a str) -> anyhow::Result<Ctx<'a>>
     })
 }
 
-/// A refusal in Bahasa Indonesia (English in parentheses), naming what to do.
+/// A refusal in the user's language, naming what to do.
 fn explain(e: PksError, hosted: &[ClientId]) -> anyhow::Error {
     let msg = match &e {
-        PksError::Invalid(m) => format!("PKS tidak sah (invalid agreement): {m}"),
-        PksError::NotHosted(p) => format!(
-            "Penyedia {p} tidak di-host node ini (provider not hosted on this node). \
-             Anggota node ini: {}",
-            hosted
+        PksError::Invalid(m) => tr!("PKS tidak sah: {m}", "Invalid agreement: {m}"),
+        PksError::NotHosted(p) => {
+            let members = hosted
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        PksError::Exists(id) => format!(
-            "PKS {id} sudah ada (an agreement with this id already exists); \
-             lihat `sinergi pks list`"
-        ),
-        PksError::NotFound(id) => format!(
-            "PKS {id} tidak ada di node ini (agreement not found); lihat `sinergi pks list`"
-        ),
-        PksError::Conflict { id, reason } if reason.contains("revoked") => format!(
-            "PKS {id} sudah dicabut; pencabutan bersifat final dan statusnya tidak dapat \
-             diubah lagi (already revoked; revocation is final)"
-        ),
-        PksError::Conflict { id, reason } => {
-            format!("Status PKS {id} tidak dapat diubah (status change refused): {reason}")
+                .join(", ");
+            tr!(
+                "Penyedia {p} tidak di-host node ini. Anggota node ini: {members}",
+                "The provider {p} is not hosted on this node. This node's members: {members}"
+            )
         }
-        PksError::Audit(m) => format!(
-            "Log audit tidak dapat ditulis; tidak ada yang diubah (audit log unavailable; \
-             nothing changed): {m}"
+        PksError::Exists(id) => tr!(
+            "PKS {id} sudah ada; lihat `sinergi pks list`",
+            "An agreement {id} already exists; see `sinergi pks list`"
         ),
-        PksError::Db(m) => format!("Basis data node gagal (node database failed): {m}"),
+        PksError::NotFound(id) => tr!(
+            "PKS {id} tidak ada di node ini; lihat `sinergi pks list`",
+            "No agreement {id} on this node; see `sinergi pks list`"
+        ),
+        PksError::Conflict { id, reason } if reason.contains("revoked") => tr!(
+            "PKS {id} sudah dicabut; pencabutan bersifat final dan statusnya tidak dapat diubah lagi",
+            "The agreement {id} is already revoked; revocation is final and its status cannot change again"
+        ),
+        PksError::Conflict { id, reason } => tr!(
+            "Status PKS {id} tidak dapat diubah: {reason}",
+            "The status of agreement {id} cannot be changed: {reason}"
+        ),
+        PksError::Audit(m) => tr!(
+            "Log audit tidak dapat ditulis; tidak ada yang diubah: {m}",
+            "The audit log cannot be written; nothing changed: {m}"
+        ),
+        PksError::Db(m) => tr!(
+            "Basis data node gagal: {m}",
+            "The node's database failed: {m}"
+        ),
     };
     anyhow::anyhow!(msg)
 }
@@ -236,17 +247,17 @@ fn explain_code(
 
 fn parse_client(what: &str, s: &str) -> anyhow::Result<ClientId> {
     ClientId::parse_header(s.trim()).map_err(|e| {
-        anyhow::anyhow!(
-            "{what} {s:?} bukan INSTANCE/KELAS/KODE/SUBSISTEM, mis. ID/GOV/DINSOS-3301/BANSOS \
-             (not a member subsystem id): {e}"
-        )
+        anyhow::anyhow!(tr!(
+            "{what} {s:?} bukan INSTANCE/KELAS/KODE/SUBSISTEM, mis. ID/GOV/DINSOS-3301/BANSOS: {e}",
+            "{what} {s:?} is not INSTANCE/CLASS/CODE/SUBSYSTEM, e.g. ID/GOV/DINSOS-3301/BANSOS: {e}"
+        ))
     })
 }
 
 fn agreement_from_flags(a: &CreateArgs) -> anyhow::Result<Agreement> {
     let req = |v: &Option<String>, flag: &str| {
         v.clone()
-            .ok_or_else(|| anyhow::anyhow!("--{flag} wajib diisi (required)"))
+            .ok_or_else(|| anyhow::anyhow!(tr!("--{flag} wajib diisi", "--{flag} is required")))
     };
     let mut services = Vec::new();
     for s in &a.service {
@@ -397,7 +408,10 @@ fn no_answer(url: &str, e: String) -> anyhow::Error {
 
 async fn change(a: StatusArgs, action: Action) -> anyhow::Result<ExitCode> {
     if a.by.trim().is_empty() || a.reason.trim().is_empty() {
-        anyhow::bail!("--by dan --reason wajib diisi (who and why are required)");
+        anyhow::bail!(tr!(
+            "--by dan --reason wajib diisi (siapa dan mengapa)",
+            "--by and --reason are required (who and why)"
+        ));
     }
     let config = crate::serve_cmd::load_config(a.node.config.as_deref())?;
     let hosted: Vec<ClientId> = config.members.iter().map(|m| m.id.clone()).collect();
@@ -422,22 +436,47 @@ async fn change(a: StatusArgs, action: Action) -> anyhow::Result<ExitCode> {
         n.db.close().await;
         (result.map_err(|e| explain(e, &hosted))?, None)
     };
-    let what = match action {
-        Action::Suspend => "dibekukan (suspended)",
-        Action::Reinstate => "diaktifkan kembali (reinstated)",
-        Action::Revoke => "dicabut (revoked)",
-        Action::Create => "dibuat (created)",
-    };
-    println!("PKS {} {what} oleh {}: {}.", changed.id, a.by, a.reason);
+    let (id, by, reason) = (&changed.id, &a.by, &a.reason);
+    println!(
+        "{}",
+        match action {
+            Action::Suspend => tr!(
+                "PKS {id} dibekukan oleh {by}: {reason}.",
+                "Agreement {id} suspended by {by}: {reason}."
+            ),
+            Action::Reinstate => tr!(
+                "PKS {id} diaktifkan kembali oleh {by}: {reason}.",
+                "Agreement {id} reinstated by {by}: {reason}."
+            ),
+            Action::Revoke => tr!(
+                "PKS {id} dicabut oleh {by}: {reason}.",
+                "Agreement {id} revoked by {by}: {reason}."
+            ),
+            Action::Create => tr!(
+                "PKS {id} dibuat oleh {by}: {reason}.",
+                "Agreement {id} created by {by}: {reason}."
+            ),
+        }
+    );
     applied(&config, via.as_deref());
     Ok(ExitCode::SUCCESS)
 }
 
-fn status_word(s: AgreementStatus) -> &'static str {
+/// The status as `--json` gives it: a stable code, whatever the language.
+fn status_code(s: AgreementStatus) -> &'static str {
     match s {
         AgreementStatus::Active => "AKTIF",
         AgreementStatus::Suspended => "DIBEKUKAN",
         AgreementStatus::Revoked => "DICABUT",
+    }
+}
+
+/// The status in the user's language.
+fn status_word(s: AgreementStatus) -> String {
+    match s {
+        AgreementStatus::Active => tr!("AKTIF", "ACTIVE"),
+        AgreementStatus::Suspended => tr!("DIBEKUKAN", "SUSPENDED"),
+        AgreementStatus::Revoked => tr!("DICABUT", "REVOKED"),
     }
 }
 
@@ -452,7 +491,7 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|p| {
                 let mut v = serde_json::to_value(p).unwrap_or_default();
-                v["status_now"] = serde_json::json!(status_word(p.status_at(now).0));
+                v["status_now"] = serde_json::json!(status_code(p.status_at(now).0));
                 v
             })
             .collect();
@@ -463,52 +502,67 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if all.is_empty() {
-        println!("Belum ada PKS di node ini (no agreements). Buat dengan `sinergi pks create`.");
+        println!(
+            "{}",
+            tr!(
+                "Belum ada PKS di node ini. Buat dengan `sinergi pks create`.",
+                "No agreements on this node yet. Create one with `sinergi pks create`."
+            )
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("{} PKS:", all.len());
     for p in &all {
         let (st, change) = p.status_at(now);
         let in_force = if now < p.valid_from {
-            " (belum berlaku)"
+            tr!(" (belum berlaku)", " (not yet in force)")
         } else if now >= p.valid_until {
-            " (kedaluwarsa)"
+            tr!(" (kedaluwarsa)", " (expired)")
         } else {
-            ""
+            String::new()
         };
         println!("{}  {}{in_force}", p.id, status_word(st));
-        println!("  penyedia  {}", p.provider);
-        println!("  konsumen  {}", p.consumer);
+        let label = |id: &str, en: &str| {
+            let w = if crate::lang::lang().is_en() { en } else { id };
+            format!("  {w:<9} ")
+        };
+        println!("{}{}", label("penyedia", "provider"), p.provider);
+        println!("{}{}", label("konsumen", "consumer"), p.consumer);
+        let (from, until) = (date(p.valid_from.0), last_day(p.valid_until.0));
         println!(
-            "  berlaku   {} s.d. {}",
-            date(p.valid_from.0),
-            last_day(p.valid_until.0)
+            "{}{}",
+            label("berlaku", "in force"),
+            tr!("{from} s.d. {until}", "{from} to {until}")
         );
         for s in &p.services {
             let f = if s.fields.is_empty() {
-                "ya/tidak saja".to_string()
+                tr!("ya/tidak saja", "yes/no only")
             } else {
                 s.fields.join(", ")
             };
-            println!("  layanan   {} ({f})", s.service_code);
+            println!("{}{} ({f})", label("layanan", "service"), s.service_code);
         }
-        println!("  tujuan    {}", p.purposes.join(", "));
+        println!("{}{}", label("tujuan", "purpose"), p.purposes.join(", "));
         let region = match &p.region_scope {
-            RegionScope::National => "nasional".to_string(),
+            RegionScope::National => tr!("nasional", "national"),
             RegionScope::Regions(r) => r.join(", "),
         };
-        println!("  wilayah   {region}");
+        println!("{}{region}", label("wilayah", "region"));
+        let (ps, pd) = (p.quota.per_second, p.quota.per_day);
         println!(
-            "  kuota     {}/detik, {}/hari",
-            p.quota.per_second, p.quota.per_day
+            "{}{}",
+            label("kuota", "quota"),
+            tr!("{ps}/detik, {pd}/hari", "{ps}/second, {pd}/day")
         );
         if let Some(c) = change {
+            let (st, at, by, reason) = (status_word(c.status), date(c.at.0), &c.by, &c.reason);
             println!(
-                "  status    {} sejak {} oleh {}: {}",
-                status_word(c.status),
-                date(c.at.0),
-                c.by,
-                c.reason
+                "{}{}",
+                label("status", "status"),
+                tr!(
+                    "{st} sejak {at} oleh {by}: {reason}",
+                    "{st} since {at} by {by}: {reason}"
+                )
             );
         }
     }

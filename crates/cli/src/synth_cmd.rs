@@ -78,7 +78,11 @@ fn parse_roster_rows(s: &str) -> Result<(String, u64), String> {
         .map_err(|_| format!("'{n}' bukan bilangan bulat (not a whole number)"))?;
     if n == 0 || n > 1_000_000 {
         return Err(format!(
-            "{n}: jumlah baris harus 1 s.d. 1.000.000 (rows must be 1 to 1,000,000)"
+            "{}",
+            crate::tr!(
+                "{n}: jumlah baris harus 1 s.d. 1.000.000",
+                "{n}: the number of rows must be 1 to 1,000,000"
+            )
         ));
     }
     Ok((p, n))
@@ -86,22 +90,32 @@ fn parse_roster_rows(s: &str) -> Result<(String, u64), String> {
 
 /// Generates with a progress bar and returns the summary.
 pub fn generate_with_progress(cfg: &SynthConfig, out: &std::path::Path) -> anyhow::Result<Summary> {
-    let bar = progress::bar(cfg.people, "Membuat data kependudukan");
+    let bar = progress::bar(
+        cfg.people,
+        &crate::tr!("Membuat data kependudukan", "Generating population data"),
+    );
     let mut last_phase = Phase::Agencies;
     let summary = generate(cfg, out, &mut |p| {
         if p.phase != last_phase {
             last_phase = p.phase;
             bar.set_position(0);
             bar.set_message(match p.phase {
-                Phase::Agencies => "Membuat data instansi",
-                Phase::Rosters => "Membuat daftar penerima",
-                Phase::Manifest => "Menulis manifest",
+                Phase::Agencies => crate::tr!("Membuat data instansi", "Generating agency files"),
+                Phase::Rosters => {
+                    crate::tr!("Membuat daftar penerima", "Generating recipient lists")
+                }
+                Phase::Manifest => crate::tr!("Menulis manifest", "Writing the manifest"),
             });
         }
         bar.set_length(p.people_total.max(1));
         bar.set_position(p.people_done);
     })
-    .map_err(|e| anyhow::anyhow!("Gagal membuat data sintetis: {e}"))?;
+    .map_err(|e| {
+        anyhow::anyhow!(crate::tr!(
+            "Gagal membuat data sintetis: {e}",
+            "Generating synthetic data failed: {e}"
+        ))
+    })?;
     bar.finish_and_clear();
     Ok(summary)
 }

@@ -30,6 +30,11 @@ pub fn from_micros(us: i64) -> String {
     }
 }
 
+/// Today's date in WIB.
+pub fn today() -> chrono::NaiveDate {
+    Utc::now().with_timezone(&offset()).date_naive()
+}
+
 /// Now, for file names: `20261207-140312` (WIB).
 pub fn file_stamp() -> String {
     Utc::now()

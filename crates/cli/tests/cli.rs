@@ -801,6 +801,10 @@ fn db_is_offered_only_by_commands_that_open_a_database() {
         ("synth", false),
         ("eval", false),
         ("link", false),
+        ("cek", true),
+        ("templat", false),
+        ("pks", false),
+        ("audit", false),
     ] {
         let out = sinergi_lang(None, &[cmd, "--help"]);
         let help = String::from_utf8(out.stdout).unwrap();
@@ -1080,4 +1084,226 @@ fn loads_report_reject_and_fail_in_the_chosen_language() {
     // Times in WIB.
     let ds = sinergi_in_lang(d, None, &["datasets"]);
     assert!(String::from_utf8_lossy(&ds.stdout).contains(" WIB"));
+}
+
+/// Issue 15, item 12: `ingest --help` names every shipped source, in both languages.
+#[test]
+fn ingest_help_lists_every_shipped_source() {
+    for lang in [None, Some("en")] {
+        let out = sinergi_lang(lang, &["ingest", "--help"]);
+        assert!(out.status.success());
+        let help = String::from_utf8(out.stdout).unwrap();
+        for source in [
+            "dukcapil-penduduk",
+            "dukcapil-kematian",
+            "dtsen",
+            "bpjs-kesehatan",
+            "bkn-asn",
+            "tni-polri",
+            "bpjs-ketenagakerjaan-upah",
+            "roster",
+        ] {
+            assert!(help.contains(source), "{lang:?}: {source} in {help}");
+        }
+    }
+}
+
+/// Issue 15, items 13 and 15 from the command line: `templat roster` writes the workbook and
+/// never overwrites one silently; `cek` opens the store like `validate` (naming the registry
+/// to load first) and speaks the chosen language.
+#[test]
+fn templat_writes_the_roster_template_and_cek_checks_one_person_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = sinergi_in(d, &["templat", "roster", "--out", "daftar.xlsx"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(d.join("daftar.xlsx")).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX (zip) file");
+    let again = sinergi_in(d, &["templat", "roster", "--out", "daftar.xlsx"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        sinergi_in(d, &["templat", "--out", "daftar.xlsx", "--force"])
+            .status
+            .success()
+    );
+    // The blank template loads through the shipped roster mapping: every column is found
+    // (no MISSING_COLUMN), and an empty list is refused by the load guard, not read wrongly.
+    let out = sinergi_in(d, &["ingest", "--source", "roster", "daftar.xlsx"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("COLUMN"), "{err}");
+
+    let out = sinergi_in(d, &["cek", "3201012007700003", "--program", "PKH"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sinergi ingest --source dukcapil-penduduk"),
+        "{err}"
+    );
+    let out = sinergi_lang(Some("en"), &["cek", "--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("--program") && help.contains("Usage:"),
+        "{help}"
+    );
+}
+
+/// Issue 15, item 12: `pks` and `audit` messages follow SINERGI_LANG (no sentence in both
+/// languages at once).
+#[test]
+fn pks_and_audit_messages_follow_the_chosen_language() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("node.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "node_name = \"uji\"\ndata_dir = {:?}\n\n[[members]]\nid = \"ID/GOV/KEMENDAGRI-DUKCAPIL/DATA\"\nname = \"Dukcapil\"\nservices = [\"verifikasi-identitas\"]\n",
+            tmp.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let en = sinergi_lang(Some("en"), &["pks", "list", "--config", cfg]);
+    let text = String::from_utf8_lossy(&en.stdout);
+    assert!(
+        text.contains("No agreements"),
+        "{text}{}",
+        String::from_utf8_lossy(&en.stderr)
+    );
+    assert!(!text.contains("Belum ada"), "{text}");
+    let id = sinergi_lang(None, &["pks", "list", "--config", cfg]);
+    let text = String::from_utf8_lossy(&id.stdout);
+    assert!(
+        text.contains("Belum ada PKS") && !text.contains("no agreements"),
+        "{text}"
+    );
+    let en = sinergi_lang(
+        Some("en"),
+        &["audit", "who-accessed", "123", "--config", cfg],
+    );
+    let err = String::from_utf8_lossy(&en.stderr);
+    assert!(err.contains("A NIK has 16 digits"), "{err}");
+    let id = sinergi_lang(None, &["audit", "who-accessed", "123", "--config", cfg]);
+    let err = String::from_utf8_lossy(&id.stderr);
+    assert!(err.contains("NIK harus 16 angka"), "{err}");
+}
+
+/// Runs `sinergi` in `dir` against the database `url`.
+fn sinergi_db(dir: &std::path::Path, url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sinergi"))
+        .args(args)
+        .current_dir(dir)
+        .env("SINERGI_DATABASE_URL", url)
+        .env_remove("SINERGI_LANG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// One SQL statement on PostgreSQL (schema set-up for a test).
+fn pg_admin(base: &str, sql: &str) {
+    use sqlx::Connection;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut c = sqlx::PgConnection::connect(base).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        });
+}
+
+/// Issue 15, items 1, 2 and 4 through the command line on both backends: a load that rejects
+/// every row is refused and the previous version stays current; a stray quote costs one row
+/// (`read == loaded + rejected`); a failed load leaves the earlier rejects report as it was.
+/// PostgreSQL when `SINERGI_TEST_POSTGRES_URL` is set (a schema of its own, dropped after).
+#[test]
+fn data_safety_holds_from_the_command_line_on_sqlite_and_postgresql() {
+    let mut backends = vec![None];
+    if let Ok(base) = std::env::var("SINERGI_TEST_POSTGRES_URL") {
+        backends.push(Some(base));
+    } else {
+        println!("PostgreSQL skipped: SINERGI_TEST_POSTGRES_URL not set");
+    }
+    for base in backends {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (url, schema) = match &base {
+            Some(base) => {
+                let schema = format!("cli_{}", std::process::id());
+                pg_admin(base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                pg_admin(base, &format!("CREATE SCHEMA {schema}"));
+                let sep = if base.contains('?') { '&' } else { '?' };
+                (
+                    format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+                    Some(schema),
+                )
+            }
+            None => (d.join("db.sqlite").display().to_string(), None),
+        };
+        let run = |args: &[&str]| sinergi_db(d, &url, args);
+        let row_count = || {
+            let out = run(&["datasets", "--json"]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v[0]["current"]["row_count"].as_u64().unwrap()
+        };
+        // 200 deaths, one of them with a stray quote: 199 loaded, 1 rejected, none lost.
+        let mut csv = deaths_csv(200, false);
+        csv = csv.replacen(",AKT-10,", ",\"AKT-10,", 1);
+        std::fs::write(d.join("mati.csv"), &csv).unwrap();
+        let out = run(&["ingest", "--source", "dukcapil-kematian", "mati.csv"]);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{base:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(row_count(), 199, "{base:?}: {stdout}");
+        let first = stdout
+            .split_whitespace()
+            .find(|w| w.contains("ditolak") && w.ends_with(".csv"))
+            .expect("the rejects file is named")
+            .to_string();
+        let before = std::fs::read(d.join(&first)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&before).lines().count(),
+            2,
+            "{base:?}: header and the one row"
+        );
+        // Every date in another format: every row rejected, the load refused, v1 stays.
+        std::fs::write(d.join("mati-dmy.csv"), deaths_csv(200, true)).unwrap();
+        let out = run(&["ingest", "--source", "dukcapil-kematian", "mati-dmy.csv"]);
+        assert_eq!(out.status.code(), Some(1), "{base:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("LOAD_EMPTY"),
+            "{base:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(row_count(), 199, "{base:?}");
+        // A file without the NIK column fails before any row; the first report is untouched.
+        std::fs::write(d.join("rusak.csv"), "NO_AKTA,TGL\r\nA,2025-01-01\r\n").unwrap();
+        let out = run(&["ingest", "--source", "dukcapil-kematian", "rusak.csv"]);
+        assert!(!out.status.success());
+        assert_eq!(std::fs::read(d.join(&first)).unwrap(), before, "{base:?}");
+        assert_eq!(row_count(), 199, "{base:?}");
+        if let (Some(base), Some(schema)) = (&base, schema) {
+            pg_admin(base, &format!("DROP SCHEMA {schema} CASCADE"));
+        }
+    }
 }

@@ -11,6 +11,7 @@
 //! - [`eval`]: precision/recall against the synthetic generator's truth.
 
 pub mod answers;
+pub mod check;
 pub mod embedded;
 pub mod eval;
 pub mod facts;
@@ -21,6 +22,7 @@ pub mod output;
 pub mod provenance;
 pub mod registries;
 pub mod snapshot;
+pub mod template;
 pub mod validator;
 pub mod verdict;
 

@@ -452,6 +452,10 @@ fn csv_row<R: ?Sized, X: ?Sized>(
 struct Formats {
     title: Format,
     header: Format,
+    /// Headers of columns whose values are centred (whole numbers, dates) or right-aligned
+    /// (rupiah, shares), so a header sits over its values.
+    header_center: Format,
+    header_right: Format,
     bold: Format,
     text: Format,
     wrap: Format,
@@ -473,24 +477,42 @@ impl Formats {
                 .set_background_color(Color::RGB(bg))
                 .set_font_color(Color::RGB(fg))
         };
+        let header = Format::new()
+            .set_bold()
+            .set_text_wrap()
+            .set_align(FormatAlign::Top)
+            .set_background_color(Color::RGB(0xD9E1F2))
+            .set_border_bottom(FormatBorder::Thin);
         Formats {
             title: Format::new().set_bold().set_font_size(14),
-            header: Format::new()
-                .set_bold()
-                .set_text_wrap()
-                .set_align(FormatAlign::Top)
-                .set_background_color(Color::RGB(0xD9E1F2))
-                .set_border_bottom(FormatBorder::Thin),
+            header_center: header.clone().set_align(FormatAlign::Center),
+            header_right: header.clone().set_align(FormatAlign::Right),
+            header,
             bold: Format::new().set_bold(),
             text: top(Format::new()),
             wrap: top(Format::new().set_text_wrap()),
-            int: top(Format::new().set_num_format("0")),
+            // Centred: a row number right-aligned against the NIK beside it reads as one
+            // number ("1" + "3201..." looked like "13201...").
+            int: top(Format::new()
+                .set_num_format("0")
+                .set_align(FormatAlign::Center)),
             rupiah: top(Format::new().set_num_format("\"Rp\" #,##0")),
-            date: top(Format::new().set_num_format("dd-mm-yyyy")),
+            date: top(Format::new()
+                .set_num_format("dd-mm-yyyy")
+                .set_align(FormatAlign::Center)),
             percent: top(Format::new().set_num_format("0.0%")),
             layak: verdict(0xC6EFCE, 0x006100),
             tinjau: verdict(0xFFEB9C, 0x9C5700),
             tidak: verdict(0xFFC7CE, 0x9C0006),
+        }
+    }
+
+    /// The header format of a column holding `kind`.
+    fn header_for(&self, kind: Kind) -> &Format {
+        match kind {
+            Kind::Integer | Kind::Date => &self.header_center,
+            Kind::Rupiah | Kind::Percent => &self.header_right,
+            _ => &self.header,
         }
     }
 
@@ -625,7 +647,7 @@ fn data_sheet<R: ?Sized, X: ?Sized>(
     ws.set_print_gridlines(true);
     for (c, col) in columns.iter().enumerate() {
         ws.set_column_width(c as u16, col.width)?;
-        ws.write_string_with_format(0, c as u16, col.header(lang), &f.header)?;
+        ws.write_string_with_format(0, c as u16, col.header(lang), f.header_for(col.kind))?;
     }
     ws.set_freeze_panes(1, 0)?;
     Ok(())
@@ -856,7 +878,11 @@ fn write_summary(
         ws.write_string_with_format(*r, 0, title, &f.bold)?;
         *r += 1;
         for (c, h) in header.iter().enumerate() {
-            ws.write_string_with_format(*r, c as u16, *h, &f.header)?;
+            let kind = rows
+                .iter()
+                .find_map(|row| row.get(c).filter(|(cell, _)| *cell != Cell::Empty))
+                .map_or(Kind::Text, |(_, k)| *k);
+            ws.write_string_with_format(*r, c as u16, *h, f.header_for(kind))?;
         }
         *r += 1;
         for row in rows {

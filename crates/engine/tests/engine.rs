@@ -1874,3 +1874,308 @@ async fn a_registry_that_cannot_be_asked_is_not_checked_with_its_reason() {
     assert!(nc.why_en.contains("NO_AGREEMENT"));
     assert_eq!(out.linked_nik.as_deref(), Some("3201012007700003"));
 }
+
+/// Issue 15, item 13: one person's verdict and its full explanation from the store, judged by
+/// the validator of list runs: the same verdict and reasons as the person's row of a list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_person_is_checked_from_the_store_as_a_list_run_judges_them() {
+    use sinergi_engine::check::{CheckRequest, RowOrigin, check};
+    use sinergi_model::Lang;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let programs = load_programs(&root().join("config/programs")).unwrap();
+    let roster = dir.path().join("pkh.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", &PKH_ROWS[..6], true);
+    validate(&store, &request(dir.path(), &roster, "PKH"), &mut |_| {})
+        .await
+        .unwrap();
+    let listed = codes_by_row(&dir.path().join("out"));
+    // Row 5 is listed in another regency than the person lives in (OUT_OF_REGION): a check by
+    // NIK alone has no listed village to compare, so it is left out here.
+    for (no, nik, _, name, birth, _, _) in PKH_ROWS[..6].iter().filter(|r| r.0 != 5) {
+        let req = CheckRequest {
+            nik: (*nik).into(),
+            program: "pkh".into(),
+            period: Some("2026-Q4".into()),
+            default_period: "2026-11".into(),
+            name: Some((*name).into()),
+            birth_date: Some((*birth).into()),
+        };
+        let out = check(&store, &programs, &req).await.unwrap();
+        assert_eq!(out.origin, RowOrigin::NikOnly);
+        let row = listed.iter().find(|r| r.0 == *no).unwrap();
+        assert_eq!(
+            (out.verdict.verdict.as_str(), out.verdict.codes()),
+            (row.1.as_str(), row.2.clone()),
+            "row {no} ({name})"
+        );
+    }
+    // By NIK alone: the dead recipient, every reason with its source and next step.
+    let req = CheckRequest {
+        nik: "3201-0120-0770-0003".into(),
+        program: "PKH".into(),
+        default_period: "2026-11".into(),
+        ..CheckRequest::default()
+    };
+    let out = check(&store, &programs, &req).await.unwrap();
+    assert_eq!(out.verdict.verdict, sinergi_engine::Decision::TidakLayak);
+    assert_eq!(out.verdict.codes(), "DECEASED");
+    assert_eq!(out.verdict.period, "2026-11");
+    let text = out.render_text(Lang::Id);
+    for want in [
+        "diperiksa dengan NIK saja",
+        "TIDAK LAYAK",
+        "Alasan 1 dari 1",
+        "DECEASED",
+        "Langkah selanjutnya",
+        "dukcapil-kematian",
+        "Data yang dibaca:",
+    ] {
+        assert!(text.contains(want), "{want} in:\n{text}");
+    }
+    let en = out.render_text(Lang::En);
+    assert!(
+        en.contains("NOT ELIGIBLE") && en.contains("Reason 1 of 1"),
+        "{en}"
+    );
+    assert!(!en.contains("Alasan"), "{en}");
+    // A stored list row of the programme is the row judged: its period, name and amount.
+    let stored = rec(
+        Table::RosterEntry,
+        &[
+            ("program", t("PKH")),
+            ("period", t("2026-12")),
+            ("row_no", Value::Integer(4)),
+            ("nik_raw", t("3201011111880006")),
+            ("nik", t("3201011111880006")),
+            ("name", t("RUDI HARTONO")),
+            ("birth_date", t("1988-11-11")),
+            ("region", t(VILLAGE)),
+            ("amount", Value::Integer(750_000)),
+        ],
+    );
+    load(&store, Table::RosterEntry, &[stored]).await;
+    let req = CheckRequest {
+        nik: "3201011111880006".into(),
+        program: "PKH".into(),
+        default_period: "2026-11".into(),
+        ..CheckRequest::default()
+    };
+    let out = check(&store, &programs, &req).await.unwrap();
+    assert_eq!(out.origin, RowOrigin::StoredList);
+    assert_eq!(
+        (
+            out.verdict.period.as_str(),
+            out.verdict.name.as_str(),
+            out.verdict.amount
+        ),
+        ("2026-12", "RUDI HARTONO", Some(750_000))
+    );
+    let rudi = listed.iter().find(|r| r.0 == 4).unwrap();
+    assert_eq!(out.verdict.codes(), rudi.2);
+    // An unknown programme lists the known ones, as `validate` does.
+    let req = CheckRequest {
+        program: "BANSOS_X".into(),
+        ..req
+    };
+    let e = check(&store, &programs, &req).await.unwrap_err();
+    assert!(matches!(e, EngineError::UnknownProgram { .. }), "{e}");
+}
+
+/// A value typed into a template cell.
+enum Typed<'a> {
+    /// Text (what Excel stores for a text-formatted column).
+    Text(&'a str),
+    /// A number.
+    Num(f64),
+    /// A date typed into a date-formatted column (Excel stores its serial number).
+    Date(&'a str),
+}
+
+/// Fills the data sheet of a template workbook as Excel would store what an officer types:
+/// each cell gets its column's style, text as text, numbers and dates as numbers.
+fn fill_template(template: &[u8], rows: &[Vec<Typed<'_>>]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(template)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let xml = String::from_utf8(bytes).unwrap();
+            // Column styles: <col min="2" max="2" width=".." style="3" .../>.
+            let mut styles = std::collections::HashMap::new();
+            for col in xml.split("<col ").skip(1) {
+                let attr = |a: &str| {
+                    col.split(&format!("{a}=\""))
+                        .nth(1)
+                        .and_then(|s| s.split('"').next())
+                        .map(str::to_string)
+                };
+                if let (Some(min), Some(style)) = (attr("min"), attr("style")) {
+                    styles.insert(min.parse::<usize>().unwrap(), style);
+                }
+            }
+            let letter = |c: usize| ((b'A' + c as u8) as char).to_string();
+            let mut data = String::new();
+            for (r, row) in rows.iter().enumerate() {
+                let rn = r + 2;
+                data.push_str(&format!("<row r=\"{rn}\">"));
+                for (c, v) in row.iter().enumerate() {
+                    let s = styles
+                        .get(&(c + 1))
+                        .map(|s| format!(" s=\"{s}\""))
+                        .unwrap_or_default();
+                    let at = format!("{}{rn}", letter(c));
+                    match v {
+                        Typed::Text("") => {}
+                        Typed::Text(t) => data.push_str(&format!(
+                            "<c r=\"{at}\"{s} t=\"inlineStr\"><is><t>{t}</t></is></c>"
+                        )),
+                        Typed::Num(n) => data.push_str(&format!("<c r=\"{at}\"{s}><v>{n}</v></c>")),
+                        Typed::Date(d) => {
+                            let d = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+                            let serial = (d - chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+                                .unwrap())
+                            .num_days();
+                            data.push_str(&format!("<c r=\"{at}\"{s}><v>{serial}</v></c>"));
+                        }
+                    }
+                }
+                data.push_str("</row>");
+            }
+            let xml = xml.replacen("</sheetData>", &format!("{data}</sheetData>"), 1);
+            bytes = xml.into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// Issue 15, item 15: the blank template `sinergi templat roster` writes, filled in as an
+/// officer fills it, loads through the shipped roster mapping (no mapping written) and
+/// validates; a NIK typed into its NIK column keeps all 16 digits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blank_roster_template_filled_in_loads_and_validates_with_no_mapping_written() {
+    use calamine::{Reader, Xlsx};
+    use sinergi_engine::template::{DATA_SHEET, columns, roster_template};
+    use sinergi_ingest::{Mapping, ReadOptions, read_all};
+    use sinergi_model::Lang;
+
+    let mapping = Mapping::from_file(root().join("config/mappings/roster.toml")).unwrap();
+    let programs = ["BLT_DD", "BPNT", "PBI_JK", "PKH"];
+    let blank = roster_template(&mapping, &programs, Lang::Id).unwrap();
+    assert_eq!(
+        blank,
+        roster_template(&mapping, &programs, Lang::Id).unwrap(),
+        "deterministic"
+    );
+    // The data sheet is first (the mapping reads sheet 0), one header row holding every
+    // column the mapping reads; the instructions follow.
+    let mut wb = Xlsx::new(std::io::Cursor::new(blank.clone())).unwrap();
+    assert_eq!(wb.sheet_names(), [DATA_SHEET, "Petunjuk"]);
+    let data = wb.worksheet_range(DATA_SHEET).unwrap();
+    assert_eq!(data.height(), 1);
+    let headers: Vec<String> = data
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    let cols = columns(&mapping);
+    assert_eq!(
+        headers,
+        cols.iter().map(|c| c.header.clone()).collect::<Vec<_>>()
+    );
+    for c in mapping.columns() {
+        assert!(headers.iter().any(|h| h == c), "{c} in {headers:?}");
+    }
+    assert_eq!(&headers[..3], ["No", "NIK", "No KK"]);
+    let petunjuk = wb.worksheet_range("Petunjuk").unwrap();
+    assert!(
+        petunjuk
+            .rows()
+            .any(|r| r.first().is_some_and(|d| d.to_string() == "NIK")),
+        "the instructions describe each column"
+    );
+    // The blank file reads: every required column found, no rows.
+    let dir = tempfile::tempdir().unwrap();
+    let blank_path = dir.path().join("templat.xlsx");
+    std::fs::write(&blank_path, &blank).unwrap();
+    let read = read_all(&mapping, &[blank_path], &ReadOptions::default()).unwrap();
+    assert_eq!(read.report.rows_read, 0);
+
+    // Filled in: cells typed into the formatted columns.
+    let typed = |no: f64, nik: &'static str, kk: &'static str, name: &'static str, born| {
+        cols.iter()
+            .map(|c| match c.field {
+                "row_no" => Typed::Num(no),
+                "nik" => Typed::Text(nik),
+                "kk" => Typed::Text(kk),
+                "name" => Typed::Text(name),
+                "birth_date" => Typed::Date(born),
+                "address" => Typed::Text("JL. MAWAR NO. 5"),
+                "region" => Typed::Text(VILLAGE),
+                "program" => Typed::Text("PKH"),
+                "amount" => Typed::Num(750_000.0),
+                "period" => Typed::Text("2026-11"),
+                _ => Typed::Text(""),
+            })
+            .collect::<Vec<_>>()
+    };
+    let filled = fill_template(
+        &blank,
+        &[
+            typed(1.0, "3201011203800001", KK1, "BUDI SANTOSO", "1980-03-12"),
+            typed(
+                2.0,
+                "3201012007700003",
+                "3201010101100002",
+                "AHMAD DAHLAN",
+                "1970-07-20",
+            ),
+        ],
+    );
+    let list = dir.path().join("daftar-pkh.xlsx");
+    std::fs::write(&list, filled).unwrap();
+    let read = read_all(
+        &mapping,
+        std::slice::from_ref(&list),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((read.report.rows_read, read.report.loaded), (2, 2));
+    // The test world's village code is not in the Kemendagri table; nothing else is amiss
+    // (no NIK typed as a number, no unreadable date or amount).
+    assert!(read.rejects.is_empty(), "{:?}", read.rejects);
+    assert!(
+        read.warnings.iter().all(|w| w.code == "REGION_UNKNOWN"),
+        "{:?}",
+        read.warnings
+    );
+
+    let store = store_with(dir.path(), &[]).await;
+    let out = validate(&store, &request(dir.path(), &list, "PKH"), &mut |_| {})
+        .await
+        .unwrap();
+    let rows = verdict_rows(&out.out_dir);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["nik_listed"], "3201011203800001");
+    assert_eq!(rows[0]["birth_date"], "1980-03-12");
+    assert_eq!(rows[0]["amount"], "750000");
+    assert_eq!(rows[0]["kk_listed"], KK1);
+    assert!(!rows[0]["reason_codes"].contains("NIK"), "{:?}", rows[0]);
+    assert_eq!(
+        (
+            rows[1]["verdict"].as_str(),
+            rows[1]["reason_codes"].as_str()
+        ),
+        ("TIDAK LAYAK", "DECEASED")
+    );
+}
