@@ -77,12 +77,9 @@ fn parse_roster_rows(s: &str) -> Result<(String, u64), String> {
         .parse()
         .map_err(|_| format!("'{n}' bukan bilangan bulat (not a whole number)"))?;
     if n == 0 || n > 1_000_000 {
-        return Err(format!(
-            "{}",
-            crate::tr!(
-                "{n}: jumlah baris harus 1 s.d. 1.000.000",
-                "{n}: the number of rows must be 1 to 1,000,000"
-            )
+        return Err(crate::tr!(
+            "{n}: jumlah baris harus 1 s.d. 1.000.000",
+            "{n}: the number of rows must be 1 to 1,000,000"
         ));
     }
     Ok((p, n))

@@ -17,7 +17,7 @@ use sinergi_store::Store;
 
 use crate::facts::RosterRow;
 use crate::keymap::id16;
-use crate::layout::{Cell, Column, REASON_COLUMNS, VERDICT_COLUMNS};
+use crate::layout::{Cell, Column, Kind, REASON_COLUMNS, VERDICT_COLUMNS};
 use crate::provenance::Provenance;
 use crate::registries::Registries;
 use crate::run::{EngineError, exclusions, find_program, load_ledger, required_tables};
@@ -251,9 +251,25 @@ fn shown<R: ?Sized, X: ?Sized>(
 ) -> Option<(&'static str, String)> {
     match (c.value)(row, part, lang) {
         Cell::Empty => None,
+        Cell::Int(rp) if c.kind == Kind::Rupiah => Some((c.header(lang), rupiah(rp, lang))),
         Cell::Date(d) => Some((c.header(lang), d.format("%d-%m-%Y").to_string())),
         cell => Some((c.header(lang), cell.csv_text(lang))),
     }
+}
+
+/// Rupiah as the language writes it: `Rp 750.000` / `Rp 750,000`.
+fn rupiah(amount: i64, lang: Lang) -> String {
+    let sep = if lang.is_en() { ',' } else { '.' };
+    let digits = amount.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(ch);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    format!("Rp {sign}{out}")
 }
 
 /// `label  value` lines, labels padded to one width, continuation lines indented under the

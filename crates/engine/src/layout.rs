@@ -276,7 +276,8 @@ pub const VERDICT_COLUMNS: &[Column<VerdictRow>] = &[
         id: "Alamat",
         en: "Address",
         width: 28.0,
-        kind: Kind::Text,
+        // Wrapped: a long address cut off by the village code beside it ran into it.
+        kind: Kind::Wrapped,
         value: |v, _, _| Cell::text(&v.address),
     },
     Column {

@@ -496,11 +496,13 @@ impl Formats {
             int: top(Format::new()
                 .set_num_format("0")
                 .set_align(FormatAlign::Center)),
-            rupiah: top(Format::new().set_num_format("\"Rp\" #,##0")),
+            // `_)` keeps a character's width free at the right edge: an amount ran into the
+            // KK number beside it ("Rp 375.0005202...").
+            rupiah: top(Format::new().set_num_format("\"Rp\" #,##0_)")),
             date: top(Format::new()
                 .set_num_format("dd-mm-yyyy")
                 .set_align(FormatAlign::Center)),
-            percent: top(Format::new().set_num_format("0.0%")),
+            percent: top(Format::new().set_num_format("0.0%_)")),
             layak: verdict(0xC6EFCE, 0x006100),
             tinjau: verdict(0xFFEB9C, 0x9C5700),
             tidak: verdict(0xFFC7CE, 0x9C0006),

@@ -15,7 +15,7 @@ use rust_xlsxwriter::{
     XlsxError,
 };
 use sinergi_ingest::Mapping;
-use sinergi_ingest::mapping::{FieldSource, column_key};
+use sinergi_ingest::mapping::column_key;
 use sinergi_model::Lang;
 use sinergi_model::standard::FieldType;
 
@@ -126,12 +126,7 @@ pub fn columns(mapping: &Mapping) -> Vec<TemplateColumn> {
     fields.sort_by_key(|f| rank(f.field));
     let mut out: Vec<TemplateColumn> = Vec::new();
     for f in fields {
-        let cols: Vec<&str> = match &f.source {
-            FieldSource::Column(c) => vec![c.as_str()],
-            FieldSource::Template { columns, .. } => columns.iter().map(String::as_str).collect(),
-            FieldSource::Constant(_) => vec![],
-        };
-        for c in cols {
+        for c in f.source.columns() {
             let required = f.required && f.default.is_none() && !f.fallback_row_number;
             match out
                 .iter_mut()

@@ -1972,6 +1972,11 @@ async fn one_person_is_checked_from_the_store_as_a_list_run_judges_them() {
         ),
         ("2026-12", "RUDI HARTONO", Some(750_000))
     );
+    let text = out.render_text(Lang::Id);
+    assert!(
+        text.contains("Baris daftar PKH tersimpan, periode 2026-12") && text.contains("Rp 750.000"),
+        "{text}"
+    );
     let rudi = listed.iter().find(|r| r.0 == 4).unwrap();
     assert_eq!(out.verdict.codes(), rudi.2);
     // An unknown programme lists the known ones, as `validate` does.
@@ -2099,9 +2104,9 @@ async fn the_blank_roster_template_filled_in_loads_and_validates_with_no_mapping
     assert_eq!(&headers[..3], ["No", "NIK", "No KK"]);
     let petunjuk = wb.worksheet_range("Petunjuk").unwrap();
     assert!(
-        petunjuk
-            .rows()
-            .any(|r| r.first().is_some_and(|d| d.to_string() == "NIK")),
+        petunjuk.rows().any(|r| r
+            .first()
+            .is_some_and(|d| *d == calamine::Data::String("NIK".into()))),
         "the instructions describe each column"
     );
     // The blank file reads: every required column found, no rows.
