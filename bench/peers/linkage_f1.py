@@ -16,16 +16,35 @@ import json
 from collections import Counter, defaultdict
 
 
+# verdicts.csv names its columns in the officer's language (crates/engine/src/layout.rs).
+ALIASES = {
+    "row_no": ("No",),
+    "linked_nik": ("NIK di data kependudukan", "NIK in the population registry"),
+}
+
+
 def load_pred(spec):
+    """NAME=FILE:ROW_COL:NIK_COL; a file with `;` and a BOM (Sinergi's verdicts.csv) reads too,
+    and a NIK keeps only its digits (a cell written for Excel)."""
     name, rest = spec.split("=", 1)
     path, row_col, nik_col = rest.rsplit(":", 2)
     pred = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            if row_col not in r or nik_col not in r:
-                raise SystemExit(f"{path}: no column {row_col!r} or {nik_col!r}; header is {list(r)}")
-            nik = (r[nik_col] or "").strip()
-            pred[int(r[row_col])] = nik
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        first = f.readline()
+        f.seek(0)
+        reader = csv.DictReader(f, delimiter=";" if ";" in first else ",")
+        header = reader.fieldnames or []
+
+        def pick(col):
+            for c in (col, *ALIASES.get(col, ())):
+                if c in header:
+                    return c
+            raise SystemExit(f"{path}: no column {col!r}; header is {header}")
+
+        rc, nc = pick(row_col), pick(nik_col)
+        for r in reader:
+            nik = "".join(ch for ch in (r[nc] or "") if ch.isdigit())
+            pred[int(r[rc])] = nik
     return name, path, pred
 
 

@@ -85,6 +85,10 @@ pub struct EvalReport {
     /// Linked person: right when the linked NIK equals the true NIK; needed when a true NIK
     /// exists.
     pub linked_nik: Score,
+    /// Rows given DECEASED whose listed NIK is their true person's own and whose true person
+    /// is alive: a living person declared dead although their own NIK was on the list. Must be
+    /// zero.
+    pub deceased_living_own_nik: u64,
 }
 
 impl EvalReport {
@@ -105,6 +109,10 @@ impl EvalReport {
         }
         s.push_str(&line("(suggested NIK)", &self.suggested_nik));
         s.push_str(&line("(linked NIK)", &self.linked_nik));
+        s.push_str(&format!(
+            "{:<26}{:>10}\n",
+            "(DECEASED living own NIK)", self.deceased_living_own_nik
+        ));
         s
     }
 }
@@ -264,6 +272,13 @@ pub fn eval(truth_dir: &Path, verdicts_dir: &Path) -> Result<EvalReport, EvalErr
                     (true, false) => s.fn_ += 1,
                     (false, false) => {}
                 }
+            }
+            if p.codes.contains("DECEASED")
+                && !truth_codes.contains("DECEASED")
+                && !true_nik.is_empty()
+                && true_nik == p.nik_listed
+            {
+                report.deceased_living_own_nik += 1;
             }
             let needed = !true_nik.is_empty() && true_nik != p.nik_listed;
             score_pair(&mut sugg, needed, &p.suggested, &true_nik);

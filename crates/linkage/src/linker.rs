@@ -231,6 +231,9 @@ struct Prep {
     date_matches_listed: bool,
     /// NIKs one insertion or deletion from a garbled NIK cell, sorted.
     repairs: Vec<u64>,
+    /// The person's own name when the row adds a patronymic (`YUDI ILHAM BIN SUYANTO`):
+    /// canonical form, as written, and the weight of an exact agreement with it.
+    personal: Option<(String, String, f64)>,
     sex: Option<u8>,
     region: Option<u64>,
 }
@@ -524,9 +527,15 @@ impl<'a> Linker<'a> {
                 }
             }
         };
+        let personal = names::before_patronymic(&q.name).map(|own| {
+            let c = names::canonical_name(own);
+            let w = self.name_exact_weight(&c);
+            (c, names::written_name(own), w)
+        });
         Prep {
             sig: 0,
             repairs,
+            personal,
             name_exact_w: self.name_exact_weight(&canonical),
             written: names::written_name(&q.name),
             canonical,
@@ -552,8 +561,13 @@ impl<'a> Linker<'a> {
 
     /// Adds the blocking keys to a prepared row (see [`Linker::prep`]).
     fn prep_blocking(&self, p: &mut Prep) {
-        let mut hashes: Vec<u32> = p
-            .canonical
+        // With a patronymic, the person's own name makes the keys: the father's name is not
+        // in the registry's (`INDAH BINTI TRI` is found among the INDAHs).
+        let key_name = p
+            .personal
+            .as_ref()
+            .map_or(p.canonical.clone(), |x| x.0.clone());
+        let mut hashes: Vec<u32> = key_name
             .split(' ')
             .filter(|t| t.len() > 1)
             .map(names::phonetic_hash)
@@ -570,8 +584,8 @@ impl<'a> Linker<'a> {
         }
         p.ntok16 = n as u32;
         p.hashes = hashes;
-        p.has_initial = p.canonical.split(' ').any(|t| t.len() == 1);
-        p.sig = names::signature(&p.canonical);
+        p.has_initial = key_name.split(' ').any(|t| t.len() == 1);
+        p.sig = names::signature(&key_name);
     }
 
     fn compare(&self, q: &Prep, i: u32) -> Cmp {
@@ -588,10 +602,24 @@ impl<'a> Linker<'a> {
         // same discrepancy as the NIK's, not a second near-agreement: a different date.
         let date_contradicts = q.date_matches_listed
             && nik.is_some_and(|(l, t)| l != NikLevel::Exact && t & seg::DATE != 0);
+        let mut name = names::compare_names_written(&q.canonical, &q.written, ix.name(i));
+        let mut name_exact_w = q.name_exact_w;
+        // A patronymic the registry does not write (`YUDI ILHAM BIN SUYANTO` for `YUDI
+        // ILHAM`): the person's own name is what identifies them; the father's name, folded
+        // into the canonical form, would make it look like a name with an extra word.
+        if let Some((own, written, w)) = &q.personal
+            && name.is_some_and(|l| l > NameLevel::Strong)
+        {
+            let alt = names::compare_names_written(own, written, ix.name(i));
+            if alt.is_some_and(|l| l <= NameLevel::Strong) {
+                name = alt;
+                name_exact_w = *w;
+            }
+        }
         Cmp {
             nik,
-            name_exact_w: q.name_exact_w,
-            name: names::compare_names_written(&q.canonical, &q.written, ix.name(i)),
+            name_exact_w,
+            name,
             date: q.birth.map(|d| {
                 if q.days == Some(ix.birth_days(i)) && !q.birth_default {
                     BirthDateLevel::Exact

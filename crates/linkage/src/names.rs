@@ -354,6 +354,28 @@ pub fn written_name(raw: &str) -> String {
     out
 }
 
+/// The words of a raw name before a patronymic (`YUDI ILHAM BIN SUYANTO` → `YUDI ILHAM`,
+/// `SITI BINTI H. ABDULLAH` → `SITI`): `BIN` or `BINTI` after at least one word and before
+/// another. `None` when the name has no patronymic.
+pub fn before_patronymic(raw: &str) -> Option<&str> {
+    let mut words = raw.split_whitespace().peekable();
+    let mut end = None;
+    let mut seen = 0usize;
+    while let Some(w) = words.next() {
+        let bare = w.trim_matches(|c: char| !c.is_ascii_alphabetic());
+        if seen > 0
+            && words.peek().is_some()
+            && (bare.eq_ignore_ascii_case("BIN") || bare.eq_ignore_ascii_case("BINTI"))
+        {
+            // Byte offset of this word in `raw` (the words are sub-slices of it).
+            end = Some(w.as_ptr() as usize - raw.as_ptr() as usize);
+            break;
+        }
+        seen += 1;
+    }
+    end.map(|e| raw[..e].trim_end())
+}
+
 /// Splits a canonical name into at most 8 tokens, without allocating.
 pub fn split_tokens(s: &str) -> ([&str; MAX_TOKENS], usize) {
     let mut out = [""; MAX_TOKENS];
@@ -458,7 +480,17 @@ fn token_score(x: &str, written: Option<&str>, y: &str) -> (f64, bool) {
         return (1.0, false);
     }
     if x.len() == 1 || y.len() == 1 {
-        let same = x.as_bytes()[0] == y.as_bytes()[0];
+        // An initial of the word as written: the folds turn DJ into J, TJ into C and CH into
+        // KH (`D. GIJONO` ~ `DJOKO GIJONO`, canonical `JOKO`).
+        let folded_initial = |i: &str, w: &str| {
+            i.len() == 1
+                && matches!(
+                    (i.as_bytes()[0], w.as_bytes()),
+                    (b'D', [b'J', ..]) | (b'T', [b'C', ..]) | (b'C', [b'K', b'H', ..])
+                )
+        };
+        let same =
+            x.as_bytes()[0] == y.as_bytes()[0] || folded_initial(x, y) || folded_initial(y, x);
         return (if same { 0.9 } else { 0.0 }, same);
     }
     let jw = jaro_winkler(x, y);
@@ -599,6 +631,10 @@ mod tests {
         assert_eq!(c("M. HAJERAH", "MARYAM HAJERAH"), Some(Partial));
         assert_eq!(c("MOH. SOLEH", "MUHAMMAD SOLEH"), Some(Exact));
         assert_eq!(c("R. SOLEH", "RAHMAT SOLEH"), Some(Partial));
+        // An initial of the word as written, before the folds (DJOKO → JOKO).
+        assert_eq!(c("D. GIJONO", "DJOKO GIJONO"), Some(Partial));
+        assert_eq!(c("T. KOKRO", "TJAHYO KOKRO"), Some(Partial));
+        assert_eq!(c("D. GIJONO", "SUKO GIJONO"), Some(Other));
         assert_eq!(c("SITI AMINAH", "SITI AMINA"), Some(Strong));
         assert_eq!(
             c("RUTH SIMANJUNTAK", "RUTH MARIA SIMANJUNTAK"),
@@ -626,6 +662,24 @@ mod tests {
         assert_eq!(name_key("SITI AMINAH"), name_key("AMINAH SITI"));
         assert_ne!(name_key("SITI AMINAH"), name_key("SITI AMINA"));
         assert_ne!(name_key("AB C"), name_key("A BC"));
+    }
+
+    #[test]
+    fn a_patronymic_is_found_after_the_person_s_own_name() {
+        for (raw, own) in [
+            ("YUDI ILHAM BIN SUYANTO", Some("YUDI ILHAM")),
+            ("Siti Binti H. Abdullah", Some("Siti")),
+            (
+                "HJ. WAHYUNI SULASTRI BINTI RIZKY",
+                Some("HJ. WAHYUNI SULASTRI"),
+            ),
+            ("BIN LADEN", None),
+            ("AHMAD BIN", None),
+            ("BINTANG SAPUTRA", None),
+            ("", None),
+        ] {
+            assert_eq!(before_patronymic(raw), own, "{raw}");
+        }
     }
 
     #[test]

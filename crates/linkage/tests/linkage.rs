@@ -880,3 +880,96 @@ fn a_row_that_agrees_with_its_own_nik_is_no_typo_of_a_neighbour() {
     ));
     assert_eq!(l.person, Some(0), "{l:#?}");
 }
+
+/// Issue 17, item 4: compound errors. A damaged NIK, a village in another regency (people on a
+/// list that live elsewhere: what OUT_OF_REGION reports) and a patronymic the registry does not
+/// write (`YUDI ILHAM BIN SUYANTO`), or an initial of a word the spelling folds change (`D.`
+/// for DJOKO, folded to JOKO): the person is still found, so their reasons are not lost. The
+/// father's name once made the row's name look like one with an extra word (a weak subset) and
+/// kept blocking from finding a one-word own name (`INDAH BINTI TRI` among the INDAHs).
+#[test]
+fn a_damaged_nik_a_patronymic_and_another_regency_still_find_the_person() {
+    let mut persons = vec![
+        person("YUDI ILHAM", Sex::L, date(1952, 12, 16), V1, 1),
+        person("INDAH", Sex::P, date(1985, 2, 7), V2, 1),
+        person("DJOKO GIJONO", Sex::L, date(1954, 6, 10), V1, 7),
+    ];
+    // A crowded neighbourhood: people born the same days in the same villages.
+    let fill = ["SITI RAHMAWATI", "DEWI SARTIKA", "NUR AINI", "BUDI SANTOSO"];
+    for s in (2..=30u64).filter(|&s| s != 10) {
+        let name = fill[s as usize % 4];
+        persons.push(person(name, Sex::L, date(1952, 12, 16), V1, s));
+        persons.push(person(name, Sex::P, date(1985, 2, 7), V2, s));
+    }
+    let w = World {
+        index: RegistryIndex::build(persons.clone()),
+        persons,
+    };
+    let yudi = nik_str(&w, 0);
+    let indah = nik_str(&w, 1);
+    // The serial's last two digits swapped (…0001 → …0010: nobody's NIK).
+    let swapped = format!("{}{}", &yudi[..14], "10");
+    assert!(w.index.lookup_nik(swapped.parse().unwrap()).is_empty());
+    let elsewhere = |q: Query| Query {
+        region: Some(V3),
+        ..q
+    };
+    let cases = [
+        (
+            "transposed serial, patronymic, another regency",
+            elsewhere(query(
+                Some(&swapped),
+                "YUDI ILHAM BIN SUYANTO",
+                Some(date(1952, 12, 16)),
+                None,
+            )),
+            0,
+        ),
+        (
+            "unknown province, patronymic, default date, another regency",
+            elsewhere(query(
+                Some(&format!("20{}", &indah[2..])),
+                "INDAH BINTI TRI",
+                Some(date(1985, 7, 1)),
+                None,
+            )),
+            1,
+        ),
+        (
+            "no NIK, an initial of DJOKO, another regency",
+            elsewhere(query(None, "D. GIJONO", Some(date(1954, 6, 10)), None)),
+            2,
+        ),
+    ];
+    // The engine's setting for lists: a domicile in another regency is weak evidence.
+    let config = LinkConfig {
+        weight_overrides: vec![WeightOverride {
+            field: Field::Region,
+            level: "different".to_string(),
+            weight: -1.0,
+        }],
+        ..LinkConfig::default()
+    };
+    let linker = Linker::new(&w.index, config);
+    for (case, q, expected) in cases {
+        let link = linker.link(&q);
+        assert!(
+            matches!(link.outcome, LinkOutcome::Probable { .. }) && link.person == Some(expected),
+            "{case}: {link:#?}"
+        );
+    }
+    // His own NIK with the patronymic: his, with the own name agreeing exactly.
+    let own = linker.link(&query(
+        Some(&yudi),
+        "YUDI ILHAM BIN SUYANTO",
+        Some(date(1952, 12, 16)),
+        None,
+    ));
+    assert_eq!((own.outcome, own.person), (LinkOutcome::ExactNik, Some(0)));
+    assert!(
+        own.evidence
+            .iter()
+            .any(|e| e.field == Field::Name && e.level == "exact"),
+        "{own:#?}"
+    );
+}
