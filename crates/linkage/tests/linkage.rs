@@ -908,7 +908,7 @@ fn a_damaged_nik_a_patronymic_and_another_regency_still_find_the_person() {
     let yudi = nik_str(&w, 0);
     let indah = nik_str(&w, 1);
     // The serial's last two digits swapped (…0001 → …0010: nobody's NIK).
-    let swapped = format!("{}{}", &yudi[..14], "10");
+    let swapped = format!("{}10", &yudi[..14]);
     assert!(w.index.lookup_nik(swapped.parse().unwrap()).is_empty());
     let elsewhere = |q: Query| Query {
         region: Some(V3),
