@@ -111,6 +111,16 @@ pub struct Args {
 pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     use crate::tr;
     let mut mapping = resolve_mapping(&args.source, args.mapping.as_deref())?;
+    if args.mapping.is_some() && mapping.source != args.source {
+        anyhow::bail!(tr!(
+            "Pemetaan {} adalah untuk sumber `{}`, bukan `{}` yang diminta --source. Berikan --source {} (atau pemetaan yang benar).",
+            "The mapping {} is for source `{}`, not `{}` as --source says. Give --source {} (or the right mapping).",
+            mapping.origin,
+            mapping.source,
+            args.source,
+            mapping.source
+        ));
+    }
     mapping.source = crate::load::dataset_name(&mapping, args.dataset.as_deref(), &args.paths);
     let store = crate::open_store(db).await?;
     let run_files = ProblemFiles::per_run(std::path::Path::new("."), &mapping.source);

@@ -313,8 +313,20 @@ pub fn dataset_name(mapping: &Mapping, explicit: Option<&str>, paths: &[PathBuf]
 
 /// Resolves `--mapping FILE` or the shipped mapping of `--source NAME`.
 pub fn resolve_mapping(source: &str, file: Option<&Path>) -> anyhow::Result<Mapping> {
+    resolve_mapping_with(source, file, &[])
+}
+
+/// [`resolve_mapping`] with values known for every row (`validate --period`): see
+/// `Mapping::from_str_with_defaults`.
+pub fn resolve_mapping_with(
+    source: &str,
+    file: Option<&Path>,
+    defaults: &[(&str, &str)],
+) -> anyhow::Result<Mapping> {
     let mapping = match file {
-        Some(path) => Mapping::from_file(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+        Some(path) => {
+            Mapping::from_file_with_defaults(path, defaults).map_err(|e| anyhow::anyhow!("{e}"))?
+        }
         None => {
             let Some((origin, text)) = crate::builtin::mapping(source) else {
                 anyhow::bail!(crate::tr!(
@@ -323,7 +335,8 @@ pub fn resolve_mapping(source: &str, file: Option<&Path>) -> anyhow::Result<Mapp
                     crate::builtin::mapping_names().join(", ")
                 ));
             };
-            Mapping::from_str(text, &origin).map_err(|e| anyhow::anyhow!("{e}"))?
+            Mapping::from_str_with_defaults(text, &origin, defaults)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
         }
     };
     Ok(mapping)

@@ -73,7 +73,9 @@ pub async fn run_validation(
 pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
     let formats = OutputFormat::parse_list(&args.format).map_err(|e| anyhow::anyhow!("{e}"))?;
     let programs = crate::builtin::programs(args.programs.as_deref())?;
-    let mapping = crate::load::resolve_mapping("roster", args.mapping.as_deref())?;
+    // `--period` fills the period of rows (and lists) that do not state one.
+    let defaults: Vec<(&str, &str)> = args.period.iter().map(|p| ("period", p.as_str())).collect();
+    let mapping = crate::load::resolve_mapping_with("roster", args.mapping.as_deref(), &defaults)?;
     let store = crate::open_store(db).await?;
     let out = args
         .out

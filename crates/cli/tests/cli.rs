@@ -972,7 +972,14 @@ fn datasets_survives_multibyte_agency_names_and_a_closed_pipe() {
     std::fs::write(d.join("mati.csv"), deaths_csv(30, false)).unwrap();
     let out = sinergi_in(
         d,
-        &["ingest", "--source", "x", "--mapping", "m.toml", "mati.csv"],
+        &[
+            "ingest",
+            "--source",
+            "dukcapil-kematian",
+            "--mapping",
+            "m.toml",
+            "mati.csv",
+        ],
     );
     assert!(
         out.status.success(),
@@ -1306,4 +1313,147 @@ fn data_safety_holds_from_the_command_line_on_sqlite_and_postgresql() {
             pg_admin(base, &format!("DROP SCHEMA {schema} CASCADE"));
         }
     }
+}
+
+const DESIL_MAPPING: &str = r#"
+source = "desil-daerah"
+agency = "Bappeda"
+dataset = "Desil daerah"
+table = "decile"
+
+[format]
+kind = "csv"
+
+[fields.family_id]
+column = "ID_KEL"
+
+[fields.nik]
+column = "NIK"
+transforms = ["nik"]
+
+[fields.decile]
+column = "DESIL"
+
+[fields.region]
+column = "KODE_DESA"
+"#;
+
+fn desil_csv(n: u64) -> String {
+    // Every row's village code is not in the Kemendagri table: a warning per row.
+    let mut s = String::from("ID_KEL,NIK,DESIL,KODE_DESA\n");
+    for i in 0..n {
+        let nik = 3201014508900001 + i * 10;
+        s.push_str(&format!("F{i},{nik},2,3201019999\n"));
+    }
+    s
+}
+
+#[test]
+fn ingest_refuses_a_mapping_of_another_source_than_source_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("desil.toml"), DESIL_MAPPING).unwrap();
+    std::fs::write(d.join("desil.csv"), desil_csv(3)).unwrap();
+    let out = sinergi_in(
+        d,
+        &[
+            "ingest",
+            "--source",
+            "dtsen",
+            "--mapping",
+            "desil.toml",
+            "desil.csv",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("desil-daerah") && err.contains("dtsen"),
+        "{err}"
+    );
+    let datasets = datasets_json(d);
+    assert!(
+        datasets
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["current"].is_null()),
+        "nothing was loaded: {datasets}"
+    );
+    let out = sinergi_in(
+        d,
+        &[
+            "ingest",
+            "--source",
+            "desil-daerah",
+            "--mapping",
+            "desil.toml",
+            "desil.csv",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_warnings_file_stops_at_its_cap_and_says_how_many_were_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("desil.toml"), DESIL_MAPPING).unwrap();
+    std::fs::write(d.join("desil.csv"), desil_csv(5)).unwrap();
+    let out = sinergi_in_lang(
+        d,
+        Some("en"),
+        &[
+            "ingest",
+            "--source",
+            "desil-daerah",
+            "--mapping",
+            "desil.toml",
+            "--batas-peringatan",
+            "2",
+            "--warnings",
+            "w.csv",
+            "desil.csv",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("The warnings file holds the first 2 warnings; 3 more were not written"),
+        "{stdout}"
+    );
+    let w = std::fs::read_to_string(d.join("w.csv")).unwrap();
+    let lines: Vec<&str> = w.lines().collect();
+    assert_eq!(lines.len(), 1 + 2 + 1, "{w}");
+    assert!(lines[1].contains("REGION_UNKNOWN") && lines[2].contains("REGION_UNKNOWN"));
+    let last = lines[3];
+    assert!(last.contains("WARNINGS_NOT_WRITTEN"), "{last}");
+    assert!(last.contains("3 more warnings were not written"), "{last}");
+    assert!(last.contains("REGION_UNKNOWN 3"), "{last}");
+}
+
+#[test]
+fn a_header_only_registry_file_is_refused_and_nothing_becomes_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("mati.csv"), "NIK,NO_AKTA_KEMATIAN,TGL_KEMATIAN\r\n").unwrap();
+    let out = sinergi_in(d, &["ingest", "--source", "dukcapil-kematian", "mati.csv"]);
+    assert!(!out.status.success(), "a 0-row load is refused");
+    let datasets = datasets_json(d);
+    assert!(
+        datasets
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["current"].is_null()),
+        "no empty registry becomes current: {datasets}"
+    );
 }

@@ -53,6 +53,8 @@ fn row(i: u64) -> VerdictRow {
         .max()
         .unwrap_or(Decision::Layak);
     VerdictRow {
+        amount_from_rules: false,
+        row_id: String::new(),
         row_no: i + 1,
         program: "PKH".into(),
         period: "2026-11".into(),

@@ -355,6 +355,7 @@ fn main() {
             address: String::new(),
             village: Some(p.village),
             amount: Some(750_000),
+            ..RosterRow::default()
         });
     }
     drop(sample);

@@ -40,6 +40,9 @@ pub struct IdentityQuestion {
     pub birth_date: Option<String>,
     /// Village code (10 digits) as a number.
     pub region: Option<u64>,
+    /// Sex as listed, when the list states it.
+    #[serde(default)]
+    pub sex: Option<Sex>,
 }
 
 impl IdentityQuestion {
@@ -51,6 +54,7 @@ impl IdentityQuestion {
             name: row.name.clone(),
             birth_date: row.birth_date.clone(),
             region: row.village,
+            sex: row.sex,
         }
     }
 
@@ -64,7 +68,7 @@ impl IdentityQuestion {
                 .birth_date
                 .as_deref()
                 .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
-            sex: None,
+            sex: self.sex,
             region: self.region,
         }
     }

@@ -13,8 +13,15 @@ use crate::registries::{
 /// One row of a roster, from a canonical `roster_entry` record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RosterRow {
-    /// Row number (`No`).
+    /// Row number (`No`): the listed number, or the data row's position in the file when
+    /// the list's id is not a number (see `row_id`).
     pub row_no: u64,
+    /// The row's id as listed (`No`), e.g. `12` or `R00000012`; empty when none.
+    pub row_id: String,
+    /// Sex as listed (`L`/`P`), when the list has it; linkage compares it.
+    pub sex: Option<sinergi_model::Sex>,
+    /// Birth place as listed.
+    pub birth_place: String,
     /// Programme code.
     pub program: String,
     /// Period.
@@ -47,10 +54,23 @@ impl RosterRow {
             Some(Value::Text(t)) => t.trim().parse().ok(),
             _ => None,
         };
+        let row_id = match r.get("row_no") {
+            Some(Value::Integer(i)) => i.to_string(),
+            Some(Value::Text(t)) => t.trim().to_string(),
+            _ => String::new(),
+        };
+        let sex = match record_text(r, "sex").map(|s| s.trim().to_ascii_uppercase()) {
+            Some(s) if s == "L" => Some(sinergi_model::Sex::L),
+            Some(s) if s == "P" => Some(sinergi_model::Sex::P),
+            _ => None,
+        };
         RosterRow {
             row_no: int("row_no")
                 .and_then(|i| u64::try_from(i).ok())
                 .unwrap_or(fallback_row_no),
+            row_id,
+            sex,
+            birth_place: s("birth_place"),
             program: s("program"),
             period: s("period"),
             nik_raw: match r.get("nik_raw") {

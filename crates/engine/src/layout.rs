@@ -187,7 +187,7 @@ pub const VERDICT_COLUMNS: &[Column<VerdictRow>] = &[
         en: "No",
         width: 6.0,
         kind: Kind::Integer,
-        value: |v, _, _| Cell::Int(v.row_no as i64),
+        value: |v, _, _| v.no_cell(),
     },
     Column {
         key: "nik_listed",
@@ -415,7 +415,7 @@ pub const REASON_COLUMNS: &[Column<VerdictRow, ReasonOut>] = &[
         en: "No",
         width: 6.0,
         kind: Kind::Integer,
-        value: |v, _, _| Cell::Int(v.row_no as i64),
+        value: |v, _, _| v.no_cell(),
     },
     Column {
         key: "nik_listed",

@@ -106,11 +106,16 @@ pub struct Tally {
     pub amount_tinjau: i64,
     /// Sum of Nominal of TIDAK LAYAK rows (budget at risk).
     pub amount_tidak_layak: i64,
+    /// Rows whose amount is the rules' `benefit.amount` (the list gave none).
+    pub amount_from_rules: u64,
 }
 
 impl Tally {
     fn add(&mut self, v: &VerdictRow) {
         let a = v.amount.unwrap_or(0);
+        if v.amount_from_rules {
+            self.amount_from_rules += 1;
+        }
         self.rows += 1;
         self.amount_total += a;
         match v.verdict {
@@ -281,6 +286,18 @@ impl Summary {
             (t("Jumlah", "Total"), tot.rows, tot.amount_total),
         ] {
             s.push_str(&format!("{label:<28}{n:>12}{:>24}\n", rp(a)));
+        }
+        if tot.amount_from_rules > 0 {
+            let n = tot.amount_from_rules;
+            s.push_str(&if lang.is_en() {
+                format!(
+                    "Amount of {n} rows without a Nominal: the programme's benefit.amount from its rules.\n"
+                )
+            } else {
+                format!(
+                    "Nominal {n} baris tanpa kolom Nominal: benefit.amount dari aturan program.\n"
+                )
+            });
         }
         if self.rejected_rows > 0 {
             s.push_str(&format!(

@@ -98,7 +98,7 @@ pub const TABLES: &[TableInfo] = &[
         name_id: "Data upah BPJS Ketenagakerjaan",
         name_en: "BPJS Ketenagakerjaan wage data",
         agency: "BPJS Ketenagakerjaan",
-        sources: &["bpjs-ketenagakerjaan"],
+        sources: &["bpjs-ketenagakerjaan-upah"],
     },
     TableInfo {
         table: Table::RosterEntry,
@@ -129,6 +129,33 @@ pub fn missing_message(table: Table) -> String {
     format!(
         "{} belum dimuat. Jalankan dulu: {joined}\n{} has not been loaded. Run first: {joined}",
         info.name_id, info.name_en
+    )
+}
+
+/// The bilingual message for several tables not loaded yet, naming them all and the
+/// commands that load each.
+pub fn missing_messages(tables: &[Table]) -> String {
+    let infos: Vec<&TableInfo> = tables.iter().map(|t| table_info(*t)).collect();
+    let cmds: Vec<String> = infos
+        .iter()
+        .map(|i| {
+            i.sources
+                .iter()
+                .map(|s| format!("sinergi ingest --source {s} <file>"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        })
+        .collect();
+    let names_id: Vec<&str> = infos.iter().map(|i| i.name_id).collect();
+    let names_en: Vec<&str> = infos.iter().map(|i| i.name_en).collect();
+    format!(
+        "{} data belum dimuat: {}. Jalankan dulu: {}\n{} datasets have not been loaded: {}. Run first: {}",
+        tables.len(),
+        names_id.join("; "),
+        cmds.join("; "),
+        tables.len(),
+        names_en.join("; "),
+        cmds.join("; ")
     )
 }
 

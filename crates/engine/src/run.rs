@@ -33,8 +33,10 @@ pub enum EngineError {
     /// A registry the programme's checks need is not loaded.
     #[error("{message}")]
     MissingDataset {
-        /// The table.
+        /// The first missing table.
         table: Table,
+        /// Every missing table, in catalogue order.
+        tables: Vec<Table>,
         /// Bilingual message naming the ingest command to run first.
         message: String,
     },
@@ -175,28 +177,33 @@ pub struct LoadTimings {
 
 /// Which tables a programme's checks need.
 pub fn required_tables(program: &Program) -> Vec<Table> {
-    let on = |c: ReasonCode| program.severity(c).is_some();
+    // Without the population registry nothing links; every other registry feeds checks that
+    // are reported per row as "not checked" when it is missing, unless the programme
+    // declares the check mandatory.
     let mut t = vec![Table::Person];
-    if on(ReasonCode::Deceased) {
-        t.push(Table::Death);
+    for &c in program.mandatory() {
+        if let Some(table) = check_table(c)
+            && !t.contains(&table)
+        {
+            t.push(table);
+        }
     }
-    if on(ReasonCode::DecileAboveCut) || on(ReasonCode::NotInDtsen) {
-        t.push(Table::Decile);
-    }
-    if on(ReasonCode::FormalEmployeeInsured)
-        || program
-            .exceptions()
-            .contains(&ReasonCode::ExceptionCatastrophic)
-    {
-        t.push(Table::HealthMembership);
-    }
-    if on(ReasonCode::CivilServant) {
-        t.push(Table::Employment);
-    }
-    if on(ReasonCode::WageAboveMinimum) {
-        t.push(Table::Wage);
-    }
+    t.sort();
     t
+}
+
+/// The registry a catalogue check reads (`None` for checks on the list itself).
+pub fn check_table(code: ReasonCode) -> Option<Table> {
+    use ReasonCode::*;
+    match code {
+        Deceased => Some(Table::Death),
+        DecileAboveCut | NotInDtsen => Some(Table::Decile),
+        FormalEmployeeInsured | ExceptionCatastrophic => Some(Table::HealthMembership),
+        CivilServant => Some(Table::Employment),
+        WageAboveMinimum => Some(Table::Wage),
+        NikNotFound | IdentityMismatch | KkMismatch => Some(Table::Person),
+        _ => None,
+    }
 }
 
 /// The loaded datasets per table, from the store.
@@ -206,6 +213,12 @@ pub async fn store_provenance(
     let mut out: BTreeMap<Table, Vec<Provenance>> = BTreeMap::new();
     for d in store.datasets().await? {
         let Some(cur) = d.current else { continue };
+        // A registry of no rows (a header-only file loaded past the guard) cannot say that
+        // anyone is absent from it: it counts as not loaded, so its checks are reported as
+        // not made instead of failing every row (NOT_IN_DTSEN for all).
+        if cur.row_count == 0 && d.meta.table != Table::RosterEntry {
+            continue;
+        }
         out.entry(d.meta.table).or_default().push(Provenance {
             table: d.meta.table.name().to_string(),
             agency: cur.source_agency.clone(),
@@ -227,20 +240,30 @@ pub async fn store_provenance(
     Ok(out)
 }
 
-/// Checks that every table is loaded; the first missing one is the error.
+/// Checks that every table is loaded; one error names every missing one and the command
+/// that loads each.
 pub fn check_loaded(
     provenance: &BTreeMap<Table, Vec<Provenance>>,
     needed: &[Table],
 ) -> Result<(), EngineError> {
-    for t in needed {
-        if provenance.get(t).is_none_or(Vec::is_empty) {
-            return Err(EngineError::MissingDataset {
-                table: *t,
-                message: missing_message(*t),
-            });
-        }
-    }
-    Ok(())
+    let missing: Vec<Table> = needed
+        .iter()
+        .copied()
+        .filter(|t| provenance.get(t).is_none_or(Vec::is_empty))
+        .collect();
+    let Some(&first) = missing.first() else {
+        return Ok(());
+    };
+    let message = if missing.len() == 1 {
+        missing_message(first)
+    } else {
+        crate::provenance::missing_messages(&missing)
+    };
+    Err(EngineError::MissingDataset {
+        table: first,
+        tables: missing,
+        message,
+    })
 }
 
 impl Registries {
@@ -532,8 +555,9 @@ pub async fn validate(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<RunOutput, EngineError> {
     let programs = load_programs(&req.programs_dir)?;
-    let mapping =
-        Mapping::from_file(&req.mapping).map_err(|e| EngineError::Mapping(e.to_string()))?;
+    let defaults: Vec<(&str, &str)> = req.period.iter().map(|p| ("period", p.as_str())).collect();
+    let mapping = Mapping::from_file_with_defaults(&req.mapping, &defaults)
+        .map_err(|e| EngineError::Mapping(e.to_string()))?;
     validate_with(store, req, &programs, &mapping, progress).await
 }
 

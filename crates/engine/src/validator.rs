@@ -415,6 +415,7 @@ impl Validator {
             .collect();
         VerdictRow {
             row_no: row.row_no,
+            row_id: row.row_id.clone(),
             program: program.code().to_string(),
             period: row.period.clone(),
             nik_listed: row.nik_raw.clone(),
@@ -445,7 +446,10 @@ impl Validator {
             linked_nik: res.person.map(fmt16),
             suggested_nik: res.suggestion.map(|(n, _)| fmt16(n)),
             suggested_score: res.suggestion.map(|(_, p)| round4(p)),
-            amount: row.amount,
+            amount: row
+                .amount
+                .or_else(|| i64::try_from(program.benefit().amount).ok()),
+            amount_from_rules: row.amount.is_none(),
             region: row.village.map(|v| format!("{v:010}")),
             not_checked,
             notes,

@@ -98,6 +98,9 @@ pub struct ReasonOut {
 pub struct VerdictRow {
     /// Row number in the list (`No`, or the data row's position when absent).
     pub row_no: u64,
+    /// The row's id as listed (`No`): the same number, or a text id such as `R00000012`
+    /// (then shown in the `No` column instead of `row_no`).
+    pub row_id: String,
     /// Programme code.
     pub program: String,
     /// Period as written.
@@ -122,8 +125,11 @@ pub struct VerdictRow {
     pub suggested_nik: Option<String>,
     /// Linkage score of the suggestion (0–1, rounded to 4 decimals).
     pub suggested_score: Option<f64>,
-    /// Benefit amount (Nominal), rupiah.
+    /// Benefit amount (Nominal), rupiah: as listed, or the programme's `benefit.amount` when
+    /// the list gives none (then `amount_from_rules`).
     pub amount: Option<i64>,
+    /// The list gave no amount: `amount` is the rules' `benefit.amount`.
+    pub amount_from_rules: bool,
     /// Village code as listed (digits).
     pub region: Option<String>,
     /// Checks the programme enables that were not made for this row, and why.
@@ -161,6 +167,15 @@ pub struct NoteOut {
 }
 
 impl VerdictRow {
+    /// The `No` cell of the outputs: the listed id when it is not a plain number.
+    pub fn no_cell(&self) -> crate::layout::Cell {
+        if !self.row_id.is_empty() && !self.row_id.bytes().all(|b| b.is_ascii_digit()) {
+            crate::layout::Cell::Text(self.row_id.clone())
+        } else {
+            crate::layout::Cell::Int(self.row_no as i64)
+        }
+    }
+
     /// The codes of the checks not made, joined with `;`.
     pub fn not_checked_codes(&self) -> String {
         self.not_checked

@@ -677,7 +677,7 @@ async fn blt_dana_desa_overlapping_a_stored_pkh_list_is_flagged() {
         &[
             ("program", t("PKH")),
             ("period", t("2026-Q4")),
-            ("row_no", Value::Integer(1)),
+            ("row_no", t("1")),
             ("nik_raw", t("3201011203800001")),
             ("nik", t("3201011203800001")),
             ("name", t("BUDI SANTOSO")),
@@ -761,7 +761,7 @@ async fn every_missing_registry_names_what_to_ingest_first() {
             Table::Wage,
             "PKH",
             "Data upah BPJS Ketenagakerjaan belum dimuat",
-            "bpjs-ketenagakerjaan",
+            "bpjs-ketenagakerjaan-upah",
         ),
         (
             Table::HealthMembership,
@@ -775,9 +775,19 @@ async fn every_missing_registry_names_what_to_ingest_first() {
         let store = store_with(dir.path(), &[table]).await;
         let roster = dir.path().join("r.xlsx");
         write_roster(&roster, program, "2026-Q4", &PKH_ROWS[..1], true);
-        let err = validate(&store, &request(dir.path(), &roster, program), &mut |_| {})
-            .await
-            .unwrap_err();
+        // Only checks declared mandatory refuse to run without their registry.
+        let mut req = request(dir.path(), &roster, program);
+        req.programs_dir = mandatory_programs(
+            dir.path(),
+            &[
+                "DECEASED",
+                "DECILE_ABOVE_CUT",
+                "CIVIL_SERVANT",
+                "WAGE_ABOVE_MINIMUM",
+                "FORMAL_EMPLOYEE_INSURED",
+            ],
+        );
+        let err = validate(&store, &req, &mut |_| {}).await.unwrap_err();
         let msg = err.to_string();
         assert!(
             matches!(err, EngineError::MissingDataset { table: t, .. } if t == table),
@@ -1200,7 +1210,7 @@ fn roster_row(program: &str, period: &str, no: i64, nik: &str, name: &str) -> Re
         &[
             ("program", t(program)),
             ("period", t(period)),
-            ("row_no", Value::Integer(no)),
+            ("row_no", t(&no.to_string())),
             ("nik_raw", t(nik)),
             ("nik", t(nik)),
             ("name", t(name)),
@@ -1668,7 +1678,7 @@ async fn overlaps_follow_the_linked_person_of_a_stored_row_not_its_damaged_nik()
             &[
                 ("program", t("PKH")),
                 ("period", t("2026-Q4")),
-                ("row_no", Value::Integer(no)),
+                ("row_no", t(&no.to_string())),
                 ("nik_raw", t(nik)),
                 ("nik", t(nik)),
                 ("kk", if kk.is_empty() { Value::Null } else { t(kk) }),
@@ -1946,7 +1956,7 @@ async fn one_person_is_checked_from_the_store_as_a_list_run_judges_them() {
         &[
             ("program", t("PKH")),
             ("period", t("2026-12")),
-            ("row_no", Value::Integer(4)),
+            ("row_no", t("4")),
             ("nik_raw", t("3201011111880006")),
             ("nik", t("3201011111880006")),
             ("name", t("RUDI HARTONO")),
@@ -2182,5 +2192,333 @@ async fn the_blank_roster_template_filled_in_loads_and_validates_with_no_mapping
             rows[1]["reason_codes"].as_str()
         ),
         ("TIDAK LAYAK", "DECEASED")
+    );
+}
+
+/// The shipped programme rules with every listed check declared `mandatory = true`.
+fn mandatory_programs(dir: &Path, codes: &[&str]) -> PathBuf {
+    let out = dir.join("programs");
+    std::fs::create_dir_all(&out).unwrap();
+    for e in std::fs::read_dir(root().join("config/programs")).unwrap() {
+        let p = e.unwrap().path();
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        for c in codes {
+            text = text.replace(
+                &format!("[reasons.{c}]\n"),
+                &format!("[reasons.{c}]\nmandatory = true\n"),
+            );
+        }
+        std::fs::write(out.join(p.file_name().unwrap()), text).unwrap();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pkh_and_blt_dd_run_with_only_the_population_registry_saying_per_row_what_was_not_checked()
+{
+    for program in ["PKH", "BLT_DD"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with(
+            dir.path(),
+            &[
+                Table::Death,
+                Table::Decile,
+                Table::HealthMembership,
+                Table::Employment,
+                Table::Wage,
+            ],
+        )
+        .await;
+        let roster = dir.path().join("r.xlsx");
+        write_roster(&roster, program, "2026-Q4", &PKH_ROWS[..6], true);
+        let mut req = request(dir.path(), &roster, program);
+        req.lang = sinergi_model::Lang::En;
+        let out = validate(&store, &req, &mut |_| {}).await.unwrap();
+        let rows = verdict_rows(&out.out_dir);
+        assert_eq!(rows.len(), 6);
+        for r in &rows {
+            // Nobody is NOT_IN_DTSEN or DECEASED when those registries are not there.
+            for code in ["NOT_IN_DTSEN", "DECEASED", "DECILE_ABOVE_CUT"] {
+                assert!(
+                    !r["reason_codes"].split(';').any(|c| c == code),
+                    "{program}: {r:?}"
+                );
+            }
+            for code in [
+                "DECEASED",
+                "DECILE_ABOVE_CUT",
+                "NOT_IN_DTSEN",
+                "WAGE_ABOVE_MINIMUM",
+            ] {
+                assert!(
+                    r["not_checked"].contains(&format!("{code}: ")),
+                    "{program} row {}: {}",
+                    r["row_no"],
+                    r["not_checked"]
+                );
+            }
+            assert!(
+                r["not_checked"].contains("not loaded"),
+                "{}",
+                r["not_checked"]
+            );
+        }
+        // The JSON rows and the summary say the same.
+        let json = verdicts_json(&out.out_dir);
+        let nc = json[0]["not_checked"].as_array().unwrap();
+        assert!(
+            nc.iter()
+                .any(|n| n["code"] == "DECEASED" && n["why"] == "NOT_LOADED"),
+            "{nc:?}"
+        );
+        assert_eq!(out.summary.not_checked.get("DECEASED NOT_LOADED"), Some(&6));
+        assert_eq!(
+            out.summary.not_checked.get("NOT_IN_DTSEN NOT_LOADED"),
+            Some(&6)
+        );
+        let summary = std::fs::read_to_string(out.out_dir.join("summary.txt")).unwrap();
+        assert!(summary.contains("DECEASED"), "{summary}");
+        // The XLSX carries the column too.
+        use calamine::Reader;
+        let mut wb: calamine::Xlsx<_> =
+            calamine::open_workbook(out.out_dir.join("verdicts.xlsx")).unwrap();
+        let found = wb.worksheets().iter().any(|(_, range)| {
+            range
+                .rows()
+                .any(|row| row.iter().any(|c| c.to_string().contains("DECEASED: ")))
+        });
+        assert!(found, "{program}: verdicts.xlsx lists the checks not made");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mandatory_check_refuses_naming_every_missing_registry_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[Table::Death, Table::Decile, Table::Wage]).await;
+    let roster = dir.path().join("r.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", &PKH_ROWS[..1], true);
+    let mut req = request(dir.path(), &roster, "PKH");
+    req.programs_dir = mandatory_programs(
+        dir.path(),
+        &[
+            "DECEASED",
+            "DECILE_ABOVE_CUT",
+            "WAGE_ABOVE_MINIMUM",
+            "CIVIL_SERVANT",
+        ],
+    );
+    let err = validate(&store, &req, &mut |_| {}).await.unwrap_err();
+    let msg = err.to_string();
+    match &err {
+        EngineError::MissingDataset { tables, .. } => {
+            assert_eq!(
+                tables,
+                &vec![Table::Death, Table::Decile, Table::Wage],
+                "{msg}"
+            );
+        }
+        other => panic!("{other}"),
+    }
+    for cmd in [
+        "sinergi ingest --source dukcapil-kematian <file>",
+        "sinergi ingest --source dtsen <file>",
+        "sinergi ingest --source bpjs-ketenagakerjaan-upah <file>",
+    ] {
+        assert!(msg.contains(cmd), "{msg}");
+    }
+    assert!(!msg.contains("--source bpjs-ketenagakerjaan <"), "{msg}");
+    assert!(!msg.contains("bkn-asn"), "employment is loaded: {msg}");
+    assert!(msg.contains("3 data belum dimuat"), "{msg}");
+    assert!(msg.contains("3 datasets have not been loaded"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_loaded_with_no_rows_is_not_checked_not_everyone_not_in_dtsen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[Table::Decile]).await;
+    // A header-only DTSEN file: the guard refuses it unless confirmed; confirmed, it is a
+    // dataset of 0 rows.
+    let (name, agency) = dataset_of(Table::Decile);
+    let meta = DatasetMeta {
+        name: name.into(),
+        table: Table::Decile,
+        owner_agency: agency.into(),
+        description: String::new(),
+        reference_codes: Vec::new(),
+        update_cadence: String::new(),
+    };
+    let l = store.begin_load(&meta, LoadMode::Snapshot).await.unwrap();
+    let refused = l.commit(LoadStats::default()).await;
+    assert!(refused.is_err(), "a 0-row load is refused by the guard");
+    let mut l = store.begin_load(&meta, LoadMode::Snapshot).await.unwrap();
+    l.set_policy(sinergi_store::LoadPolicy {
+        confirmed: true,
+        ..sinergi_store::LoadPolicy::default()
+    });
+    l.commit(LoadStats::default()).await.unwrap();
+    let roster = dir.path().join("r.xlsx");
+    write_roster(&roster, "PKH", "2026-Q4", &PKH_ROWS[..6], true);
+    let out = validate(&store, &request(dir.path(), &roster, "PKH"), &mut |_| {})
+        .await
+        .unwrap();
+    let rows = codes_by_row(&out.out_dir);
+    for r in &rows {
+        assert!(!r.2.split(';').any(|c| c == "NOT_IN_DTSEN"), "{r:?}");
+    }
+    assert_eq!(
+        out.summary.not_checked.get("NOT_IN_DTSEN NOT_LOADED"),
+        Some(&6)
+    );
+}
+
+/// A PKH list without a Nominal column.
+fn write_roster_without_amount(path: &Path, rows: &[Row<'_>]) {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let header = [
+        "No",
+        "NIK",
+        "No KK",
+        "Nama KPM",
+        "Tanggal Lahir",
+        "Alamat",
+        "Kode Desa",
+        "Program",
+        "Periode",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (i, (no, nik, kk, name, birth, village, _)) in rows.iter().enumerate() {
+        let cells = [
+            no.to_string(),
+            nik.to_string(),
+            kk.to_string(),
+            name.to_string(),
+            birth.to_string(),
+            "JL. MAWAR".into(),
+            village.to_string(),
+            "PKH".into(),
+            "2026-Q4".into(),
+        ];
+        for (c, v) in cells.iter().enumerate() {
+            ws.write_string(i as u32 + 1, c as u16, v).unwrap();
+        }
+    }
+    wb.save(path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_amount_column_the_budget_uses_the_rules_benefit_amount() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let roster = dir.path().join("pkh.xlsx");
+    write_roster_without_amount(&roster, PKH_ROWS);
+    let mut req = request(dir.path(), &roster, "PKH");
+    req.lang = sinergi_model::Lang::En;
+    let out = validate(&store, &req, &mut |_| {}).await.unwrap();
+    let tot = &out.summary.total;
+    assert_eq!(tot.rows, 11);
+    assert!(tot.tidak_layak >= 3);
+    // PKH.toml: benefit.amount = 750000 per family per quarter.
+    assert_eq!(tot.amount_tidak_layak, 750_000 * tot.tidak_layak as i64);
+    assert_eq!(tot.amount_tinjau, 750_000 * tot.tinjau as i64);
+    assert_eq!(tot.amount_total, 750_000 * 11);
+    assert_eq!(tot.amount_from_rules, 11);
+    let summary = std::fs::read_to_string(out.out_dir.join("summary.txt")).unwrap();
+    assert!(
+        summary.contains("Amount of 11 rows without a Nominal: the programme's benefit.amount"),
+        "{summary}"
+    );
+    let json = verdicts_json(&out.out_dir);
+    assert_eq!(json[0]["amount"], 750_000);
+    assert_eq!(json[0]["amount_from_rules"], true);
+}
+
+const LIST_WITH_TEXT_IDS: &str = r#"
+source = "daftar-dinsos"
+agency = "Dinas Sosial"
+dataset = "Daftar"
+table = "roster_entry"
+
+[format]
+kind = "csv"
+delimiter = ";"
+
+[fields.program]
+constant = "PKH"
+
+[fields.row_no]
+column = "ID"
+
+[fields.nik]
+column = "NIK"
+transforms = ["nik"]
+
+[fields.nik_raw]
+column = "NIK"
+
+[fields.name]
+column = "NAMA"
+
+[fields.birth_date]
+column = "TGL_LAHIR"
+
+[fields.region]
+column = "KODE_DESA"
+
+[fields.sex]
+column = "JK"
+
+[fields.birth_place]
+column = "TEMPAT_LAHIR"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_row_ids_sex_and_birth_place_and_a_period_given_only_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[]).await;
+    let mapping = dir.path().join("daftar.toml");
+    std::fs::write(&mapping, LIST_WITH_TEXT_IDS).unwrap();
+    let list = dir.path().join("daftar.csv");
+    std::fs::write(
+        &list,
+        format!(
+            "ID;NIK;NAMA;TGL_LAHIR;KODE_DESA;JK;TEMPAT_LAHIR\n\
+             R00000012;3201011203800001;BUDI SANTOSO;1980-03-12;{VILLAGE};L;BOGOR\n\
+             R00000013;3201016212920007;ANI SURYANI;1992-12-22;{VILLAGE};P;BOGOR\n"
+        ),
+    )
+    .unwrap();
+    let mut req = request(dir.path(), &list, "PKH");
+    req.mapping = mapping.clone();
+    req.period = Some("2026-Q4".into());
+    // No period in the mapping: --period supplies it.
+    let out = validate(&store, &req, &mut |_| {}).await.unwrap();
+    let rows = verdict_rows(&out.out_dir);
+    let ids: Vec<&str> = rows.iter().map(|r| r["row_no"].as_str()).collect();
+    assert_eq!(ids, vec!["R00000012", "R00000013"]);
+    assert_eq!(rows[0]["verdict"], "LAYAK", "{:?}", rows[0]);
+    assert_eq!(out.summary.periods, vec!["2026-Q4".to_string()]);
+    let json = verdicts_json(&out.out_dir);
+    assert_eq!(json[1]["row_id"], "R00000013");
+    // Without --period the mapping is incomplete, and says so.
+    req.period = None;
+    let err = validate(&store, &req, &mut |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("period"), "{err}");
+
+    // Sex and birth place reach the roster row, and sex the linkage query.
+    let m = sinergi_ingest::Mapping::from_file_with_defaults(&mapping, &[("period", "2026-Q4")])
+        .unwrap();
+    let read =
+        sinergi_ingest::read_all(&m, &[list], &sinergi_ingest::ReadOptions::default()).unwrap();
+    let row = RosterRow::from_record(&read.records[1], read.rows[1]);
+    assert_eq!(row.row_id, "R00000013");
+    assert_eq!(row.row_no, 3, "a text id keeps the file row as its number");
+    assert_eq!(row.sex, Some(sinergi_model::Sex::P));
+    assert_eq!(row.birth_place, "BOGOR");
+    assert_eq!(
+        sinergi_engine::validator::query(&row).sex,
+        Some(sinergi_model::Sex::P)
     );
 }

@@ -333,6 +333,35 @@ impl Mapping {
     /// Parses and checks mapping text; `origin` names it in errors (usually the file path).
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str, origin: &str) -> Result<Mapping, MappingError> {
+        Mapping::from_str_with_defaults(text, origin, &[])
+    }
+
+    /// [`Mapping::from_file`] with values the caller knows for every row (e.g. the period
+    /// `sinergi validate --period` gives): see [`Mapping::from_str_with_defaults`].
+    pub fn from_file_with_defaults(
+        path: impl AsRef<Path>,
+        defaults: &[(&str, &str)],
+    ) -> Result<Mapping, MappingError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| MappingError {
+            origin: origin.clone(),
+            line: None,
+            code: "MAPPING_IO",
+            message: format!("cannot read the mapping file: {e}"),
+        })?;
+        Mapping::from_str_with_defaults(&text, &origin, defaults)
+    }
+
+    /// [`Mapping::from_str`] with `(field, value)` pairs the caller knows for every row: a
+    /// field the mapping leaves out becomes that constant (so a required field need not be
+    /// mapped), and a mapped field without a `default` takes the value as its default (its
+    /// column is then not required, and empty cells get it).
+    pub fn from_str_with_defaults(
+        text: &str,
+        origin: &str,
+        defaults: &[(&str, &str)],
+    ) -> Result<Mapping, MappingError> {
         let ctx = Ctx { text, origin };
         let raw: RawMapping = toml::from_str(text).map_err(|e| {
             ctx.err(
@@ -341,7 +370,7 @@ impl Mapping {
                 e.message().trim_end().to_owned(),
             )
         })?;
-        build(&ctx, raw)
+        build(&ctx, raw, defaults)
     }
 
     /// The column names this mapping reads, in field order, without duplicates.
@@ -488,7 +517,11 @@ struct RawRegionNames {
     village: Option<String>,
 }
 
-fn build(ctx: &Ctx<'_>, raw: RawMapping) -> Result<Mapping, MappingError> {
+fn build(
+    ctx: &Ctx<'_>,
+    raw: RawMapping,
+    defaults: &[(&str, &str)],
+) -> Result<Mapping, MappingError> {
     let table = Table::from_name(raw.table.get_ref()).ok_or_else(|| {
         let names: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
         ctx.err(
@@ -518,6 +551,35 @@ fn build(ctx: &Ctx<'_>, raw: RawMapping) -> Result<Mapping, MappingError> {
             ));
         };
         fields.push(build_field(ctx, table, index, span, spanned.get_ref())?);
+    }
+    for (name, value) in defaults {
+        let Some(index) = table.field_index(name) else {
+            continue;
+        };
+        match fields.iter_mut().find(|f| f.index == index) {
+            Some(f) => {
+                if f.default.is_none() {
+                    f.default = Some((*value).to_owned());
+                }
+            }
+            None => {
+                let spec = table.fields()[index];
+                fields.push(FieldMapping {
+                    field: spec.name,
+                    index,
+                    spec,
+                    source: FieldSource::Constant((*value).to_owned()),
+                    transforms: vec![Transform::Trim],
+                    required: spec.required,
+                    default: None,
+                    date_format: DateFormat::Auto,
+                    min: None,
+                    max: None,
+                    fallback_row_number: false,
+                    line: 0,
+                });
+            }
+        }
     }
     fields.sort_by_key(|f| f.index);
     for spec in table.fields().iter().filter(|s| s.required) {

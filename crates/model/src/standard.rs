@@ -305,7 +305,12 @@ const ROSTER_ENTRY_FIELDS: &[FieldSpec] = &[
         true,
         "Period the list is for, e.g. 2026-Q4 or 2026-11",
     ),
-    f("row_no", Integer, true, "Row number in the list (No)"),
+    f(
+        "row_no",
+        Text,
+        true,
+        "The row's number or id in the list (No): 12, or a text id such as R00000012",
+    ),
     f("nik_raw", Text, false, "NIK exactly as written in the list"),
     f(
         "nik",
@@ -329,6 +334,8 @@ const ROSTER_ENTRY_FIELDS: &[FieldSpec] = &[
         false,
         "Benefit amount (Nominal) in rupiah",
     ),
+    f("sex", Text, false, "L (male) or P (female), as listed"),
+    f("birth_place", Text, false, "Place of birth as listed"),
 ];
 
 /// A typed value of a canonical field.

@@ -191,6 +191,8 @@ pub struct Program {
     pub(crate) not_combinable_with: Vec<String>,
     /// Severity of each enabled check, indexed by [`ReasonCode`] position.
     pub(crate) checks: [Option<Decision>; ReasonCode::ALL.len()],
+    /// Checks declared `mandatory = true`: validation refuses to run without their data.
+    pub(crate) mandatory: Vec<ReasonCode>,
     pub(crate) exceptions: Vec<ReasonCode>,
     pub(crate) custom: Vec<CustomRule>,
     pub(crate) origin: String,
@@ -319,6 +321,8 @@ struct RawReason {
     severity: Option<Spanned<String>>,
     #[serde(default)]
     enabled: Option<bool>,
+    #[serde(default)]
+    mandatory: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -502,6 +506,12 @@ impl Program {
     pub fn not_combinable_with(&self) -> &[String] {
         &self.not_combinable_with
     }
+    /// The enabled checks declared `mandatory = true`: without their registry, validation
+    /// refuses to run instead of marking the check "not checked" on every row.
+    pub fn mandatory(&self) -> &[ReasonCode] {
+        &self.mandatory
+    }
+
     /// Severity of an enabled catalogue check; `None` when the check is off.
     pub fn severity(&self, code: ReasonCode) -> Option<Decision> {
         self.checks[code.index()]
@@ -786,6 +796,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawProgram) -> Option<Program> {
     exceptions.dedup();
 
     let mut checks = [None; ReasonCode::ALL.len()];
+    let mut mandatory = Vec::new();
     for (key, r) in &raw.reasons {
         let rc = match ReasonCode::parse(key.get_ref()) {
             Some(rc) if ReasonCode::CHECKS.contains(&rc) => rc,
@@ -833,6 +844,9 @@ fn build(ctx: &mut Ctx<'_>, raw: RawProgram) -> Option<Program> {
         };
         if r.enabled != Some(false) {
             checks[rc.index()] = Some(severity);
+            if r.mandatory == Some(true) {
+                mandatory.push(rc);
+            }
         }
     }
 
@@ -954,6 +968,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawProgram) -> Option<Program> {
         region_scope,
         not_combinable_with,
         checks,
+        mandatory,
         exceptions,
         custom,
         origin: ctx.origin.to_owned(),

@@ -93,6 +93,7 @@ impl SearchQuery {
                 .kode_wilayah
                 .as_deref()
                 .and_then(sinergi_engine::registries::region_number),
+            sex: None,
         }
     }
 }

@@ -396,7 +396,7 @@ async fn delta_upserts_by_key(db: &TestDb) {
             &[
                 ("program", t("PKH")),
                 ("period", t("2026-Q4")),
-                ("row_no", Value::Integer(row)),
+                ("row_no", Value::Text(row.to_string())),
                 ("nik_raw", t("x")),
                 ("name", t(name)),
                 ("amount", Value::Integer(750_000)),

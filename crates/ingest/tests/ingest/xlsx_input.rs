@@ -151,7 +151,7 @@ fn check_roster(r: &sinergi_ingest::ReadAll, first_data_row: u64) {
     let a = &r.records[0];
     assert_eq!(text(a, "program"), Some("PKH"));
     assert_eq!(text(a, "period"), Some("2026-Q4"));
-    assert_eq!(a.get("row_no"), Some(&Value::Integer(1)));
+    assert_eq!(a.get("row_no"), Some(&Value::Text("1".into())));
     assert_eq!(text(a, "nik"), Some("3201014101000001"));
     assert_eq!(text(a, "kk"), Some("3201010101200001"));
     assert_eq!(text(a, "name"), Some("Hj. Siti Aminah"));
