@@ -424,7 +424,7 @@ async fn delta_upserts_by_key(db: &TestDb) {
         all(&s, Table::RosterEntry).await,
         vec![roster(1, "A"), roster(2, "B2"), roster(3, "C")]
     );
-    let key = [t("PKH"), t("2026-Q4"), Value::Integer(2)];
+    let key = [t("PKH"), t("2026-Q4"), t("2")];
     assert_eq!(
         s.get_by_key(Table::RosterEntry, &key).await.unwrap(),
         vec![roster(2, "B2")]
