@@ -319,15 +319,7 @@ pub enum Transform {
 impl Mapping {
     /// Reads and checks a mapping file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Mapping, MappingError> {
-        let path = path.as_ref();
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| MappingError {
-            origin: origin.clone(),
-            line: None,
-            code: "MAPPING_IO",
-            message: format!("cannot read the mapping file: {e}"),
-        })?;
-        Mapping::from_str(&text, &origin)
+        Mapping::from_file_with_defaults(path, &[])
     }
 
     /// Parses and checks mapping text; `origin` names it in errors (usually the file path).
