@@ -209,13 +209,20 @@ impl LedgerBuilder {
         person: Option<u64>,
         registries: &Registries,
     ) {
+        let kk = person
+            .and_then(|n| registries.persons.get(n).map(|p| p.kk))
+            .or(row.kk);
+        self.add_list_row(row, snapshot, kk);
+    }
+
+    /// Adds a row of a recipient list held as `snapshot` (a stored roster, or a list a node
+    /// validated) for the household `kk` (`None`: the row has no household key and is
+    /// counted as unkeyed).
+    pub fn add_list_row(&mut self, row: &RosterRow, snapshot: Option<i64>, kk: Option<u64>) {
         if row.program.is_empty() || row.period.is_empty() {
             self.unkeyed += 1;
             return;
         }
-        let kk = person
-            .and_then(|n| registries.persons.get(n).map(|p| p.kk))
-            .or(row.kk);
         let Some(kk) = kk else {
             self.unkeyed += 1;
             return;
@@ -276,6 +283,53 @@ pub fn stored_row(row: &[Option<&str>]) -> (RosterRow, Option<i64>) {
 pub fn household(registries: &Registries, nik: Option<u64>, stated_kk: Option<u64>) -> Option<u64> {
     nik.and_then(|n| registries.persons.get(n).map(|p| p.kk))
         .or(stated_kk)
+}
+
+/// The household of each row of a recipient list, found as validation finds it: the
+/// identity stage (the answerer learns the list's model on its first block of `block` rows),
+/// then, for a linked person, the population stage's KK; the KK the list states when nobody
+/// is linked. For a node that keeps the ledger of lists whose registries are elsewhere.
+pub fn households_of(
+    answerer: &mut dyn crate::answers::Answerer,
+    rows: &[RosterRow],
+    block: usize,
+) -> Vec<Option<u64>> {
+    use crate::answers::{IdentityQuestion, PopulationQuestion};
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, chunk) in rows.chunks(block.max(1)).enumerate() {
+        let questions: Vec<IdentityQuestion> = chunk.iter().map(IdentityQuestion::of).collect();
+        if i == 0 {
+            answerer.train(&questions);
+        }
+        let persons: Vec<Option<u64>> = answerer
+            .identify(&questions)
+            .into_iter()
+            .map(|a| a.person)
+            .collect();
+        let (linked, asked): (Vec<usize>, Vec<PopulationQuestion>) = chunk
+            .iter()
+            .zip(&persons)
+            .enumerate()
+            .filter_map(|(k, (row, p))| {
+                Some((
+                    k,
+                    PopulationQuestion {
+                        nik: (*p)?,
+                        period: row.period.clone(),
+                        head: false,
+                    },
+                ))
+            })
+            .unzip();
+        let mut kk: Vec<Option<u64>> = chunk.iter().map(|r| r.kk).collect();
+        for (k, a) in linked.into_iter().zip(answerer.population(&asked)) {
+            if let Some(a) = a {
+                kk[k] = Some(a.kk);
+            }
+        }
+        out.extend(kk);
+    }
+    out
 }
 
 /// Households × programmes × periods, indexed by KK.

@@ -13,7 +13,7 @@ use sinergi_linkage::{Link as LinkResult, LinkConfig, LinkOutcome, Linker, Param
 use sinergi_model::RegionCode;
 use sinergi_model::standard::Table;
 use sinergi_rules::{
-    Decision, Facts, Link, Lookup, NikStatus, Observed, Program, ReasonCode, Slip, Source, Unit,
+    Facts, Link, Lookup, NikStatus, Observed, Program, ReasonCode, Slip, Source, Unit,
 };
 
 use crate::answers::{
@@ -26,7 +26,7 @@ use crate::keymap::fmt16;
 use crate::ledger::Ledger;
 use crate::provenance::Provenance;
 use crate::registries::Registries;
-use crate::verdict::{Decision as OutDecision, NotChecked, NoteOut, ReasonOut, VerdictRow, round4};
+use crate::verdict::{NotChecked, VerdictRow, round4};
 
 /// The agency a PROGRAM_OVERLAP reason cites: the other programmes' recipient lists.
 const OTHER_LISTS: &str = "Daftar penerima program lain";
@@ -99,6 +99,31 @@ pub struct Resolved {
 /// The first row of each person seen in a list: its row number and whether its person was
 /// inferred (for DUPLICATE_IN_LIST).
 pub type Seen = HashMap<u64, (u64, bool)>;
+
+/// The registry tables whose answers a verdict rests on, in the order [`Judged::unasked`]
+/// lists them.
+pub const REGISTRY_TABLES: [Table; 6] = [
+    Table::Person,
+    Table::Death,
+    Table::HealthMembership,
+    Table::Decile,
+    Table::Employment,
+    Table::Wage,
+];
+
+/// Everything the validator concluded about one row ([`Validator::judge_block`]).
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// The row of the verdict files.
+    pub row: VerdictRow,
+    /// The rules' own verdict (what data minimisation works on).
+    pub rules: RulesVerdict,
+    /// The household (KK) the row counts for in the overlap ledger: the linked person's KK
+    /// in the population registry, else the KK the list states.
+    pub household: Option<u64>,
+    /// The registries ([`REGISTRY_TABLES`]) that could not be asked about this row, and why.
+    pub unasked: Vec<(Table, Unasked)>,
+}
 
 /// Validates rows: the questions to an [`Answerer`], then the ledger and the programme rules.
 pub struct Validator {
@@ -195,9 +220,14 @@ impl Validator {
     /// Validates one row on its own (no duplicate detection: that needs the list).
     pub fn validate_one(&self, program: &Program, row: &RosterRow) -> VerdictRow {
         let mut seen = None;
-        self.validate_rows(program, std::slice::from_ref(row), &mut seen)
-            .pop()
-            .expect("one verdict per row")
+        self.validate_rows(
+            program,
+            std::slice::from_ref(row),
+            &mut seen,
+            Self::verdict_of,
+        )
+        .pop()
+        .expect("one verdict per row")
     }
 
     /// Validates a block of rows; `seen` carries the first row of each person across blocks
@@ -208,15 +238,28 @@ impl Validator {
         rows: &[RosterRow],
         seen: &mut Seen,
     ) -> Vec<VerdictRow> {
-        self.validate_rows(program, rows, &mut Some(seen))
+        self.validate_rows(program, rows, &mut Some(seen), Self::verdict_of)
     }
 
-    fn validate_rows(
+    /// Validates a block of rows as [`Validator::validate_block`] does (`seen: None`: each row
+    /// on its own), answering for each row everything concluded about it ([`Judged`]).
+    pub fn judge_block(
+        &self,
+        program: &Program,
+        rows: &[RosterRow],
+        seen: Option<&mut Seen>,
+    ) -> Vec<Judged> {
+        let mut seen = seen;
+        self.validate_rows(program, rows, &mut seen, Self::judged_of)
+    }
+
+    fn validate_rows<T: Send>(
         &self,
         program: &Program,
         rows: &[RosterRow],
         seen: &mut Option<&mut Seen>,
-    ) -> Vec<VerdictRow> {
+        shape: impl Fn(&Self, &Program, &RosterRow, &Asked<'_>) -> T + Sync,
+    ) -> Vec<T> {
         // Stage 1: who is each row.
         let questions: Vec<IdentityQuestion> = rows.iter().map(IdentityQuestion::of).collect();
         let resolved = self.answerer.identify(&questions);
@@ -291,7 +334,7 @@ impl Validator {
                 population: pop_of[i],
                 registries: reg_of[i],
             };
-            self.verdict_of(program, &rows[i], &asked)
+            shape(self, program, &rows[i], &asked)
         };
         if rows.len() == 1 {
             return vec![judge(0)];
@@ -396,7 +439,17 @@ impl Validator {
 
     /// Evaluates and shapes the output row.
     fn verdict_of(&self, program: &Program, row: &RosterRow, a: &Asked<'_>) -> VerdictRow {
-        let res = a.res;
+        let (v, not_checked) = self.evaluate(program, row, a);
+        VerdictRow::from_rules(program, row, v, a.res.person, a.res.suggestion, not_checked)
+    }
+
+    /// The rules' verdict of a row and, for each check not made, why.
+    fn evaluate(
+        &self,
+        program: &Program,
+        row: &RosterRow,
+        a: &Asked<'_>,
+    ) -> (RulesVerdict, Vec<NotChecked>) {
         let facts = self.facts(program, row, a);
         let v = sinergi_rules::evaluate(program, &facts);
         let not_checked = v
@@ -404,55 +457,31 @@ impl Validator {
             .iter()
             .map(|code| self.why_not_checked(code, row, a, program))
             .collect();
-        let notes = v
-            .notes
-            .into_iter()
-            .map(|n| NoteOut {
-                code: n.code,
-                message_id: n.message.id,
-                message_en: n.message.en,
-            })
+        (v, not_checked)
+    }
+
+    /// Everything the validator concluded about a row, for callers that answer with more than
+    /// the verdict files' row (the exchange's `validasi-penerima`): the output row, the rules'
+    /// own verdict (data minimisation works on it), the household it counts for in the ledger,
+    /// and which registries could not be asked about it.
+    fn judged_of(&self, program: &Program, row: &RosterRow, a: &Asked<'_>) -> Judged {
+        let (v, not_checked) = self.evaluate(program, row, a);
+        let unasked = REGISTRY_TABLES
+            .iter()
+            .filter_map(|t| self.unavailable(*t, a).map(|u| (*t, u)))
             .collect();
-        VerdictRow {
-            row_no: row.row_no,
-            row_id: row.row_id.clone(),
-            program: program.code().to_string(),
-            period: row.period.clone(),
-            nik_listed: row.nik_raw.clone(),
-            name: row.name.clone(),
-            kk_listed: row.kk.map(fmt16),
-            birth_date: row.birth_date.clone(),
-            address: row.address.clone(),
-            verdict: decision(v.verdict),
-            reasons: v
-                .reasons
-                .into_iter()
-                .map(|r| ReasonOut {
-                    code: r.code,
-                    severity: decision(r.severity),
-                    agency: r.source.agency,
-                    dataset: r.source.dataset,
-                    dataset_version: r.source.version,
-                    dataset_date: r.source.as_of,
-                    dataset_loaded: r.source.loaded,
-                    message_id: r.message.id,
-                    message_en: r.message.en,
-                    next_step_id: r.next_step.id,
-                    next_step_en: r.next_step.en,
-                    detail: r.detail,
-                    overridden_by: r.overridden_by.unwrap_or_default(),
-                })
-                .collect(),
-            linked_nik: res.person.map(fmt16),
-            suggested_nik: res.suggestion.map(|(n, _)| fmt16(n)),
-            suggested_score: res.suggestion.map(|(_, p)| round4(p)),
-            amount: row
-                .amount
-                .or_else(|| i64::try_from(program.benefit().amount).ok()),
-            amount_from_rules: row.amount.is_none(),
-            region: row.village.map(|v| format!("{v:010}")),
-            not_checked,
-            notes,
+        Judged {
+            row: VerdictRow::from_rules(
+                program,
+                row,
+                v.clone(),
+                a.res.person,
+                a.res.suggestion,
+                not_checked,
+            ),
+            rules: v,
+            household: a.population.map(|p| p.kk).or(row.kk),
+            unasked,
         }
     }
 
@@ -532,18 +561,10 @@ impl Validator {
             };
         NotChecked {
             code: code.to_string(),
-            why,
+            why: why.to_string(),
             why_id: id,
             why_en: en,
         }
-    }
-}
-
-fn decision(d: Decision) -> OutDecision {
-    match d {
-        Decision::Layak => OutDecision::Layak,
-        Decision::Tinjau => OutDecision::Tinjau,
-        Decision::TidakLayak => OutDecision::TidakLayak,
     }
 }
 

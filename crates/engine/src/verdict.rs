@@ -1,7 +1,7 @@
 //! The per-row result of a validation run, independent of how it was computed, so writers,
 //! summaries and evaluation work on one shape.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// The verdict of one recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,6 +48,15 @@ impl Decision {
             "TINJAU" => Some(Decision::Tinjau),
             "TIDAK LAYAK" => Some(Decision::TidakLayak),
             _ => None,
+        }
+    }
+
+    /// The rules' decision.
+    pub const fn of(d: sinergi_rules::Decision) -> Decision {
+        match d {
+            sinergi_rules::Decision::Layak => Decision::Layak,
+            sinergi_rules::Decision::Tinjau => Decision::Tinjau,
+            sinergi_rules::Decision::TidakLayak => Decision::TidakLayak,
         }
     }
 
@@ -140,15 +149,15 @@ pub struct VerdictRow {
 }
 
 /// A check that was not made for a row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotChecked {
     /// The check's reason code (`DECEASED`, `DECILE_ABOVE_CUT`, ...).
     pub code: String,
     /// Why, as a stable code: `NOT_LOADED` (the registry is not loaded), `NO_PERSON` (the row
     /// is not linked to anyone in the population registry), `NOT_IN_ROW` (the list does not
     /// state what the check compares, e.g. No KK or Kode Desa), `NO_MINIMUM_WAGE` (no UMK for
-    /// the domicile).
-    pub why: &'static str,
+    /// the domicile); over the exchange also `NO_ROUTE`, `REFUSED`, `TIMEOUT`, `UNREACHABLE`.
+    pub why: String,
     /// Why, in Bahasa Indonesia.
     pub why_id: String,
     /// Why, in English.
@@ -167,6 +176,70 @@ pub struct NoteOut {
 }
 
 impl VerdictRow {
+    /// The output row of a list row from the rules' verdict and what the identity stage
+    /// concluded (`person`: the linked NIK, `suggestion`: a different NIK and its probability):
+    /// the one place a [`sinergi_rules::Verdict`] becomes a row of the verdict files, whether
+    /// the validator ran here or at a node (`sinergi validasi` rebuilds its rows with it).
+    pub fn from_rules(
+        program: &sinergi_rules::Program,
+        row: &crate::facts::RosterRow,
+        v: sinergi_rules::Verdict,
+        person: Option<u64>,
+        suggestion: Option<(u64, f64)>,
+        not_checked: Vec<NotChecked>,
+    ) -> VerdictRow {
+        use crate::keymap::fmt16;
+        VerdictRow {
+            row_no: row.row_no,
+            row_id: row.row_id.clone(),
+            program: program.code().to_string(),
+            period: row.period.clone(),
+            nik_listed: row.nik_raw.clone(),
+            name: row.name.clone(),
+            kk_listed: row.kk.map(fmt16),
+            birth_date: row.birth_date.clone(),
+            address: row.address.clone(),
+            verdict: Decision::of(v.verdict),
+            reasons: v
+                .reasons
+                .into_iter()
+                .map(|r| ReasonOut {
+                    code: r.code,
+                    severity: Decision::of(r.severity),
+                    agency: r.source.agency,
+                    dataset: r.source.dataset,
+                    dataset_version: r.source.version,
+                    dataset_date: r.source.as_of,
+                    dataset_loaded: r.source.loaded,
+                    message_id: r.message.id,
+                    message_en: r.message.en,
+                    next_step_id: r.next_step.id,
+                    next_step_en: r.next_step.en,
+                    detail: r.detail,
+                    overridden_by: r.overridden_by.unwrap_or_default(),
+                })
+                .collect(),
+            linked_nik: person.map(fmt16),
+            suggested_nik: suggestion.map(|(n, _)| fmt16(n)),
+            suggested_score: suggestion.map(|(_, p)| round4(p)),
+            amount: row
+                .amount
+                .or_else(|| i64::try_from(program.benefit().amount).ok()),
+            amount_from_rules: row.amount.is_none(),
+            region: row.village.map(|v| format!("{v:010}")),
+            not_checked,
+            notes: v
+                .notes
+                .into_iter()
+                .map(|n| NoteOut {
+                    code: n.code,
+                    message_id: n.message.id,
+                    message_en: n.message.en,
+                })
+                .collect(),
+        }
+    }
+
     /// The `No` cell of the outputs: the listed id when it is not a plain number.
     pub fn no_cell(&self) -> crate::layout::Cell {
         if !self.row_id.is_empty() && !self.row_id.bytes().all(|b| b.is_ascii_digit()) {

@@ -65,6 +65,32 @@ pub fn minimise(verdict: &mut Verdict, granted: &[String]) {
     }
 }
 
+/// The NIKs the identity stage found that a consumer may see.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    /// The linked NIK: shown when it is the NIK listed, else only with `nik_saran`.
+    pub linked: Option<String>,
+    /// A suggested NIK and its score, only with `nik_saran`.
+    pub suggested: Option<(String, f64)>,
+}
+
+/// The linked and suggested NIKs of a verdict as `granted` lets them be shown: a NIK other
+/// than the one listed is a value of the registry (`nik_saran`).
+pub fn identity(
+    listed: &str,
+    linked: Option<&str>,
+    suggested: Option<(&str, f64)>,
+    granted: &[String],
+) -> Identity {
+    let saran = granted.iter().any(|g| g == "nik_saran");
+    Identity {
+        linked: linked
+            .filter(|l| saran || *l == listed.trim())
+            .map(str::to_owned),
+        suggested: suggested.filter(|_| saran).map(|(n, s)| (n.to_owned(), s)),
+    }
+}
+
 fn withhold(r: &mut Reason, withheld: &[&str]) {
     let fields = withheld.join(", ");
     let (code, agency, dataset) = (&r.code, &r.source.agency, &r.source.dataset);
@@ -172,6 +198,24 @@ mod tests {
                 .unwrap()
                 .contains("3301015505900001")
         );
+    }
+
+    #[test]
+    fn a_nik_other_than_the_listed_one_needs_nik_saran() {
+        let listed = "3301015505900002";
+        let other = "3301015505900001";
+        let none = identity(listed, Some(other), Some((other, 0.97)), &[]);
+        assert_eq!(none, Identity::default());
+        let same = identity(listed, Some(listed), None, &[]);
+        assert_eq!(same.linked.as_deref(), Some(listed));
+        let all = identity(
+            listed,
+            Some(other),
+            Some((other, 0.97)),
+            &["nik_saran".into()],
+        );
+        assert_eq!(all.linked.as_deref(), Some(other));
+        assert_eq!(all.suggested, Some((other.to_string(), 0.97)));
     }
 
     #[test]

@@ -133,18 +133,25 @@ fn answer_line(
 /// Only the asked registry's part of the answers.
 pub(crate) fn part(kind: Kind, a: RegistryAnswers) -> RegistryAnswers {
     let mut p = RegistryAnswers::default();
+    take_part(&mut p, kind, a);
+    p
+}
+
+/// Moves the part of `from` that registry service `kind` answers into `into`: the one place
+/// that says which answer fields belong to which registry (the node answering a `fakta-*`
+/// service sends only its part; the asking node merges the parts).
+pub(crate) fn take_part(into: &mut RegistryAnswers, kind: Kind, from: RegistryAnswers) {
     match kind {
-        Kind::FaktaKepesertaan => p.bpjs = a.bpjs,
-        Kind::FaktaDesil => p.dtsen = a.dtsen,
+        Kind::FaktaKepesertaan => into.bpjs = from.bpjs,
+        Kind::FaktaDesil => into.dtsen = from.dtsen,
         Kind::FaktaAsn => {
-            p.civil_servant = a.civil_servant;
-            p.head_civil_servant = a.head_civil_servant;
+            into.civil_servant = from.civil_servant;
+            into.head_civil_servant = from.head_civil_servant;
         }
         Kind::FaktaUpah => {
-            p.wage = a.wage;
-            p.head_wage = a.head_wage;
+            into.wage = from.wage;
+            into.head_wage = from.head_wage;
         }
         _ => {}
     }
-    p
 }

@@ -159,6 +159,10 @@ impl Federated {
                     "nama": q.name,
                     "tgl_lahir": q.birth_date,
                     "kode_wilayah": q.region.map(|r| format!("{r:010}")),
+                    "jenis_kelamin": q.sex.map(|s| match s {
+                        sinergi_model::Sex::L => "L",
+                        sinergi_model::Sex::P => "P",
+                    }),
                 })
             })
             .collect()
@@ -300,7 +304,7 @@ impl Answerer for Federated {
                     },
                 };
                 match line {
-                    Ok(p) => merge(answers, *kind, p),
+                    Ok(p) => crate::fakta::take_part(answers, *kind, p),
                     Err(u) => answers.unasked.push((*table, u)),
                 }
             }
@@ -326,22 +330,5 @@ impl Answerer for Federated {
         let routed = self.st.routes.contains_key(service)
             && (table != Table::Person || self.st.routes.contains_key(IDENTITY));
         (!routed).then(|| why(service, &CallError::NoRoute(service.into())))
-    }
-}
-
-/// Takes one registry's part of the answers.
-fn merge(into: &mut RegistryAnswers, kind: Kind, p: RegistryAnswers) {
-    match kind {
-        Kind::FaktaKepesertaan => into.bpjs = p.bpjs,
-        Kind::FaktaDesil => into.dtsen = p.dtsen,
-        Kind::FaktaAsn => {
-            into.civil_servant = p.civil_servant;
-            into.head_civil_servant = p.head_civil_servant;
-        }
-        Kind::FaktaUpah => {
-            into.wage = p.wage;
-            into.head_wage = p.head_wage;
-        }
-        _ => {}
     }
 }

@@ -407,11 +407,12 @@ pub async fn r1(
     }
     // 5. Serve.
     let (status, answer) = if kind == Kind::ValidasiPenerima {
-        match crate::validasi::validate(&st, &service.client, &q, &ctx, &d.fields_granted).await {
+        match crate::validasi::validate(&st, &service.client, &body, &ctx, &d.fields_granted).await
+        {
             Ok(v) => (200, v),
             Err(code) => {
                 let o = Outcome {
-                    status: code.http_status(),
+                    status: code.status(),
                     decision: code.code().to_owned(),
                     clause: d.clause.to_string(),
                     pks_id,

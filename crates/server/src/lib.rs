@@ -23,6 +23,7 @@ pub mod disclosure;
 pub mod fakta;
 pub mod federated;
 pub mod gateway;
+pub mod households;
 pub mod index;
 pub mod metrics;
 pub mod openapi;

@@ -70,30 +70,42 @@ pub struct SearchQuery {
     pub fields: Vec<String>,
 }
 
+/// The NIK a list row states, as a number: the 16 digits the caller's reader made of the
+/// cell (`nik_terbaca`), else the cell itself when it is a valid NIK.
+pub(crate) fn listed_nik(nik: &str, terbaca: Option<&str>) -> Option<u64> {
+    match terbaca {
+        Some(n) => crate::index::nik_key(n),
+        None => sinergi_model::Nik::parse(nik.trim())
+            .nik
+            .and_then(|n| n.as_str().parse().ok()),
+    }
+}
+
+/// `L`/`P` (also `1`/`2`, `LAKI-LAKI`/`PEREMPUAN`) as a sex; anything else is not stated.
+pub(crate) fn sex(s: &str) -> Option<sinergi_model::Sex> {
+    match crate::services::norm_sex(s).as_str() {
+        "L" => Some(sinergi_model::Sex::L),
+        "P" => Some(sinergi_model::Sex::P),
+        _ => None,
+    }
+}
+
 impl SearchQuery {
     /// The engine's identity question.
     pub fn question(&self) -> IdentityQuestion {
-        let nik = match &self.nik_terbaca {
-            Some(n) => crate::index::nik_key(n),
-            None => sinergi_model::Nik::parse(self.nik.trim())
-                .nik
-                .and_then(|n| n.as_str().parse().ok()),
-        };
-        let birth_date = self.tgl_lahir.as_deref().and_then(|d| {
-            sinergi_model::parse_date(d.trim())
-                .ok()
-                .map(|d| d.format("%Y-%m-%d").to_string())
-        });
         IdentityQuestion {
             nik_raw: self.nik.clone(),
-            nik,
+            nik: listed_nik(&self.nik, self.nik_terbaca.as_deref()),
             name: self.nama.clone(),
-            birth_date,
+            birth_date: self
+                .tgl_lahir
+                .as_deref()
+                .and_then(crate::services::norm_date),
             region: self
                 .kode_wilayah
                 .as_deref()
                 .and_then(sinergi_engine::registries::region_number),
-            sex: None,
+            sex: self.jenis_kelamin.as_deref().and_then(sex),
         }
     }
 }

@@ -196,13 +196,13 @@ fn verdict(ok: bool) -> Value {
 }
 
 /// Normalises a stated date (any format agencies write) to `YYYY-MM-DD`.
-fn norm_date(s: &str) -> Option<String> {
+pub(crate) fn norm_date(s: &str) -> Option<String> {
     sinergi_model::parse_date(s.trim())
         .ok()
         .map(|d| d.format("%Y-%m-%d").to_string())
 }
 
-fn norm_sex(s: &str) -> String {
+pub(crate) fn norm_sex(s: &str) -> String {
     match s.trim().to_ascii_uppercase().as_str() {
         "1" | "L" | "LAKI-LAKI" | "M" => "L".into(),
         "2" | "P" | "PEREMPUAN" | "F" => "P".into(),

@@ -78,6 +78,9 @@ pub struct AppState {
     pub identity: RwLock<Option<Arc<sinergi_engine::embedded::Embedded>>>,
     /// Linkage models lists taught this node (`pencarian-identitas-batch?latih=true`).
     pub models: crate::pencarian::Models,
+    /// The household overlap ledger of the lists validated here and the rosters stored here
+    /// (`validasi-penerima`).
+    pub households: crate::households::Households,
     pub store: Option<Store>,
     pub audit: AuditWriter,
     audit_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -290,6 +293,7 @@ impl AppState {
             index: RwLock::new(Arc::new(index)),
             identity: RwLock::new(identity),
             models: crate::pencarian::Models::default(),
+            households: crate::households::Households::default(),
             store,
             audit,
             audit_thread: Mutex::new(Some(thread)),
@@ -332,6 +336,7 @@ impl AppState {
         };
         *self.index.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ix);
         *self.identity.write().unwrap_or_else(|e| e.into_inner()) = identity;
+        self.households.forget_stored();
         Ok(true)
     }
 

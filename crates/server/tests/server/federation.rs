@@ -1,11 +1,14 @@
 //! THE integration test: three nodes (Dukcapil, BPJS Kesehatan, Kemensos) on loopback with
-//! separate databases; Kemensos runs `validasi-penerima` for one person end to end, reaching
-//! the other two over signed HTTP.
+//! separate databases; Kemensos runs `validasi-penerima` for one person end to end with the
+//! engine's validator, reaching the other two over signed HTTP (Dukcapil's
+//! `pencarian-identitas-batch` and `fakta-penduduk-batch`, BPJS Kesehatan's
+//! `fakta-kepesertaan-batch`).
 
 use serde_json::json;
 use tempfile::TempDir;
 
 use crate::common::*;
+use crate::validasi_batch::{BPJS_SERVICES, DUKCAPIL_SERVICES, engine_agreement};
 
 const SIKS: &str = "ID/GOV/KEMENSOS/SIKS";
 
@@ -21,30 +24,22 @@ async fn kemensos_validates_one_recipient_across_three_nodes() {
     let (kemensos_key, kemensos_key_path) = key_file(d3.path(), "kemensos");
 
     let mut c1 = config(d1.path(), "dukcapil");
-    c1.members
-        .push(member(DUKCAPIL, None, &["verifikasi-identitas"]));
+    c1.members.push(member(DUKCAPIL, None, DUKCAPIL_SERVICES));
     c1.peers
         .push(peer("http://127.0.0.1:9", KEMENSOS, &kemensos_key, &[]));
-    c1.agreements.push(agreement(
+    c1.agreements.push(engine_agreement(
         "PKS-DUKCAPIL-KEMENSOS",
         DUKCAPIL,
-        KEMENSOS,
-        "verifikasi-identitas",
-        &["kode_wilayah", "tgl_kematian"],
+        DUKCAPIL_SERVICES,
     ));
     let dukcapil = start(c1).await;
 
     let mut c2 = config(d2.path(), "bpjs-kesehatan");
-    c2.members.push(member(BPJS, None, &["status-kepesertaan"]));
+    c2.members.push(member(BPJS, None, BPJS_SERVICES));
     c2.peers
         .push(peer("http://127.0.0.1:9", KEMENSOS, &kemensos_key, &[]));
-    c2.agreements.push(agreement(
-        "PKS-BPJS-KEMENSOS",
-        BPJS,
-        KEMENSOS,
-        "status-kepesertaan",
-        &["segmen", "katastropik"],
-    ));
+    c2.agreements
+        .push(engine_agreement("PKS-BPJS-KEMENSOS", BPJS, BPJS_SERVICES));
     let bpjs = start(c2).await;
 
     let dukcapil_key = public_of(&dukcapil);
@@ -59,14 +54,10 @@ async fn kemensos_validates_one_recipient_across_three_nodes() {
         &dukcapil.base,
         DUKCAPIL,
         &dukcapil_key,
-        &["verifikasi-identitas"],
+        DUKCAPIL_SERVICES,
     ));
-    c3.peers.push(peer_pub(
-        &bpjs.base,
-        BPJS,
-        &bpjs_key,
-        &["status-kepesertaan"],
-    ));
+    c3.peers
+        .push(peer_pub(&bpjs.base, BPJS, &bpjs_key, BPJS_SERVICES));
     let (siks, t) = token_for(SIKS, 9);
     c3.tokens.push(t);
     c3.agreements.push(agreement(
@@ -74,7 +65,7 @@ async fn kemensos_validates_one_recipient_across_three_nodes() {
         KEMENSOS,
         SIKS,
         "validasi-penerima",
-        &[],
+        &["nik_saran"],
     ));
     let kemensos = start(c3).await;
 
@@ -103,7 +94,10 @@ async fn kemensos_validates_one_recipient_across_three_nodes() {
     // DTSEN and BKN are not reachable from this federation: their checks are listed as not
     // checked rather than guessed.
     assert!(
-        j["sources"]["dtsen"].as_str().unwrap().contains("no node"),
+        j["sources"]["dtsen"]
+            .as_str()
+            .unwrap()
+            .starts_with("NO_ROUTE"),
         "{j}"
     );
     let verdict = &j["verdict"];
@@ -155,6 +149,44 @@ async fn kemensos_validates_one_recipient_across_three_nodes() {
             .unwrap()
             .iter()
             .any(|r| r["code"] == "DECEASED"),
+        "{j}"
+    );
+
+    // A mistyped NIK: Dukcapil's linkage finds the person by name and birth date, and the
+    // verdict proposes the right NIK, shown because the agreement grants nik_saran.
+    let typo = "3301015505900007";
+    let body = json!({"nik": typo, "nama": "SITI AMINAH", "tgl_lahir": "1990-05-15",
+                      "program": "PBI_JK", "fields": ["nik_saran"]});
+    let mut h3 = h.clone();
+    h3[2].1 = "val-3".into();
+    let r = send(&http, "POST", &url, &h3, serde_json::to_vec(&body).unwrap()).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let j = r.json();
+    assert_eq!(j["nik_saran"], NIK_CILACAP, "{j}");
+    let reason = j["verdict"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["suggested_nik"] == NIK_CILACAP)
+        .unwrap_or_else(|| panic!("no reason proposes the right NIK: {j}"));
+    assert_eq!(reason["code"], "NIK_NOT_FOUND", "{j}");
+    // Without asking for nik_saran, the same rule applies and no NIK is shown.
+    let mut body = body;
+    body["fields"] = json!([]);
+    h3[2].1 = "val-4".into();
+    let r = send(&http, "POST", &url, &h3, serde_json::to_vec(&body).unwrap()).await;
+    let j = r.json();
+    assert!(
+        j["nik_saran"].is_null() && j["nik_tertaut"].is_null(),
+        "{j}"
+    );
+    assert!(!j.to_string().contains(NIK_CILACAP), "{j}");
+    assert!(
+        j["verdict"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "NIK_NOT_FOUND"),
         "{j}"
     );
 

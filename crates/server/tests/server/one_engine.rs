@@ -284,7 +284,10 @@ async fn the_same_list_gets_the_same_verdicts_embedded_and_federated() {
             remote
                 .iter()
                 .flat_map(|v| &v.not_checked)
-                .all(|n| !matches!(n.why, "REFUSED" | "UNREACHABLE" | "NO_ROUTE" | "TIMEOUT")),
+                .all(|n| !matches!(
+                    n.why.as_str(),
+                    "REFUSED" | "UNREACHABLE" | "NO_ROUTE" | "TIMEOUT"
+                )),
             "{program}: a registry was not asked"
         );
     }

@@ -1,7 +1,8 @@
 //! Kemensos `validasi-penerima-batch`: a list of recipients validated across three nodes
-//! (Dukcapil, BPJS Kesehatan, Kemensos) on loopback with separate databases, the facts
-//! gathered through the registries' batch services; every line's verdict checked against the
-//! single `validasi-penerima` call; bad lines, refusals and the body limit.
+//! (Dukcapil, BPJS Kesehatan, Kemensos) on loopback with separate databases by the engine's
+//! validator, asking Dukcapil's `pencarian-identitas-batch` and `fakta-penduduk-batch` and
+//! BPJS Kesehatan's `fakta-kepesertaan-batch`; every line's verdict checked against the
+//! single `validasi-penerima` call; bad lines, refusals, timeouts and the body limit.
 
 use serde_json::{Value, json};
 use sinergi_exchange::token::NewToken;
@@ -64,6 +65,24 @@ async fn seed_bpjs_members(db: &std::path::Path) {
     store.close().await;
 }
 
+/// What Kemensos's validator asks of Dukcapil and of BPJS Kesehatan.
+pub(crate) const DUKCAPIL_SERVICES: &[&str] =
+    &["pencarian-identitas-batch", "fakta-penduduk-batch"];
+pub(crate) const BPJS_SERVICES: &[&str] = &["fakta-kepesertaan-batch"];
+
+/// An agreement from `provider` to Kemensos for every one of `services` (no fields: the
+/// services answer facts, never registry values).
+pub(crate) fn engine_agreement(id: &str, provider: &str, services: &[&str]) -> Agreement {
+    let mut a = agreement(id, provider, KEMENSOS, services[0], &[]);
+    for s in &services[1..] {
+        a.services.push(ServiceGrant {
+            service_code: s.to_string(),
+            fields: Vec::new(),
+        });
+    }
+    a
+}
+
 struct Fed {
     _dirs: [TempDir; 3],
     dukcapil: Node,
@@ -116,38 +135,23 @@ async fn federation(o: Opts) -> Fed {
     let (kemensos_key, kemensos_key_path) = key_file(dirs[2].path(), "kemensos");
 
     let mut c1 = config(dirs[0].path(), "dukcapil");
-    c1.members.push(member(
-        DUKCAPIL,
-        None,
-        &["verifikasi-identitas", "verifikasi-identitas-batch"],
-    ));
+    c1.members.push(member(DUKCAPIL, None, DUKCAPIL_SERVICES));
     c1.peers
         .push(peer("http://127.0.0.1:9", KEMENSOS, &kemensos_key, &[]));
-    c1.agreements.push(both(
+    c1.agreements.push(engine_agreement(
         "PKS-DUKCAPIL-KEMENSOS",
         DUKCAPIL,
-        KEMENSOS,
-        "verifikasi-identitas",
-        &["kode_wilayah", "tgl_kematian"],
+        DUKCAPIL_SERVICES,
     ));
     let dukcapil = start(c1).await;
 
     let mut c2 = config(dirs[1].path(), "bpjs-kesehatan");
-    c2.members.push(member(
-        BPJS,
-        None,
-        &["status-kepesertaan", "status-kepesertaan-batch"],
-    ));
+    c2.members.push(member(BPJS, None, BPJS_SERVICES));
     c2.peers
         .push(peer("http://127.0.0.1:9", KEMENSOS, &kemensos_key, &[]));
     if o.bpjs_agrees {
-        c2.agreements.push(both(
-            "PKS-BPJS-KEMENSOS",
-            BPJS,
-            KEMENSOS,
-            "status-kepesertaan",
-            &["segmen", "katastropik"],
-        ));
+        c2.agreements
+            .push(engine_agreement("PKS-BPJS-KEMENSOS", BPJS, BPJS_SERVICES));
     }
     let bpjs = start(c2).await;
 
@@ -164,7 +168,7 @@ async fn federation(o: Opts) -> Fed {
         &dukcapil.base,
         DUKCAPIL,
         &public_of(&dukcapil),
-        &["verifikasi-identitas", "verifikasi-identitas-batch"],
+        DUKCAPIL_SERVICES,
     ));
     let bpjs_base = if o.bpjs_hangs {
         c3.peer_timeout_secs = 1;
@@ -172,12 +176,8 @@ async fn federation(o: Opts) -> Fed {
     } else {
         bpjs.base.clone()
     };
-    c3.peers.push(peer_pub(
-        &bpjs_base,
-        BPJS,
-        &public_of(&bpjs),
-        &["status-kepesertaan", "status-kepesertaan-batch"],
-    ));
+    c3.peers
+        .push(peer_pub(&bpjs_base, BPJS, &public_of(&bpjs), BPJS_SERVICES));
     let (siks, t1) = token_for(SIKS, 9);
     let (loket, t2) = token_for(LOKET, 10);
     let (tanpa, t3) = token_for(TANPA, 11);
@@ -351,28 +351,32 @@ async fn kemensos_validates_a_list_through_the_registries_batch_services() {
     let baris: Vec<u64> = lines.iter().map(|l| l["baris"].as_u64().unwrap()).collect();
     assert_eq!(baris, [1, 2, 4, 5, 6, 7, 8, 9], "{lines:?}");
 
-    // The registries were asked once each, through their batch services.
+    // The registries were asked once per stage, through their batch services: the list's
+    // model learnt on its lines and who each line is in one call.
     let m = f.metrics(&f.dukcapil).await;
-    assert_eq!(served(&m, "verifikasi-identitas-batch"), 1, "{m}");
-    assert_eq!(served(&m, "verifikasi-identitas"), 0, "{m}");
+    assert_eq!(served(&m, "pencarian-identitas-batch"), 1, "{m}");
+    assert_eq!(served(&m, "fakta-penduduk-batch"), 1, "{m}");
     let m = f.metrics(&f.bpjs).await;
-    assert_eq!(served(&m, "status-kepesertaan-batch"), 1, "{m}");
-    assert_eq!(served(&m, "status-kepesertaan"), 0, "{m}");
-    // Dukcapil audited one entry per person asked (the six valid NIKs), same X-Road-Id.
+    assert_eq!(served(&m, "fakta-kepesertaan-batch"), 1, "{m}");
+    // Dukcapil audited one search per recipient line (the invalid NIK too: the engine looks
+    // for its person by name and birth date), same X-Road-Id and user.
     let asked: Vec<Value> = last_entries(&f.http, &f.dukcapil.base, 100)
         .await
         .into_iter()
         .filter(|e| e["request_id"] == "list-1")
         .collect();
-    assert_eq!(asked.len(), 6, "{asked:?}");
-    assert!(asked.iter().all(|e| {
-        e["client"] == KEMENSOS
-            && e["user_id"] == "operator.siks"
-            && e["decision"] == "ALLOWED"
-            && e["service"]
+    let searched = asked
+        .iter()
+        .filter(|e| {
+            e["service"]
                 .as_str()
                 .unwrap()
-                .ends_with("verifikasi-identitas-batch")
+                .ends_with("pencarian-identitas-batch")
+        })
+        .count();
+    assert_eq!(searched, 7, "{asked:?}");
+    assert!(asked.iter().all(|e| {
+        e["client"] == KEMENSOS && e["user_id"] == "operator.siks" && e["decision"] == "ALLOWED"
     }));
 
     // Each line, by what it is.
@@ -380,10 +384,14 @@ async fn kemensos_validates_a_list_through_the_registries_batch_services() {
     let l1 = by(1);
     assert_eq!(l1["nik"], NIK_CILACAP);
     assert_eq!(l1["program"], "PBI_JK");
+    assert_eq!(l1["nik_tertaut"], NIK_CILACAP, "{l1}");
     assert_eq!(l1["sources"]["dukcapil"], "ok", "{l1}");
     assert_eq!(l1["sources"]["bpjs_kesehatan"], "ok", "{l1}");
     assert!(
-        l1["sources"]["dtsen"].as_str().unwrap().contains("no node"),
+        l1["sources"]["dtsen"]
+            .as_str()
+            .unwrap()
+            .starts_with("NO_ROUTE"),
         "{l1}"
     );
     let c1 = codes(l1);
@@ -400,6 +408,14 @@ async fn kemensos_validates_a_list_through_the_registries_batch_services() {
             .any(|c| c.as_str().unwrap().contains("DECILE")),
         "{l1}"
     );
+    // Why, per check: the registry no node provides.
+    let why = l1["tidak_diperiksa"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["code"] == "DECILE_ABOVE_CUT")
+        .unwrap_or_else(|| panic!("{l1}"));
+    assert_eq!(why["why"], "NO_ROUTE", "{why}");
     assert!(
         !l1["verdict"]["not_checked"]
             .as_array()
@@ -433,11 +449,7 @@ async fn kemensos_validates_a_list_through_the_registries_batch_services() {
     );
     let l5 = by(5);
     assert!(codes(l5).contains(&"NIK_INVALID".to_string()), "{l5}");
-    assert_eq!(
-        l5["sources"],
-        json!({}),
-        "an invalid NIK is asked of nobody"
-    );
+    assert!(l5["nik_tertaut"].is_null(), "nobody is SALAH KETIK: {l5}");
     let l6 = by(6);
     assert_eq!(l6["code"], "REQUEST_INVALID", "{l6}");
     assert!(
@@ -462,9 +474,15 @@ async fn kemensos_validates_a_list_through_the_registries_batch_services() {
         let mut q = recipients[i].clone();
         q["program"] = json!("PBI_JK");
         let single = f.single(&q, &format!("single-{b}")).await;
-        assert_eq!(by(b)["verdict"], single["verdict"], "line {b}");
+        assert_eq!(
+            by(b)["verdict"]["verdict"],
+            single["verdict"]["verdict"],
+            "line {b}"
+        );
+        assert_eq!(codes(by(b)), codes(&single), "line {b}");
         assert_eq!(by(b)["nik"], single["nik"], "line {b}");
         assert_eq!(by(b)["program"], single["program"], "line {b}");
+        assert_eq!(by(b)["sources"], single["sources"], "line {b}");
     }
     // The duplicate: the first line's verdict plus DUPLICATE_IN_LIST.
     let mut c7 = codes(l7);
@@ -570,12 +588,9 @@ async fn list_lines_that_are_not_recipients_are_answered_with_a_reason() {
         codes(&lines[6]).contains(&"NIK_INVALID".to_string()),
         "long NIK"
     );
-    // The lines after the bad ones are still answered.
-    assert!(
-        codes(&lines[7]).contains(&"DECEASED".to_string()),
-        "{}",
-        lines[7]
-    );
+    // The lines after the bad ones are still answered, by the validator.
+    assert_eq!(lines[7]["nik"], NIK_SURABAYA, "{}", lines[7]);
+    assert!(lines[7]["verdict"]["verdict"].is_string(), "{}", lines[7]);
     // Refused lines and answered lines alike are audited.
     let n = last_entries(&f.http, &f.kemensos.base, 100)
         .await
@@ -609,6 +624,18 @@ async fn list_lines_that_are_not_recipients_are_answered_with_a_reason() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(lines[0]["sources"]["dukcapil"], "ok");
+    let (_, lines) = f
+        .list(
+            "",
+            "bad-4",
+            ndjson(&[&json!({"nik": NIK_SURABAYA, "nama": "BUDI SANTOSO"}).to_string()]),
+        )
+        .await;
+    assert!(
+        codes(&lines[0]).contains(&"DECEASED".to_string()),
+        "{}",
+        lines[0]
+    );
     f.stop().await;
 }
 
@@ -624,7 +651,7 @@ async fn unknown_programme_refuses_the_whole_list() {
     assert_eq!(e["client"], SIKS);
     // Nothing was asked of the registries.
     let m = f.metrics(&f.dukcapil).await;
-    assert_eq!(served(&m, "verifikasi-identitas-batch"), 0, "{m}");
+    assert_eq!(served(&m, "pencarian-identitas-batch"), 0, "{m}");
 
     // A line naming an unknown programme is refused alone; the list's programme is kept
     // for the others.
@@ -659,7 +686,7 @@ async fn list_over_the_body_limit_is_refused() {
     assert_eq!(e["decision"], "REQUEST_TOO_LARGE", "{e}");
     assert_eq!(e["status"], 413, "{e}");
     let m = f.metrics(&f.dukcapil).await;
-    assert_eq!(served(&m, "verifikasi-identitas-batch"), 0, "{m}");
+    assert_eq!(served(&m, "pencarian-identitas-batch"), 0, "{m}");
     // Under the limit the same lines are answered, every one.
     let small = ndjson(&vec![line.as_str(); n - 20]);
     assert!(small.len() < 64 * 1024);
@@ -698,7 +725,7 @@ async fn list_without_an_agreement_for_the_batch_service_is_refused_and_audited(
     assert_eq!(e["decision"], "NO_AGREEMENT", "{e}");
     assert_eq!(e["clause"], "default-deny", "{e}");
     let m = f.metrics(&f.dukcapil).await;
-    assert_eq!(served(&m, "verifikasi-identitas-batch"), 0, "{m}");
+    assert_eq!(served(&m, "pencarian-identitas-batch"), 0, "{m}");
     f.stop().await;
 }
 
@@ -727,7 +754,8 @@ async fn without_bpjs(f: &Fed, rid: &str) -> (Value, Value) {
             .any(|c| c == "FORMAL_EMPLOYEE_INSURED"),
         "{l}"
     );
-    assert_eq!(l["verdict"], single["verdict"]);
+    assert_eq!(l["verdict"]["verdict"], single["verdict"]["verdict"]);
+    assert_eq!(codes(&l), codes(&single));
     (l, single)
 }
 
@@ -739,8 +767,23 @@ async fn registry_that_refuses_leaves_its_facts_not_checked_as_for_one_person() 
     })
     .await;
     let (l, single) = without_bpjs(&f, "nobpjs").await;
-    assert_eq!(l["sources"]["bpjs_kesehatan"], "NO_AGREEMENT", "{l}");
-    assert_eq!(single["sources"]["bpjs_kesehatan"], "NO_AGREEMENT");
+    for s in [
+        &l["sources"]["bpjs_kesehatan"],
+        &single["sources"]["bpjs_kesehatan"],
+    ] {
+        let s = s.as_str().unwrap();
+        assert!(
+            s.starts_with("REFUSED") && s.contains("NO_AGREEMENT"),
+            "{s}"
+        );
+    }
+    // The refusal is in BPJS Kesehatan's audit log, under Kemensos's name.
+    let e = last_entries(&f.http, &f.bpjs.base, 10).await;
+    assert!(
+        e.iter()
+            .any(|e| e["client"] == KEMENSOS && e["decision"] == "NO_AGREEMENT"),
+        "{e:?}"
+    );
     f.stop().await;
 }
 
@@ -757,7 +800,8 @@ async fn registry_that_never_answers_is_given_up_after_the_peer_timeout() {
         &l["sources"]["bpjs_kesehatan"],
         &single["sources"]["bpjs_kesehatan"],
     ] {
-        assert!(s.as_str().unwrap().contains("within 1 s"), "{s}");
+        let s = s.as_str().unwrap();
+        assert!(s.starts_with("TIMEOUT") && s.contains("1 detik"), "{s}");
     }
     f.stop().await;
 }
@@ -833,9 +877,9 @@ async fn long_list_is_asked_in_chunks_and_keeps_duplicates_across_them() {
     );
     // Two chunks (2,048 lines, then 52): two batch calls to each registry.
     let m = f.metrics(&f.dukcapil).await;
-    assert_eq!(served(&m, "verifikasi-identitas-batch"), 2, "{m}");
+    assert_eq!(served(&m, "pencarian-identitas-batch"), 2, "{m}");
     let m = f.metrics(&f.bpjs).await;
-    assert_eq!(served(&m, "status-kepesertaan-batch"), 2, "{m}");
+    assert_eq!(served(&m, "fakta-kepesertaan-batch"), 2, "{m}");
     assert!(!codes(&lines[0]).contains(&"DUPLICATE_IN_LIST".to_string()));
     assert!(!codes(&lines[1]).contains(&"DUPLICATE_IN_LIST".to_string()));
     // Line 2,050 (in the second chunk) repeats line 2's person.
