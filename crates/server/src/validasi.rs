@@ -59,6 +59,9 @@ pub(crate) struct Recipient {
     /// The row's number or id in the list (`No`).
     #[serde(default)]
     pub no: Option<Value>,
+    /// The row's number when `no` is a text id (`R00000012`): its position in the list.
+    #[serde(default)]
+    pub no_urut: Option<u64>,
     #[serde(default)]
     pub nama: Option<String>,
     #[serde(default)]
@@ -109,7 +112,7 @@ impl Recipient {
             .as_deref()
             .and_then(crate::pencarian::sex);
         RosterRow {
-            row_no: no.parse().unwrap_or(baris),
+            row_no: self.no_urut.or_else(|| no.parse().ok()).unwrap_or(baris),
             row_id: no,
             sex,
             birth_place: self.tempat_lahir.clone().unwrap_or_default(),
@@ -144,6 +147,50 @@ impl Recipient {
             }),
         }
     }
+}
+
+/// A list row as a line of `validasi-penerima-batch` (what [`Recipient::row`] reads back):
+/// every column of the row the validator uses, and the row's number.
+pub fn recipient_line(row: &RosterRow) -> Value {
+    let mut v = json!({
+        "no": if row.row_id.is_empty() { json!(row.row_no) } else { json!(row.row_id) },
+        "no_urut": row.row_no,
+        "nik": row.nik_raw,
+        "nama": row.name,
+        "program": row.program,
+        "periode": row.period,
+    });
+    let mut put = |k: &str, x: Option<Value>| {
+        if let Some(x) = x {
+            v[k] = x;
+        }
+    };
+    put("nik_terbaca", row.nik.map(|n| json!(format!("{n:016}"))));
+    put("tgl_lahir", row.birth_date.as_ref().map(|d| json!(d)));
+    put(
+        "jenis_kelamin",
+        row.sex.map(|s| {
+            json!(match s {
+                sinergi_model::Sex::L => "L",
+                sinergi_model::Sex::P => "P",
+            })
+        }),
+    );
+    put(
+        "tempat_lahir",
+        (!row.birth_place.is_empty()).then(|| json!(row.birth_place)),
+    );
+    put("no_kk", row.kk.map(|k| json!(format!("{k:016}"))));
+    put(
+        "alamat",
+        (!row.address.is_empty()).then(|| json!(row.address)),
+    );
+    put(
+        "kode_wilayah",
+        row.village.map(|r| json!(format!("{r:010}"))),
+    );
+    put("nominal", row.amount.map(|a| json!(a)));
+    v
 }
 
 /// The current month in WIB (`2026-12`): the period of a recipient that names none.

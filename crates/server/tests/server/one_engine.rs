@@ -25,6 +25,7 @@ use crate::federation::{peer_pub, public_of};
 const DTSEN: &str = "ID/GOV/BPS/DTSEN";
 const BKN: &str = "ID/GOV/BKN/ASN";
 const UPAH: &str = "ID/GOV/BPJS-KETENAGAKERJAAN/UPAH";
+const SIKS: &str = "ID/GOV/KEMENSOS/SIKS";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -35,9 +36,14 @@ fn mapping(name: &str) -> Mapping {
 }
 
 async fn ingest(store: &Store, name: &str, file: &Path) {
+    ingest_as(store, name, None, file).await
+}
+
+/// Loads `file` through mapping `name`, as dataset `dataset` (default: the mapping's source).
+async fn ingest_as(store: &Store, name: &str, dataset: Option<&str>, file: &Path) {
     let m = mapping(name);
     let meta = DatasetMeta {
-        name: m.source.clone(),
+        name: dataset.map_or_else(|| m.source.clone(), str::to_owned),
         table: m.table,
         owner_agency: m.agency.clone(),
         description: m.description.clone(),
@@ -99,10 +105,15 @@ fn roster_rows(file: &Path) -> Vec<RosterRow> {
 /// Validates a list in blocks the way a bulk run does: the model learnt on the first block,
 /// duplicates carried across blocks.
 fn run(v: &mut Validator, program: &str, rows: &[RosterRow]) -> Vec<VerdictRow> {
+    run_in(v, program, rows, 1_000)
+}
+
+/// [`run`] in blocks of `block` rows.
+fn run_in(v: &mut Validator, program: &str, rows: &[RosterRow], block: usize) -> Vec<VerdictRow> {
     let p = v.program(program).unwrap().clone();
     let mut seen = sinergi_engine::validator::Seen::new();
     let mut out = Vec::new();
-    for (i, block) in rows.chunks(1_000).enumerate() {
+    for (i, block) in rows.chunks(block).enumerate() {
         if i == 0 {
             v.train(block);
         }
@@ -217,6 +228,16 @@ async fn the_same_list_gets_the_same_verdicts_embedded_and_federated() {
             .push(peer_pub(&node.base, id, &public_of(&node), services));
         running.push(node);
     }
+    kc.members.last_mut().unwrap().services = vec!["validasi-penerima-batch".to_string()];
+    let (siks, t) = token_for(SIKS, 41);
+    kc.tokens.push(t);
+    kc.agreements.push(big(agreement(
+        "PKS-KEMENSOS-SIKS",
+        KEMENSOS,
+        SIKS,
+        "validasi-penerima-batch",
+        &["nik_saran"],
+    )));
     let kemensos = start(kc).await;
 
     let programs = sinergi_engine::run::load_programs(&root().join("config/programs")).unwrap();
@@ -303,8 +324,119 @@ async fn the_same_list_gets_the_same_verdicts_embedded_and_federated() {
     );
     assert!(suggested > 0, "the lists have mistyped NIKs to recover");
 
-    // The registries audited Kemensos's calls.
+    // The household ledger: BLT Dana Desa may not be combined with PKH or BPNT. Embedded, the
+    // PKH and BPNT lists are stored rosters (as `sinergi ingest` loads them) and
+    // `sinergi validate` checks the BLT_DD list against them; over the API, Kemensos has
+    // validated the PKH and BPNT lists before the BLT_DD list arrives. Per row, the same
+    // verdicts, PROGRAM_OVERLAP and DUPLICATE_IN_LIST included.
+    for program in ["PKH", "BPNT"] {
+        ingest_as(
+            &all,
+            "roster",
+            Some(&format!("roster-{program}")),
+            &world.join(format!("rosters/{program}.xlsx")),
+        )
+        .await;
+    }
+    let (reg, _) = Registries::load(&all, &[]).await.unwrap();
+    let reg = Arc::new(reg);
+    let blt = roster_rows(&world.join("rosters/BLT_DD.xlsx"));
+    let period = blt[0].period.clone();
+    let stored = sinergi_engine::run::load_ledger(&all, &reg, &programs, Some(("BLT_DD", &period)))
+        .await
+        .unwrap();
+    let mut embedded = Validator::new(
+        reg.clone(),
+        programs.clone(),
+        Arc::new(stored.finish(exclusions.clone())),
+    );
+    let local = run_in(&mut embedded, "BLT_DD", &blt, 2048);
     let http = http();
+    let mut remote = Vec::new();
+    for program in ["PKH", "BPNT", "BLT_DD"] {
+        let rows = roster_rows(&world.join(format!("rosters/{program}.xlsx")));
+        let mut body = Vec::new();
+        for r in &rows {
+            serde_json::to_writer(&mut body, &sinergi_server::validasi::recipient_line(r)).unwrap();
+            body.push(b'\n');
+        }
+        let h = vec![
+            (
+                "authorization".to_string(),
+                format!("Bearer {}", siks.plaintext),
+            ),
+            ("x-road-client".to_string(), SIKS.to_string()),
+            ("x-road-id".to_string(), format!("ledger-{program}")),
+            (
+                "x-sinergi-purpose".to_string(),
+                "VALIDASI_BANSOS".to_string(),
+            ),
+        ];
+        let url = format!(
+            "{}/r1/{KEMENSOS}/validasi-penerima-batch?program={program}&fields=nik_saran",
+            kemensos.base
+        );
+        let r = send(&http, "POST", &url, &h, body).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        remote = r.ndjson();
+        assert_eq!(remote.len(), rows.len(), "{program}");
+    }
+    let codes_of = |v: &serde_json::Value| -> String {
+        v["verdict"]["reasons"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| r["code"].as_str().unwrap_or("").to_string())
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .unwrap_or_default()
+    };
+    let (mut overlaps, mut dups, mut differ) = (0, 0, Vec::new());
+    for (a, b) in local.iter().zip(&remote) {
+        let mut nc: Vec<String> = b["tidak_diperiksa"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|n| n["code"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        nc.sort_unstable();
+        let theirs = (
+            a.row_no,
+            sinergi_engine::Decision::parse(b["verdict"]["verdict"].as_str().unwrap_or(""))
+                .map(|d| format!("{d:?}"))
+                .unwrap_or_default(),
+            codes_of(b),
+            b["nik_tertaut"].as_str().map(str::to_owned),
+            b["nik_saran"].as_str().map(str::to_owned),
+            nc.join(";"),
+        );
+        if key(a) != theirs {
+            differ.push(format!("{:?}\n   vs {theirs:?}", key(a)));
+        }
+        overlaps += usize::from(a.codes().contains("PROGRAM_OVERLAP"));
+        dups += usize::from(a.codes().contains("DUPLICATE_IN_LIST"));
+    }
+    println!(
+        "BLT_DD: {} rows, {overlaps} PROGRAM_OVERLAP, {dups} DUPLICATE_IN_LIST, {} differ",
+        blt.len(),
+        differ.len()
+    );
+    assert!(
+        overlaps > 0 && dups > 0,
+        "the world has overlaps and duplicates"
+    );
+    assert!(
+        differ.is_empty(),
+        "{} of {} BLT_DD rows differ:\n{}",
+        differ.len(),
+        blt.len(),
+        differ[..differ.len().min(20)].join("\n")
+    );
+
+    // The registries audited Kemensos's calls.
     let e = last_entries(&http, &running[0].base, 5).await;
     assert!(
         e.iter()
