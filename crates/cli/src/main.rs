@@ -19,6 +19,7 @@ mod progress;
 mod serve_cmd;
 mod synth_cmd;
 mod templat_cmd;
+mod validasi_cmd;
 mod validate_cmd;
 mod wib;
 mod wilayah_cmd;
@@ -63,6 +64,9 @@ enum Command {
     /// Validasi daftar penerima terhadap semua registri.
     /// [en] Validate a recipient list against every registry.
     Validate(validate_cmd::Args),
+    /// Kirim daftar penerima ke layanan validasi sebuah node dan tulis hasilnya.
+    /// [en] Send a recipient list to a node's validation service and write the results.
+    Validasi(validasi_cmd::Args),
     /// Putusan dan penjelasan lengkap untuk satu orang, dari basis data.
     /// [en] One person's verdict and full explanation, from the database.
     Cek(cek_cmd::Args),
@@ -119,6 +123,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let db = args.db.db.clone();
             runtime()?.block_on(validate_cmd::run(db.as_deref(), args))
         }
+        Command::Validasi(args) => runtime()?.block_on(validasi_cmd::run(args)),
         Command::Cek(args) => {
             let db = args.db.db.clone();
             runtime()?.block_on(cek_cmd::run(db.as_deref(), args))

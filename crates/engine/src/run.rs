@@ -80,6 +80,15 @@ pub enum EngineError {
         /// The first row of another programme.
         first_row: u64,
     },
+    /// The verdicts could not be had from where they are computed (a node's batch service,
+    /// `sinergi validasi`): the message says what went wrong and what to do.
+    #[error("{message_id}\n{message_en}")]
+    Judge {
+        /// In Bahasa Indonesia (one line).
+        message_id: String,
+        /// In English (one line).
+        message_en: String,
+    },
     /// The list has no rows to validate.
     #[error(
         "Daftar {file} tidak berisi baris yang dapat divalidasi ({rejected} baris ditolak; lihat rejects.csv).\nThe list {file} has no rows that can be validated ({rejected} rows rejected; see rejects.csv)."
@@ -612,7 +621,6 @@ pub fn run_with(
     load: LoadTimings,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<RunOutput, EngineError> {
-    let t0 = Instant::now();
     let ex = exclusions(programs);
     let ledger = Arc::new(stored.finish(ex.clone()));
     let mut validator = Validator::new(registries.clone(), programs.to_vec(), ledger.clone());
@@ -626,6 +634,118 @@ pub fn run_with(
             .collect::<Vec<_>>()
             .join(", "),
     );
+    let mut datasets: Vec<Provenance> = registries.provenance.values().flatten().cloned().collect();
+    datasets.sort();
+    let mut judge = Local {
+        validator,
+        seen: crate::validator::Seen::new(),
+        trained: false,
+        own: LedgerBuilder::new(),
+        exact: 0,
+        registries,
+        ledger,
+        ex,
+    };
+    run_judged(program, mapping, req, &mut judge, datasets, load, progress)
+}
+
+/// Where a run's verdicts come from: the validator in this process ([`run_with`]), or a
+/// node's batch service (`sinergi validasi`). Called with the list's blocks in order.
+pub trait Judge {
+    /// The verdicts of a block of rows, in order.
+    fn judge(
+        &mut self,
+        program: &Program,
+        block: &[RosterRow],
+    ) -> Result<Vec<VerdictRow>, EngineError>;
+    /// Rows linked to the person whose NIK they list (for `run-log.json`).
+    fn exact_nik_rows(&self) -> u64 {
+        0
+    }
+    /// The overlap budget for the summary, once every block is judged (none when the
+    /// household ledger is elsewhere).
+    fn overlaps(&mut self) -> Vec<OverlapLine> {
+        Vec::new()
+    }
+}
+
+/// The validator in this process, with the household ledger of the stored rosters.
+struct Local {
+    validator: Validator,
+    seen: crate::validator::Seen,
+    trained: bool,
+    own: LedgerBuilder,
+    exact: u64,
+    registries: Arc<Registries>,
+    ledger: Arc<crate::ledger::Ledger>,
+    ex: Exclusions,
+}
+
+impl Judge for Local {
+    fn judge(
+        &mut self,
+        program: &Program,
+        block: &[RosterRow],
+    ) -> Result<Vec<VerdictRow>, EngineError> {
+        if !self.trained {
+            self.validator.train(block);
+            self.trained = true;
+        }
+        let verdicts = self
+            .validator
+            .validate_block(program, block, &mut self.seen);
+        for (row, v) in block.iter().zip(&verdicts) {
+            let nik = v.linked_nik.as_deref().and_then(id16);
+            if nik.is_some() && nik == row.nik {
+                self.exact += 1;
+            }
+            if let Some(kk) = household(&self.registries, nik, row.kk) {
+                self.own.add(
+                    kk,
+                    program.code(),
+                    &row.period,
+                    row.amount.unwrap_or(0),
+                    row.village.unwrap_or(0),
+                );
+            }
+        }
+        Ok(verdicts)
+    }
+
+    fn exact_nik_rows(&self) -> u64 {
+        self.exact
+    }
+
+    fn overlaps(&mut self) -> Vec<OverlapLine> {
+        // Stored rosters plus this list.
+        let own = std::mem::take(&mut self.own).finish(self.ex.clone());
+        let mut impact = self.ledger.merged(&own).impact();
+        impact.retain(|_, v| v.households > 0);
+        impact
+            .into_iter()
+            .map(|((program, period, regency), impact)| OverlapLine {
+                program,
+                period,
+                regency,
+                impact,
+            })
+            .collect()
+    }
+}
+
+/// A run whose verdicts `judge` gives: reads the list through `mapping`, hands its blocks to
+/// `judge` in order, and writes the verdict files, summary, manifest (citing `datasets`) and
+/// run log, as `sinergi validate` does.
+pub fn run_judged(
+    program: &Program,
+    mapping: &Mapping,
+    req: &ValidateRequest,
+    judge: &mut dyn Judge,
+    datasets: Vec<Provenance>,
+    load: LoadTimings,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<RunOutput, EngineError> {
+    let t0 = Instant::now();
     // The run writes into a folder of its own and replaces the output folder's files only
     // when it succeeds: no stale file of an earlier run survives next to new ones, and a
     // failed run leaves the earlier results whole.
@@ -640,11 +760,8 @@ pub fn run_with(
         .collect::<Vec<_>>()
         .join(", ");
     let mut mismatch: Option<EngineError> = None;
-    let mut seen = crate::validator::Seen::new();
-    let mut trained = false;
+    let mut failed: Option<EngineError> = None;
     let mut done = 0u64;
-    let mut exact = 0u64;
-    let mut own = LedgerBuilder::new();
     let block_rows = req.block_rows.max(1);
     // Three stages on their own threads, so the serial parts overlap the parallel one: the
     // reader parses the roster into blocks, this thread links and judges each block (in
@@ -711,26 +828,13 @@ pub fn run_with(
                     r.period = p.clone();
                 }
             }
-            if !trained {
-                validator.train(&block);
-                trained = true;
-            }
-            let verdicts: Vec<VerdictRow> = validator.validate_block(program, &block, &mut seen);
-            for (row, v) in block.iter().zip(&verdicts) {
-                if v.linked_nik.is_some() && v.linked_nik.as_deref().and_then(id16) == row.nik {
-                    exact += 1;
+            let verdicts = match judge.judge(program, &block) {
+                Ok(v) => v,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
                 }
-                let nik = v.linked_nik.as_deref().and_then(id16);
-                if let Some(kk) = household(&registries, nik, row.kk) {
-                    own.add(
-                        kk,
-                        program.code(),
-                        &row.period,
-                        row.amount.unwrap_or(0),
-                        row.village.unwrap_or(0),
-                    );
-                }
-            }
+            };
             done += block.len() as u64;
             if verdict_tx.send(verdicts).is_err() {
                 // The writer stopped on an error; it is reported below.
@@ -747,7 +851,7 @@ pub fn run_with(
         let (report, rows_total, rejects) = reader.join().expect("reader thread does not panic");
         Ok::<_, EngineError>((report, rows_total, rejects, written?))
     })?;
-    if let Some(e) = mismatch {
+    if let Some(e) = mismatch.or(failed) {
         return Err(e);
     }
     let mut sink = sink;
@@ -769,20 +873,9 @@ pub fn run_with(
         done,
         message: "writing summary".into(),
     });
-    // Overlap budget: stored rosters plus this list.
-    let own = own.finish(ex);
-    let mut impact = ledger.merged(&own).impact();
-    impact.retain(|_, v| v.households > 0);
     sink.summary.rejected_rows = report.rejected;
-    sink.summary.overlaps = impact
-        .into_iter()
-        .map(|((program, period, regency), impact)| OverlapLine {
-            program,
-            period,
-            regency,
-            impact,
-        })
-        .collect();
+    sink.summary.overlaps = judge.overlaps();
+    let exact = judge.exact_nik_rows();
     // The reader hashed every file as it read it: the manifest cites those bytes.
     let inputs: Vec<InputFile> = report
         .files
@@ -796,8 +889,6 @@ pub fn run_with(
             bytes: f.bytes,
         })
         .collect();
-    let mut datasets: Vec<Provenance> = registries.provenance.values().flatten().cloned().collect();
-    datasets.sort();
     let manifest = Manifest {
         sinergi_version: env!("CARGO_PKG_VERSION").to_string(),
         rules_version: format!("{} {}", program.code(), program.version()),

@@ -272,3 +272,63 @@ pub async fn send_signed_as(
         .await
         .map_err(|_| CallError::Timeout(timeout.as_secs()))?
 }
+
+/// Sends `body` (NDJSON) to a node's batch service with an API token (a system inside the
+/// provider's agency: `sinergi validasi`), `headers` naming the client, request id, purpose
+/// and language; hands the number of answer lines received so far to `on_lines` as the
+/// answer streams in. Returns the status and the whole answer. No overall time limit: a
+/// list of a million rows takes minutes; a node that stops sending for `idle` fails.
+pub async fn post_with_token(
+    client: &HttpClient,
+    url: &str,
+    token: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+    idle: std::time::Duration,
+    on_lines: &mut (dyn FnMut(u64) + Send),
+) -> Result<(u16, Bytes), CallError> {
+    let mut req = hyper::Request::builder()
+        .method("POST")
+        .uri(url)
+        .header("content-type", "application/x-ndjson")
+        .header("authorization", format!("Bearer {token}"));
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let req = req
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| CallError::Http(e.to_string()))?;
+    let resp = tokio::time::timeout(idle, client.request(req))
+        .await
+        .map_err(|_| CallError::Timeout(idle.as_secs()))?
+        .map_err(|e| CallError::Http(causes(&e)))?;
+    let status = resp.status().as_u16();
+    let mut body = resp.into_body();
+    let mut out = Vec::new();
+    let mut lines = 0u64;
+    loop {
+        let frame = tokio::time::timeout(idle, body.frame())
+            .await
+            .map_err(|_| CallError::Timeout(idle.as_secs()))?;
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|e| CallError::Http(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            lines += data.iter().filter(|b| **b == b'\n').count() as u64;
+            out.extend_from_slice(&data);
+            on_lines(lines);
+        }
+    }
+    Ok((status, Bytes::from(out)))
+}
+
+/// An error and its causes, `a: b: c` (hyper's own message alone says only "client error").
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(c) = next {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        next = c.source();
+    }
+    out
+}
