@@ -53,8 +53,16 @@ fn query_schema(kind: Option<Kind>) -> Value {
             json!({"desil_maks": {"type": "integer", "minimum": 1, "maximum": 10}})
         }
         Some(Kind::ValidasiPenerima) => json!({
+            "nik": {"type": "string", "description": "the NIK as the list writes it (may be wrong, empty or not 16 digits: the row is still validated, its person searched by name and birth date)"},
+            "nik_terbaca": {"type": "string", "description": "the 16 digits the caller's reader made of the NIK cell, when it did"},
+            "no": {"type": ["string", "integer"], "description": "the row's number or id in the list"},
+            "no_urut": {"type": "integer", "description": "the row's position, when no is a text id"},
             "nama": {"type": "string"}, "tgl_lahir": {"type": "string"},
+            "jenis_kelamin": {"type": "string", "enum": ["L", "P"]},
+            "tempat_lahir": {"type": "string"}, "no_kk": {"type": "string"}, "alamat": {"type": "string"},
             "program": {"type": "string", "enum": ["PKH", "BPNT", "PBI_JK", "BLT_DD"]},
+            "periode": {"type": "string", "description": "2026-11, 2026-Q4, 2026; default the current month (WIB)"},
+            "nominal": {"type": "integer", "description": "benefit amount (rupiah)"},
             "kode_wilayah": {"type": "string"}}),
         Some(Kind::PencarianIdentitas) => json!({
             "nik": {"type": "string", "description": "the NIK as the list writes it (may be wrong, empty or not 16 digits)"},
@@ -84,15 +92,7 @@ fn answer_schema(kind: Option<Kind>) -> Value {
                     "bukti": {"type": "array", "description": "per-field agreement levels, when granted (fields=bukti)"}}}}
             }
         }),
-        Some(Kind::ValidasiPenerima) => json!({
-            "type": "object", "required": ["nik", "program", "sources"],
-            "properties": {
-                "nik": {"type": "string"},
-                "program": {"type": "string"},
-                "verdict": {"type": ["object", "null"], "description": "sinergi_rules::Verdict; its reasons show a registry value only when the caller asked for it (fields) and its agreement grants it"},
-                "sources": {"type": "object", "description": "per registry: ok, or why it could not be asked"}
-            }
-        }),
+        Some(Kind::ValidasiPenerima) => validasi_answer_schema(false),
         _ => json!({
             "type": "object", "required": ["nik"],
             "properties": {
@@ -134,6 +134,8 @@ fn batch_params(kind: Option<Kind>) -> Vec<Value> {
         vec![
             json!({"name": "program", "in": "query", "schema": {"type": "string", "enum": ["PKH", "BPNT", "PBI_JK", "BLT_DD"], "default": "PBI_JK"},
                    "description": "Programme of every line that names none; unknown: the call is refused (SERVICE_NOT_COVERED)"}),
+            json!({"name": "periode", "in": "query", "schema": {"type": "string"},
+                   "description": "Period of every line that names none (default the current month, WIB)"}),
             json!({"name": "kode_wilayah", "in": "query", "schema": {"type": "string"},
                    "description": "Region (village code) the list is for, for every line that names none"}),
             fields,
@@ -151,22 +153,31 @@ fn batch_params(kind: Option<Kind>) -> Vec<Value> {
     }
 }
 
-/// One output line of `validasi-penerima-batch`.
-fn validasi_line_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["baris"],
-        "properties": {
-            "baris": {"type": "integer", "minimum": 1,
-                      "description": "1-based line number of the input line (blank lines counted, not answered)"},
-            "nik": {"type": "string"},
-            "program": {"type": "string"},
-            "verdict": {"type": ["object", "null"], "description": "sinergi_rules::Verdict, as validasi-penerima answers it"},
-            "sources": {"type": "object", "description": "per registry: ok, or why it could not be asked"},
-            "code": {"type": "string", "description": "the line was not validated: REQUEST_INVALID, OUT_OF_REGION, SERVICE_NOT_COVERED"},
-            "message": {"type": "string", "description": "why, in Bahasa Indonesia (Accept-Language: en for English)"}
-        }
-    })
+/// The answer of `validasi-penerima`, or (`line`) one output line of its `-batch`.
+fn validasi_answer_schema(line: bool) -> Value {
+    let mut props = json!({
+        "nik": {"type": "string"},
+        "program": {"type": "string"},
+        "periode": {"type": "string"},
+        "verdict": {"type": ["object", "null"], "description": "sinergi_rules::Verdict; its reasons show a registry value only when the caller asked for it (fields) and its agreement grants it"},
+        "nik_tertaut": {"type": ["string", "null"], "description": "the linked person's NIK: shown when it is the NIK listed, else only with the nik_saran grant"},
+        "nik_saran": {"type": ["string", "null"], "description": "the suggested NIK (nik_saran grant)"},
+        "skor_saran": {"type": ["number", "null"], "description": "its probability (nik_saran grant)"},
+        "tidak_diperiksa": {"type": "array", "description": "checks not made and why: {code, why, why_id, why_en}"},
+        "sources": {"type": "object", "description": "per registry (dukcapil, bpjs_kesehatan, dtsen, bkn, bpjs_ketenagakerjaan): ok, or why it could not be asked"}
+    });
+    if line && let Some(p) = props.as_object_mut() {
+        p.insert("baris".into(), json!({"type": "integer", "minimum": 1,
+            "description": "1-based line number of the input line (blank lines counted, not answered)"}));
+        p.insert("code".into(), json!({"type": "string", "description": "the line was not validated: REQUEST_INVALID, OUT_OF_REGION, SERVICE_NOT_COVERED"}));
+        p.insert("message".into(), json!({"type": "string", "description": "why, in Bahasa Indonesia (Accept-Language: en for English)"}));
+    }
+    let required = if line {
+        json!(["baris"])
+    } else {
+        json!(["nik", "program", "sources"])
+    };
+    json!({"type": "object", "required": required, "properties": props})
 }
 
 fn service_responses(ok_response: Value) -> Value {
@@ -190,7 +201,7 @@ fn op(kind: Option<Kind>, batch: bool, code: &str) -> Value {
     }
     let (req, resp) = if batch {
         let line = if kind == Some(Kind::ValidasiPenerima) {
-            validasi_line_schema()
+            validasi_answer_schema(true)
         } else {
             json!({"type": "object"})
         };

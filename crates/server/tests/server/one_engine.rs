@@ -228,16 +228,23 @@ async fn the_same_list_gets_the_same_verdicts_embedded_and_federated() {
             .push(peer_pub(&node.base, id, &public_of(&node), services));
         running.push(node);
     }
-    kc.members.last_mut().unwrap().services = vec!["validasi-penerima-batch".to_string()];
+    kc.members.last_mut().unwrap().services = vec![
+        "validasi-penerima".to_string(),
+        "validasi-penerima-batch".to_string(),
+    ];
     let (siks, t) = token_for(SIKS, 41);
     kc.tokens.push(t);
-    kc.agreements.push(big(agreement(
+    let mut a = agreement(
         "PKS-KEMENSOS-SIKS",
         KEMENSOS,
         SIKS,
         "validasi-penerima-batch",
         &["nik_saran"],
-    )));
+    );
+    let mut single = a.services[0].clone();
+    single.service_code = "validasi-penerima".into();
+    a.services.push(single);
+    kc.agreements.push(big(a));
     let kemensos = start(kc).await;
 
     let programs = sinergi_engine::run::load_programs(&root().join("config/programs")).unwrap();
@@ -435,6 +442,110 @@ async fn the_same_list_gets_the_same_verdicts_embedded_and_federated() {
         blt.len(),
         differ[..differ.len().min(20)].join("\n")
     );
+
+    // SINERGI_BENCH=1: the figures of docs/BENCHMARKS.md, "One engine" (printed; no timed
+    // assertion): the PBI_JK list through the federated batch path against the embedded
+    // validator in the same run, and one person with a mistyped NIK through validasi-penerima.
+    if std::env::var_os("SINERGI_BENCH").is_some() {
+        let rows = roster_rows(&world.join("rosters/PBI_JK.xlsx"));
+        let mut body = Vec::new();
+        for r in &rows {
+            serde_json::to_writer(&mut body, &sinergi_server::validasi::recipient_line(r)).unwrap();
+            body.push(b'\n');
+        }
+        let h = |rid: &str| {
+            vec![
+                (
+                    "authorization".to_string(),
+                    format!("Bearer {}", siks.plaintext),
+                ),
+                ("x-road-client".to_string(), SIKS.to_string()),
+                ("x-road-id".to_string(), rid.to_string()),
+                (
+                    "x-sinergi-purpose".to_string(),
+                    "VALIDASI_BANSOS".to_string(),
+                ),
+            ]
+        };
+        for round in 0..2 {
+            let mut embedded = Validator::new(
+                reg.clone(),
+                programs.clone(),
+                Arc::new(LedgerBuilder::new().finish(exclusions.clone())),
+            );
+            let t0 = std::time::Instant::now();
+            let local = run_in(
+                &mut embedded,
+                "PBI_JK",
+                &rows,
+                sinergi_engine::run::BLOCK_ROWS,
+            );
+            let t_local = t0.elapsed().as_secs_f64();
+            let url = format!(
+                "{}/r1/{KEMENSOS}/validasi-penerima-batch?program=PBI_JK&fields=nik_saran",
+                kemensos.base
+            );
+            let t0 = std::time::Instant::now();
+            let r = send(
+                &http,
+                "POST",
+                &url,
+                &h(&format!("bench-{round}")),
+                body.clone(),
+            )
+            .await;
+            let t_api = t0.elapsed().as_secs_f64();
+            assert_eq!(r.status, 200);
+            assert_eq!(r.ndjson().len(), local.len());
+            println!(
+                "bench round {round}: PBI_JK {} rows: embedded validator {t_local:.2} s, validasi-penerima-batch over loopback {t_api:.2} s ({:.2}x)",
+                rows.len(),
+                t_api / t_local.max(1e-9)
+            );
+        }
+        // One person whose NIK is mistyped (a row the engine recovers with a suggestion).
+        let embedded = Validator::new(
+            reg.clone(),
+            programs.clone(),
+            Arc::new(LedgerBuilder::new().finish(exclusions.clone())),
+        );
+        let p = embedded.program("PBI_JK").unwrap().clone();
+        let typo = rows
+            .iter()
+            .find(|r| {
+                r.nik.is_some() && {
+                    let v = embedded.validate_one(&p, r);
+                    v.suggested_nik.is_some() && v.linked_nik != r.nik.map(|n| format!("{n:016}"))
+                }
+            })
+            .expect("a mistyped NIK the engine recovers");
+        let mut q = sinergi_server::validasi::recipient_line(typo);
+        q["fields"] = serde_json::json!(["nik_saran"]);
+        let q = serde_json::to_vec(&q).unwrap();
+        let url = format!("{}/r1/{KEMENSOS}/validasi-penerima", kemensos.base);
+        let mut times = Vec::new();
+        for i in 0..1_100 {
+            let t0 = std::time::Instant::now();
+            let r = send(&http, "POST", &url, &h(&format!("one-{i}")), q.clone()).await;
+            let t = t0.elapsed().as_secs_f64() * 1e3;
+            assert_eq!(r.status, 200);
+            if i == 0 {
+                assert!(r.json()["nik_saran"].is_string(), "{}", r.json());
+            }
+            if i >= 100 {
+                times.push(t);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        let q = |f: f64| times[((times.len() as f64 * f) as usize).min(times.len() - 1)];
+        println!(
+            "bench validasi-penerima, one mistyped-NIK person, {} sequential requests: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            times.len(),
+            q(0.50),
+            q(0.99),
+            times[times.len() - 1]
+        );
+    }
 
     // The registries audited Kemensos's calls.
     let e = last_entries(&http, &running[0].base, 5).await;
