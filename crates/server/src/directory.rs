@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sinergi_exchange::{AgreementStatus, ClientId, ErrorCode, ServiceId};
@@ -60,12 +60,7 @@ fn govstack_header(headers: &HeaderMap) -> bool {
 
 /// A directory answer: JSON with an explicit charset, as GovStack's clients check.
 fn json_utf8(v: &Value) -> Response {
-    let mut r = axum::Json(v).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
+    crate::refusal::json_utf8(axum::Json(v).into_response())
 }
 
 fn get_only(method: &Method, en: bool) -> Option<Response> {

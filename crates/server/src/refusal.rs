@@ -11,7 +11,8 @@ use sinergi_exchange::ErrorCode;
 pub enum ServerCode {
     /// The provider or service is not served by this node.
     ServiceNotFound,
-    /// The body is not the JSON (or NDJSON) the service expects.
+    /// The body is not the JSON (or NDJSON) the service expects, or a query parameter is
+    /// missing, malformed or given twice.
     RequestInvalid,
     /// The body is larger than the node's `max_body_bytes`.
     RequestTooLarge,
@@ -94,10 +95,10 @@ impl ServerCode {
                 "This node does not provide the service. Check /r1/INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICE (listMethods)."
             }
             (ServerCode::RequestInvalid, false) => {
-                "Isi permintaan tidak sesuai format layanan (JSON, atau NDJSON untuk layanan -batch). Lihat /openapi.json."
+                "Permintaan tidak sesuai format layanan: isinya (JSON, atau NDJSON untuk layanan -batch) atau parameter kuerinya (masing-masing sekali, mis. serviceCode untuk getOpenAPI). Lihat /openapi.json."
             }
             (ServerCode::RequestInvalid, true) => {
-                "The request body is not in the service's format (JSON, or NDJSON for -batch services). See /openapi.json."
+                "The request is not in the service's format: its body (JSON, or NDJSON for -batch services) or a query parameter (each given once, e.g. getOpenAPI's serviceCode). See /openapi.json."
             }
             (ServerCode::RequestTooLarge, false) => {
                 "Isi permintaan melebihi batas ukuran node (max_body_bytes). Bagi daftar menjadi beberapa permintaan."
@@ -236,6 +237,18 @@ pub fn method_not_allowed(allow: &'static str, en: bool) -> Response {
     r
 }
 
+/// A JSON answer of the node's own that names its character encoding,
+/// `application/json; charset=utf-8`: GovStack IM 1.1, 14.1.6.2, "The REST messages
+/// originating from the Security Server (e.g. error messages) MUST include the header and
+/// indicate the content's type and character encoding with it."
+pub fn json_utf8(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}
+
 /// The refusal response.
 pub fn refuse(code: impl Into<Code>, en: bool, retry_after: Option<u64>) -> Response {
     let code = code.into();
@@ -246,7 +259,7 @@ pub fn refuse(code: impl Into<Code>, en: bool, retry_after: Option<u64>) -> Resp
         link: format!("docs/API.md#{}", code.code().to_ascii_lowercase()),
     };
     let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = (status, axum::Json(body)).into_response();
+    let mut resp = json_utf8((status, axum::Json(body)).into_response());
     if let Some(s) = retry_after
         && let Ok(v) = HeaderValue::from_str(&s.to_string())
     {
