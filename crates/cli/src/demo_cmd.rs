@@ -245,7 +245,12 @@ pub async fn run(db: Option<&str>, args: Args) -> anyhow::Result<ExitCode> {
         )
     );
     if args.serve {
-        return crate::serve_cmd::serve_demo(db, &world.join("dukcapil/penduduk.csv")).await;
+        return crate::serve_cmd::serve_demo(
+            db,
+            &world.join("dukcapil/penduduk.csv"),
+            &results.join("PKH/summary.json"),
+        )
+        .await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ mod lang;
 mod link_cmd;
 mod load;
 mod nik_cmd;
+mod pengguna_cmd;
 mod pks_cmd;
 mod progress;
 mod serve_cmd;
@@ -91,6 +92,9 @@ enum Command {
     /// Kelola PKS: buat, daftar, bekukan, cabut.
     /// [en] Manage data-sharing agreements (PKS): create, list, suspend, revoke.
     Pks(pks_cmd::Args),
+    /// Kelola akun aplikasi web: tambah, daftar, nonaktifkan.
+    /// [en] Manage the web application's accounts: add, list, deactivate.
+    Pengguna(pengguna_cmd::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -148,6 +152,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Audit(args) => runtime()?.block_on(audit_cmd::run(args)),
         Command::Pks(args) => runtime()?.block_on(pks_cmd::run(args)),
+        Command::Pengguna(args) => runtime()?.block_on(pengguna_cmd::run(args)),
     }
 }
 

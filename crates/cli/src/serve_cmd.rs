@@ -56,13 +56,16 @@ pub async fn serve(config: NodeConfig, example: Option<String>) -> anyhow::Resul
     let listen = config.listen;
     let node = config.node_name.clone();
     let audit = config.audit_url();
+    let web = web_routes(&config)?;
     // Bind first (through spawn) so the address printed is the one really listened on.
-    let running = sinergi_server::spawn(config).await.map_err(|e| {
-        anyhow::anyhow!(crate::tr!(
-            "Node {node} tidak dapat dijalankan di {listen}: {e}",
-            "Node {node} cannot run on {listen}: {e}"
-        ))
-    })?;
+    let running = sinergi_server::spawn_with(config, Some(web))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(crate::tr!(
+                "Node {node} tidak dapat dijalankan di {listen}: {e}",
+                "Node {node} cannot run on {listen}: {e}"
+            ))
+        })?;
     println!(
         "{}",
         crate::tr!(
@@ -72,6 +75,16 @@ pub async fn serve(config: NodeConfig, example: Option<String>) -> anyhow::Resul
         )
     );
     println!("{}", crate::tr!("Log audit: {audit}", "Audit log: {audit}"));
+    if running.state.store.is_some() {
+        println!(
+            "{}",
+            crate::tr!(
+                "Aplikasi web petugas: {}/ (akun: `sinergi pengguna tambah`)",
+                "Officers' web application: {}/ (accounts: `sinergi pengguna tambah`)",
+                running.url()
+            )
+        );
+    }
     if let Some(ex) = example {
         println!("{ex}");
     }
@@ -105,6 +118,22 @@ pub async fn serve(config: NodeConfig, example: Option<String>) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// The officers' web application (crates/web) mounted beside the node's routes, with the
+/// CLI's shipped programmes and roster mapping; none on a node without a store.
+fn web_routes(config: &NodeConfig) -> anyhow::Result<sinergi_server::ExtraRoutes> {
+    let opts = sinergi_web::WebOptions {
+        programs: crate::builtin::programs(None)?,
+        roster_mapping: crate::load::resolve_mapping("roster", None)?,
+        lang: crate::lang::lang(),
+        work_dir: config.data_dir.join("web"),
+        database_url: None,
+        max_upload_bytes: sinergi_web::MAX_UPLOAD_BYTES,
+    };
+    Ok(Box::new(move |state| {
+        Box::pin(async move { sinergi_web::mount_if_store(state, opts).await })
+    }))
+}
+
 /// Completes on Ctrl-C, or SIGTERM on Unix.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -133,7 +162,11 @@ const DEMO_CLIENT: &str = "ID/GOV/KEMENSOS/APLIKASI";
 /// `sinergi demo --serve`: the embedded-default node over the demo's database, with a fresh
 /// API token (shown once) for a Kemensos application and a demo agreement letting it call
 /// `validasi-penerima` and `validasi-penerima-batch`; `penduduk` (Dukcapil's file) supplies the NIK of the example request.
-pub async fn serve_demo(db: Option<&str>, penduduk: &Path) -> anyhow::Result<ExitCode> {
+pub async fn serve_demo(
+    db: Option<&str>,
+    penduduk: &Path,
+    pkh_summary: &Path,
+) -> anyhow::Result<ExitCode> {
     let token = sinergi_exchange::token::generate_token().map_err(|e| {
         anyhow::anyhow!(crate::tr!(
             "Token demo tidak dapat dibuat: {e}",
@@ -207,8 +240,81 @@ status_history = []
         tok = token.plaintext,
         addr = config.listen,
     );
+    let accounts = demo_accounts(&config, pkh_summary).await?;
     println!();
-    serve(config, Some(example)).await
+    serve(config, Some(format!("{example}\n{accounts}"))).await
+}
+
+/// The demo's password for its web accounts (the demo serves 127.0.0.1 only).
+const DEMO_PASSWORD: &str = "sinergi-demo";
+
+/// Creates the demo's web accounts when absent (an operator of the busiest
+/// kabupaten/kota, a supervisor, an auditor, a data steward) and says how to log in.
+async fn demo_accounts(config: &NodeConfig, summary: &Path) -> anyhow::Result<String> {
+    use sinergi_web::auth::{NewUser, Role};
+    let region = busiest_regency(summary).unwrap_or_else(|| "3301".into());
+    let node = crate::pengguna_cmd::open_node(config.clone()).await?;
+    let lang = crate::lang::lang();
+    let mut lines = vec![
+        lang.pick(
+            "Akun demo aplikasi web (kata sandi semuanya",
+            "Demo accounts of the web application (every password",
+        )
+        .to_string()
+            + &format!(" {DEMO_PASSWORD}):"),
+    ];
+    for (name, role, region) in [
+        ("operator", Role::Operator, Some(region.clone())),
+        ("pengawas", Role::Pengawas, None),
+        ("auditor", Role::Auditor, None),
+        ("pengelola", Role::PengelolaData, None),
+    ] {
+        if node.db.user_by_name(name).await.ok().flatten().is_none() {
+            crate::pengguna_cmd::add(
+                &node,
+                &NewUser {
+                    username: name.into(),
+                    display_name: String::new(),
+                    role,
+                    region: region.clone(),
+                    password: DEMO_PASSWORD.into(),
+                },
+                "sinergi demo",
+            )
+            .await?;
+        }
+        lines.push(format!(
+            "  {name:<10} {}{}",
+            role.label(lang),
+            region
+                .as_deref()
+                .map(|r| format!(
+                    " ({})",
+                    sinergi_web::region::regency_name(r).unwrap_or_default()
+                ))
+                .unwrap_or_default()
+        ));
+    }
+    node.db.close().await;
+    Ok(lines.join("\n"))
+}
+
+/// The kabupaten/kota of the demo's PKH list with the most rows to review (then the most
+/// rows), from the run's `summary.json`, so the demo operator has cases to work on.
+fn busiest_regency(summary: &Path) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(summary).ok()?).ok()?;
+    let by = v.get("by_regency")?.as_object()?;
+    let n = |t: &serde_json::Value, k: &str| t.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+    by.iter()
+        .max_by_key(|(code, t)| {
+            (
+                n(t, "tinjau"),
+                n(t, "rows"),
+                std::cmp::Reverse(code.to_string()),
+            )
+        })
+        .map(|(code, _)| code.replace('.', ""))
+        .filter(|c| sinergi_web::region::regency_name(c).is_some())
 }
 
 /// The first NIK of Dukcapil's `penduduk.csv` (pipe-separated, NIK first).

@@ -72,11 +72,13 @@ impl Cell {
     }
 
     /// The cell as CSV text: dates ISO, rupiah as digits, shares as a percentage with the
-    /// language's decimal mark.
+    /// language's decimal mark. A text a spreadsheet would run as a formula (starting with
+    /// `=`, `+`, `-`, `@`, a tab or a carriage return, as a list's names and addresses may)
+    /// is written after an apostrophe, so Excel and LibreOffice show it as text.
     pub fn csv_text(&self, lang: Lang) -> String {
         match self {
             Cell::Empty => String::new(),
-            Cell::Text(s) => s.clone(),
+            Cell::Text(s) => neutralise_formula(s),
             Cell::Int(i) => i.to_string(),
             Cell::Share(x) => {
                 let p = format!("{:.1}", x * 100.0);
@@ -84,6 +86,20 @@ impl Cell {
             }
             Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
         }
+    }
+}
+
+/// `s`, or `'s` when a spreadsheet would read `s` as a formula (OWASP "CSV injection"). A
+/// lone `-` or `+` (an empty address written as a dash) is no formula and stays.
+pub fn neutralise_formula(s: &str) -> String {
+    let risky = matches!(
+        s.as_bytes(),
+        [b'=' | b'@' | b'\t' | b'\r', ..] | [b'+' | b'-', _, ..]
+    );
+    if risky {
+        format!("'{s}")
+    } else {
+        s.to_string()
     }
 }
 
@@ -641,5 +657,25 @@ mod tests {
         );
         assert_eq!(Cell::date_or_text("2026-11"), Cell::Text("2026-11".into()));
         assert_eq!(Cell::Int(750_000).csv_text(Lang::Id), "750000");
+    }
+
+    #[test]
+    fn formulas_in_csv_text_are_neutralised() {
+        for (text, want) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
+            ("+62 812", "'+62 812"),
+            ("-1+2", "'-1+2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("-", "-"),
+            ("SITI AMINAH", "SITI AMINAH"),
+            ("<script>", "<script>"),
+            ("", ""),
+        ] {
+            assert_eq!(Cell::Text(text.into()).csv_text(Lang::Id), want, "{text:?}");
+        }
     }
 }

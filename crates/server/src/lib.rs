@@ -154,17 +154,39 @@ impl Running {
     }
 }
 
+/// Routes a binary mounts next to the node's own (the officers' web application,
+/// `sinergi-web`), built once the node's state has started.
+pub type ExtraRoutes = Box<
+    dyn FnOnce(
+            Arc<AppState>,
+        ) -> std::pin::Pin<Box<dyn Future<Output = Result<Router, String>> + Send>>
+        + Send,
+>;
+
 /// Starts a node in the background (binds first, so the address is known).
 pub async fn spawn(config: NodeConfig) -> Result<Running, StartError> {
+    spawn_with(config, None).await
+}
+
+/// [`spawn`] with more routes merged into the node's router (they must not use the node's
+/// paths; the node's fallback answers anything neither knows).
+pub async fn spawn_with(
+    config: NodeConfig,
+    extra: Option<ExtraRoutes>,
+) -> Result<Running, StartError> {
     let tls = tls_config(&config)?;
     let state = AppState::start(config).await?;
+    let extra = match extra {
+        Some(f) => f(state.clone()).await.map_err(StartError::Extra)?,
+        None => Router::new(),
+    };
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;
     let _ = state.local_addr.set(addr);
     let (stop, mut rx) = tokio::sync::watch::channel(false);
     let st = state.clone();
     let task = tokio::spawn(async move {
-        run(listener, tls, st, async move {
+        run(listener, tls, st, extra, async move {
             let _ = rx.wait_for(|v| *v).await;
         })
         .await
@@ -197,7 +219,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let _ = state.local_addr.set(addr);
     tracing::info!(%addr, node = %state.config.node_name, tls = tls.is_some(), "sinergi node listening");
-    run(listener, tls, state, shutdown).await
+    run(listener, tls, state, Router::new(), shutdown).await
 }
 
 /// The rustls server configuration when `[tls]` names a certificate and key (read before
@@ -213,12 +235,13 @@ async fn run(
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     state: Arc<AppState>,
+    extra: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let reload = state::spawn_reloader(state.clone());
     let watch = state::spawn_agreement_watcher(state.clone());
     let witness = witness::spawn_sender(state.clone());
-    let router = app(state.clone());
+    let router = app(state.clone()).merge(extra);
     let served = match tls {
         Some(cfg) => {
             let l = conn::LingeringListener(tls::TlsListener::new(listener, cfg)?);

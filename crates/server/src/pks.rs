@@ -106,7 +106,7 @@ pub enum AuditSink<'a> {
 }
 
 impl AuditSink<'_> {
-    async fn append(&self, rec: AuditRecord) -> Result<u64, String> {
+    pub async fn append(&self, rec: AuditRecord) -> Result<u64, String> {
         match self {
             AuditSink::Writer(w, _) => w
                 .append(vec![rec])

@@ -29,6 +29,9 @@ pub enum StartError {
     Audit(#[from] AuditDbError),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// Routes mounted beside the node's (`spawn_with`) could not start.
+    #[error("{0}")]
+    Extra(String),
 }
 
 /// A member subsystem hosted on this node.
