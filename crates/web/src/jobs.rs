@@ -278,6 +278,7 @@ async fn run(web: &Arc<Web>, job: Job) {
         web.jobs.set(id, None);
         return;
     };
+    let mapping = mapping_for(&web.opts.roster_mapping, &input);
     let mut req = ValidateRequest::new(input, &job.program, job.out_dir());
     req.formats = vec![OutputFormat::Csv, OutputFormat::Xlsx, OutputFormat::Json];
     req.lang = web.opts.lang;
@@ -303,7 +304,7 @@ async fn run(web: &Arc<Web>, job: Job) {
             &store,
             &req,
             &w.opts.programs,
-            &w.opts.roster_mapping,
+            &mapping,
             &mut progress,
         ))
     })
@@ -339,6 +340,30 @@ async fn run(web: &Arc<Web>, job: Job) {
         finish(web, id, "failed", Some(msg), 0).await;
     }
     web.jobs.set(id, None);
+}
+
+/// The roster mapping for an uploaded file: as it is for a workbook; for a CSV file the same
+/// columns read as delimited text (delimiter sniffed as ingest does, encoding detected, header
+/// found), since officers export the same list from Excel either way.
+fn mapping_for(
+    roster: &sinergi_ingest::Mapping,
+    input: &std::path::Path,
+) -> sinergi_ingest::Mapping {
+    use sinergi_ingest::mapping::{CsvFormat, Encoding, Format, HeaderRow};
+    let mut m = roster.clone();
+    if input.extension().is_some_and(|e| e == "csv") && !matches!(m.format, Format::Csv(_)) {
+        let mut head = vec![0u8; 64 * 1024];
+        let n = std::fs::File::open(input)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .unwrap_or(0);
+        m.format = Format::Csv(CsvFormat {
+            delimiter: sinergi_ingest::plain::sniff_delimiter(&head[..n]),
+            quote: b'"',
+            encoding: Encoding::Auto,
+            header_row: HeaderRow::Auto,
+        });
+    }
+    m
 }
 
 /// One row of `verdicts.json` as the results table keeps it.

@@ -181,6 +181,42 @@ pub fn roster_with_names(program: &str, names: &[&str]) -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
+/// The programme's list as a CSV file officers save from Excel (`;`, dates as text).
+pub fn roster_csv(program: &str) -> Vec<u8> {
+    let rows = read_roster(&world().dir.join(format!("dunia/rosters/{program}.xlsx")));
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| match c.strip_prefix('#') {
+                // An Excel date serial (days since 1899-12-30) as YYYY-MM-DD.
+                Some(serial) => {
+                    let days = serial.parse::<f64>().unwrap() as i64 - 25_569;
+                    civil(days)
+                }
+                None => c.clone(),
+            })
+            .collect();
+        out.push_str(&cells.join(";"));
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
+/// Days since 1970-01-01 as YYYY-MM-DD.
+fn civil(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// The workbook holds no formula anywhere.
 pub fn assert_no_formulas(bytes: &[u8]) {
     use calamine::Reader as _;
@@ -420,8 +456,13 @@ impl App {
 
     /// Uploads a list and waits for its job to finish; the job's id.
     pub async fn validate(&self, s: &Sess, program: &str, bytes: Vec<u8>) -> i64 {
+        let ext = if bytes.starts_with(b"PK") {
+            "xlsx"
+        } else {
+            "csv"
+        };
         let r = self
-            .upload(s, program, &format!("{program}.xlsx"), bytes)
+            .upload(s, program, &format!("{program}.{ext}"), bytes)
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         let id = job_id(&r);

@@ -607,3 +607,24 @@ async fn jobs_run_one_at_a_time_in_order() {
     let r = app.get("/", Some(&op)).await;
     assert_eq!(r.body.matches("/?provinsi=").count(), 1, "one province");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_list_gives_the_verdicts_its_workbook_gives() {
+    let app = App::start().await;
+    let sup = app.login("pengawas").await;
+    let x = app.validate(&sup, "PKH", world_roster("PKH")).await;
+    let c = app.validate(&sup, "PKH", roster_csv("PKH")).await;
+    let a = &app;
+    let verdicts = |job: i64| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT row_id || ' ' || verdict || ' ' || codes FROM web_result WHERE job_id = $1 ORDER BY seq",
+        )
+        .bind(job)
+        .fetch_all(a.web.db.pool())
+        .await
+        .unwrap()
+    };
+    let (vx, vc) = (verdicts(x).await, verdicts(c).await);
+    assert!(!vx.is_empty());
+    assert_eq!(vx, vc);
+}
