@@ -250,6 +250,12 @@ async fn run(
                 .await
         }
         None => {
+            // Answers stream in chunks (batches): without TCP_NODELAY a chunk can wait for
+            // the peer's delayed ACK (40 ms on Linux), once per chunk and call.
+            use axum::serve::ListenerExt as _;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(conn::LingeringListener(listener), router)
                 .with_graceful_shutdown(shutdown)
                 .await

@@ -893,3 +893,103 @@ async fn long_list_is_asked_in_chunks_and_keeps_duplicates_across_them() {
     assert!(codes(&lines[2049]).contains(&"DECEASED".to_string()));
     f.stop().await;
 }
+
+/// Kemensos's household ledger: a PKH roster stored in Kemensos's own store (its row's family
+/// found through Dukcapil, as validation finds it) and a BPNT list Kemensos validated both
+/// count, so a BLT Dana Desa list (not combinable with either) gets PROGRAM_OVERLAP over the
+/// API, citing the list it rests on; another family does not.
+#[tokio::test]
+async fn stored_rosters_and_validated_lists_feed_the_household_ledger() {
+    use sinergi_model::standard::{Record, Table, Value as V};
+    let f = federation(DEFAULT).await;
+    // The PKH roster at Kemensos: the second WARGA UJI (KK 3301010101100009).
+    let store = sinergi_store::Store::open(Some(&format!(
+        "sqlite://{}",
+        f._dirs[2].path().join("sinergi.db").display()
+    )))
+    .await
+    .unwrap();
+    let t = Table::RosterEntry;
+    let mut v = vec![V::Null; t.fields().len()];
+    let i = |name: &str| t.field_index(name).unwrap();
+    v[i("program")] = text("PKH");
+    v[i("period")] = text("2026-11");
+    v[i("row_no")] = text("1");
+    v[i("nik_raw")] = text(NIK_PPU);
+    v[i("nik")] = text(NIK_PPU);
+    v[i("name")] = text("WARGA UJI");
+    v[i("birth_date")] = text("1990-01-01");
+    v[i("region")] = text("3301012001");
+    load(
+        &store,
+        "roster-PKH",
+        t,
+        "Kemensos",
+        vec![Record {
+            table: t,
+            values: v,
+        }],
+    )
+    .await;
+    store.close().await;
+
+    // A BPNT list for the same period, with SITI AMINAH (KK 3301010101100001).
+    let siti = json!({"nik": NIK_CILACAP, "nama": "SITI AMINAH", "tgl_lahir": "1990-05-15"});
+    let (r, lines) = f
+        .list(
+            "?program=BPNT&periode=2026-11",
+            "ledger-bpnt",
+            ndjson(&[&siti.to_string()]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(!codes(&lines[0]).contains(&"PROGRAM_OVERLAP".to_string()));
+
+    // BLT Dana Desa: SITI AMINAH (BPNT, validated here), the first WARGA UJI (same family as
+    // the stored PKH row), and a third person of neither list's family.
+    let warga = json!({"nik": NIK_NO_BPJS, "nama": "WARGA UJI", "tgl_lahir": "1990-01-01"});
+    let budi = json!({"nik": NIK_SURABAYA, "nama": "BUDI SANTOSO", "tgl_lahir": "1985-01-02"});
+    let (r, lines) = f
+        .list(
+            "?program=BLT_DD&periode=2026-11",
+            "ledger-blt",
+            ndjson(&[&siti.to_string(), &warga.to_string(), &budi.to_string()]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let overlap = |l: &Value| -> Option<Value> {
+        l["verdict"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == "PROGRAM_OVERLAP")
+            .cloned()
+    };
+    let o = overlap(&lines[0]).unwrap_or_else(|| panic!("{}", lines[0]));
+    assert!(
+        o["source"]["dataset"]
+            .as_str()
+            .unwrap()
+            .contains("validasi-penerima-batch BPNT 2026-11"),
+        "{o}"
+    );
+    let o = overlap(&lines[1]).unwrap_or_else(|| panic!("{}", lines[1]));
+    assert!(
+        o["source"]["dataset"]
+            .as_str()
+            .unwrap()
+            .contains("roster-PKH"),
+        "{o}"
+    );
+    assert!(overlap(&lines[2]).is_none(), "{}", lines[2]);
+    // The check was made for every line (a ledger exists), not left undone.
+    assert!(
+        lines.iter().all(|l| !l["verdict"]["not_checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "PROGRAM_OVERLAP")),
+        "{lines:?}"
+    );
+    f.stop().await;
+}
