@@ -127,8 +127,9 @@ pub fn dataset_meta(mapping: &Mapping) -> DatasetMeta {
     }
 }
 
-/// SHA-256 of each input file, to skip loading what is already the current snapshot.
-pub fn hash_files(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
+/// SHA-256 and byte count of each input file, to skip loading what is already the current
+/// snapshot. The reader is given these digests and does not hash the files again.
+pub fn hash_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(InputFile, u64)>> {
     use sha2::{Digest, Sha256};
     paths
         .iter()
@@ -142,6 +143,7 @@ pub fn hash_files(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
             })?;
             let mut h = Sha256::new();
             let mut buf = vec![0u8; 1 << 20];
+            let mut bytes = 0u64;
             loop {
                 let n = std::io::Read::read(&mut f, &mut buf).with_context(|| {
                     crate::tr!(
@@ -154,11 +156,15 @@ pub fn hash_files(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
                     break;
                 }
                 h.update(&buf[..n]);
+                bytes += n as u64;
             }
-            Ok(InputFile {
-                name: p.display().to_string(),
-                sha256: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
-            })
+            Ok((
+                InputFile {
+                    name: p.display().to_string(),
+                    sha256: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+                },
+                bytes,
+            ))
         })
         .collect()
 }
@@ -181,7 +187,8 @@ pub async fn load_files(
         reference_date,
         max_warnings,
     } = how;
-    let input_files = hash_files(paths)?;
+    let (input_files, hashed_bytes): (Vec<InputFile>, Vec<u64>) =
+        hash_files(paths)?.into_iter().unzip();
     if mode == LoadMode::Snapshot
         && let Some(current) = store.already_loaded(&mapping.source, &input_files).await?
     {
@@ -202,6 +209,7 @@ pub async fn load_files(
     loader.set_policy(policy);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<sinergi_ingest::Record>>(4);
     let reader = {
+        let file_sha256: Vec<String> = input_files.iter().map(|f| f.sha256.clone()).collect();
         let mapping = mapping.clone();
         let paths = paths.to_vec();
         let rejects_path = problems.rejects.clone();
@@ -217,6 +225,8 @@ pub async fn load_files(
                 &ReadOptions {
                     lang: crate::lang::lang(),
                     max_warnings,
+                    // Hashed above: the digest in the report is the one the store records.
+                    file_sha256,
                     ..ReadOptions::default()
                 },
                 &mut |batch| {
@@ -277,6 +287,23 @@ pub async fn load_files(
         "pembaca berkas berhenti tiba-tiba",
         "the file reader stopped unexpectedly"
     ))??;
+    // The digests were taken before reading: a file that changed in between is not loaded
+    // under a digest that is not its own.
+    for (f, (input, hashed)) in report
+        .files
+        .iter()
+        .zip(input_files.iter().zip(&hashed_bytes))
+    {
+        if f.bytes != *hashed {
+            anyhow::bail!(crate::tr!(
+                "Berkas {} berubah selama dimuat ({} bita saat di-hash, {} bita saat dibaca); tidak ada yang dimuat. Muat ulang setelah berkas selesai ditulis.",
+                "The file {} changed while it was being loaded ({} bytes when hashed, {} bytes when read); nothing was loaded. Load it again once the file is completely written.",
+                input.name,
+                hashed,
+                f.bytes
+            ));
+        }
+    }
     let stats = LoadStats {
         read: report.rows_read,
         loaded: report.loaded,

@@ -297,6 +297,55 @@ fn ingesting_the_same_file_twice_changes_nothing() {
 }
 
 #[test]
+fn a_load_records_the_files_own_sha256_in_the_dataset_record_and_the_quality_report() {
+    // The file is hashed once, before reading; the same digest must land in both places.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mati.csv");
+    let body = "NIK,NO_AKTA_KEMATIAN,TGL_KEMATIAN\r\n3201014508900001,AKT-1,2025-01-02\r\n\
+                3201014508900002,AKT-2,2025-13-02\r\n";
+    std::fs::write(&file, body).unwrap();
+    let expected: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(body.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let report = dir.path().join("laporan.json");
+    let rejects = dir.path().join("ditolak.csv");
+    let out = sinergi_in(
+        dir.path(),
+        &[
+            "ingest",
+            "--source",
+            "dukcapil-kematian",
+            "--izinkan-susut",
+            "--report",
+            report.to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(rep["files"][0]["sha256"], expected.as_str());
+    assert_eq!(rep["files"][0]["bytes"], body.len() as u64);
+    let current = &datasets_json(dir.path())[0]["current"];
+    assert_eq!(current["input_files"][0]["sha256"], expected.as_str());
+    assert_eq!(current["quality"]["files"][0]["sha256"], expected.as_str());
+    // The rejected row is still reported with its row number and reason.
+    assert_eq!(current["rows_rejected"], 1);
+    let rej = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rej.contains(",3,3,"), "{rej}");
+}
+
+#[test]
 fn ingest_refuses_a_file_missing_a_required_column_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mati.csv");

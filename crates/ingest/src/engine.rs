@@ -305,6 +305,15 @@ impl<'s> Engine<'s> {
         }
     }
 
+    /// The digest of file `index` when the caller gave it ([`ReadOptions::file_sha256`]).
+    pub(crate) fn known_sha256(&self, index: usize) -> Option<String> {
+        self.opts
+            .file_sha256
+            .get(index)
+            .filter(|d| !d.is_empty())
+            .cloned()
+    }
+
     pub(crate) fn begin_file(&mut self, index: usize, path: &str) {
         self.batch.file = index;
         if self.file_paths.len() <= index {

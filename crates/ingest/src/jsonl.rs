@@ -79,7 +79,7 @@ pub(crate) fn check(
     file: &str,
     opts: &ReadOptions,
 ) -> Result<(), IngestError> {
-    let opened = sniff::open_text(path, file, Encoding::Utf8)?;
+    let opened = sniff::open_text(path, file, Encoding::Utf8, false)?;
     let mut r = BufReader::with_capacity(64 * 1024, opened.reader);
     let mut buf = Vec::new();
     for _ in 0..1000 {
@@ -104,7 +104,8 @@ pub(crate) fn read(
     path: &Path,
     file: &str,
 ) -> Result<(), IngestError> {
-    let opened = sniff::open_text(path, file, Encoding::Utf8)?;
+    let known = engine.known_sha256(index);
+    let opened = sniff::open_text(path, file, Encoding::Utf8, known.is_none())?;
     let (tally, size) = (opened.tally.clone(), opened.size);
     (engine.progress)(ProgressEvent::FileStarted {
         file: index,
@@ -245,7 +246,7 @@ pub(crate) fn read(
         engine.process_row(&mut st, line_no, line, &cells)?;
     }
     drop(r);
-    st.report.sha256 = tally.hex();
+    st.report.sha256 = known.unwrap_or_else(|| tally.hex());
     st.report.bytes = tally.bytes();
     engine.end_file(st)
 }

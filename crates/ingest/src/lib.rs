@@ -78,6 +78,11 @@ pub struct ReadOptions {
     /// report (`warnings_not_written`, and every warning in `warning_codes`). Default: no
     /// cap.
     pub max_warnings: u64,
+    /// The SHA-256 (lower-case hex) of each input file, in the order of the paths, when the
+    /// caller has hashed them already (e.g. to skip re-loading an identical file): the reader
+    /// then reports these in [`FileReport::sha256`] instead of hashing every byte a second
+    /// time. A missing or empty entry means "hash while reading". Default: empty.
+    pub file_sha256: Vec<String>,
 }
 
 impl Default for ReadOptions {
@@ -90,6 +95,7 @@ impl Default for ReadOptions {
             max_examples: 1000,
             lang: sinergi_model::Lang::default(),
             max_warnings: u64::MAX,
+            file_sha256: Vec::new(),
         }
     }
 }

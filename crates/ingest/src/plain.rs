@@ -463,7 +463,7 @@ pub fn sniff_delimiter(sample: &[u8]) -> u8 {
 }
 
 fn open_csv(path: &Path, file: &str, opts: &PlainOptions) -> Result<PlainTable, IngestError> {
-    let opened = sniff::open_text(path, file, Encoding::Auto)?;
+    let opened = sniff::open_text(path, file, Encoding::Auto, false)?;
     let (encoding, size) = (opened.encoding, opened.size);
     let mut reader = opened.reader;
     let mut sample = Vec::new();

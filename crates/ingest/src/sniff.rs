@@ -11,14 +11,22 @@ use sha2::{Digest, Sha256};
 use crate::IngestError;
 use crate::mapping::Encoding;
 
-/// Shared SHA-256 state and byte count of a file being read.
-#[derive(Clone, Default)]
-pub(crate) struct Tally(Arc<Mutex<(Sha256, u64)>>);
+/// Shared SHA-256 state and byte count of a file being read. Without a hasher (the caller
+/// already knows the file's digest, [`crate::ReadOptions::file_sha256`]) only bytes are counted.
+#[derive(Clone)]
+pub(crate) struct Tally(Arc<Mutex<(Option<Sha256>, u64)>>);
 
 impl Tally {
+    pub(crate) fn new(hash: bool) -> Tally {
+        Tally(Arc::new(Mutex::new((hash.then(Sha256::new), 0))))
+    }
+
+    /// The digest in lower-case hex; empty when not hashing.
     pub(crate) fn hex(&self) -> String {
-        let digest = self.0.lock().expect("tally").0.clone().finalize();
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        match self.0.lock().expect("tally").0.clone() {
+            Some(h) => h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            None => String::new(),
+        }
     }
 
     pub(crate) fn bytes(&self) -> u64 {
@@ -36,7 +44,9 @@ impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let mut t = self.tally.0.lock().expect("tally");
-        t.0.update(&buf[..n]);
+        if let Some(h) = &mut t.0 {
+            h.update(&buf[..n]);
+        }
         t.1 += n as u64;
         Ok(n)
     }
@@ -126,14 +136,16 @@ pub(crate) struct Opened {
 const SNIFF: usize = 1 << 20;
 
 /// Opens a text file: rejects empty and binary files, detects the encoding.
+/// `hash`: whether to SHA-256 the bytes (not when the caller already has the digest).
 pub(crate) fn open_text(
     path: &Path,
     file: &str,
     declared: Encoding,
+    hash: bool,
 ) -> Result<Opened, IngestError> {
     let f = File::open(path).map_err(crate::io_err(file))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let tally = Tally::default();
+    let tally = Tally::new(hash);
     let mut hr = HashingReader {
         inner: f,
         tally: tally.clone(),
@@ -244,7 +256,7 @@ fn binary_reason(b: &[u8]) -> Option<(String, String)> {
 /// Hashes a whole file (for formats read by a library that opens the file itself).
 pub(crate) fn hash_file(path: &Path, file: &str) -> Result<(String, u64), IngestError> {
     let f = File::open(path).map_err(crate::io_err(file))?;
-    let tally = Tally::default();
+    let tally = Tally::new(true);
     let mut hr = HashingReader {
         inner: f,
         tally: tally.clone(),

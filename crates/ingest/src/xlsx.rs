@@ -471,7 +471,14 @@ pub(crate) fn read(
     path: &Path,
     file: &str,
 ) -> Result<(), IngestError> {
-    let (sha256, size) = sniff::hash_file(path, file)?;
+    let (sha256, size) = match engine.known_sha256(index) {
+        // The caller hashed the file already: only its size is needed.
+        Some(known) => (
+            known,
+            std::fs::metadata(path).map_err(crate::io_err(file))?.len(),
+        ),
+        None => sniff::hash_file(path, file)?,
+    };
     (engine.progress)(ProgressEvent::FileStarted {
         file: index,
         bytes: size,

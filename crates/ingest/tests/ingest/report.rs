@@ -78,3 +78,47 @@ fn same_input_gives_the_same_report() {
     let b = load(&mapping("dukcapil-penduduk"), &p).report.to_json();
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_digest_the_caller_already_took_is_reported_instead_of_hashing_again() {
+    let t = Tmp::new();
+    let rows = [
+        dukcapil_row(0, "A"),
+        dukcapil_row(1, "B").replace("|2|BOGOR", "|X|BOGOR"),
+    ];
+    let p = t.write("penduduk.csv", dukcapil_file(&rows, "\n"));
+    let hashed = load(&mapping("dukcapil-penduduk"), &p);
+    // A digest that is not the file's own shows that the reader took it as given.
+    let given = "ab".repeat(32);
+    let opts = sinergi_ingest::ReadOptions {
+        file_sha256: vec![given.clone()],
+        ..Default::default()
+    };
+    let r = sinergi_ingest::read_all(
+        &mapping("dukcapil-penduduk"),
+        std::slice::from_ref(&p),
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(r.report.files[0].sha256, given);
+    assert_eq!(
+        r.report.files[0].bytes,
+        std::fs::metadata(&p).unwrap().len()
+    );
+    // Everything else is as when the reader hashes: rows, rejects with row and reason.
+    assert_eq!(r.records, hashed.records);
+    assert_eq!(
+        (r.report.rows_read, r.report.loaded, r.report.rejected),
+        (2, 1, 1)
+    );
+    assert_eq!(codes(&r.rejects), vec![(3, "VALUE_NOT_IN_MAP")]);
+    assert_eq!(codes(&r.rejects), codes(&hashed.rejects));
+    // An empty entry means "hash while reading".
+    let opts = sinergi_ingest::ReadOptions {
+        file_sha256: vec![String::new()],
+        ..Default::default()
+    };
+    let r = sinergi_ingest::read_all(&mapping("dukcapil-penduduk"), &[p], &opts).unwrap();
+    assert_eq!(r.report.files[0].sha256, hashed.report.files[0].sha256);
+    assert_eq!(r.report.files[0].sha256.len(), 64);
+}
