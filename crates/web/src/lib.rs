@@ -6,9 +6,9 @@
 //! - [`auth`]: accounts (argon2id), roles (operator scoped to a kabupaten/kota, pengawas,
 //!   pengelola data, auditor), sessions in `HttpOnly; SameSite=Strict` cookies, CSRF tokens,
 //!   login throttling.
-//! - [`pages`]: login, logout, language switch, beranda; [`validasi`]: upload a roster, the
-//!   job's progress, the results table (paged, filtered and sorted in SQL), downloads, the
-//!   detail of one row and its case.
+//! - [`pages`]: login, logout, language switch; [`beranda`]: the dashboard; [`validasi`]:
+//!   upload a roster, the job's progress, the results table (paged, filtered and sorted in
+//!   SQL), downloads, the detail of one row; [`kasus`]: the case of a TINJAU row.
 //! - Every login, failed login, refusal and action is written to the node's hash-chained
 //!   audit log ([`audit`]) before the answer leaves.
 //!
@@ -18,8 +18,10 @@
 
 pub mod audit;
 pub mod auth;
+pub mod beranda;
 pub mod db;
 pub mod jobs;
+pub mod kasus;
 pub mod pages;
 pub mod region;
 pub mod validasi;
@@ -142,8 +144,8 @@ pub fn router(web: Arc<Web>) -> Router {
         .route("/validasi/{job}/baris/{seq}", get(validasi::row))
         .route(
             "/kasus/{job}/{seq}",
-            post(validasi::record_case)
-                .layer(DefaultBodyLimit::max(validasi::MAX_ATTACHMENT + 64 * 1024)),
+            post(kasus::record_case)
+                .layer(DefaultBodyLimit::max(kasus::MAX_ATTACHMENT + 64 * 1024)),
         )
         .route("/aset/gaya.css", get(pages::stylesheet))
         .layer(axum::middleware::map_response(security_headers))

@@ -406,7 +406,7 @@ pub async fn stylesheet() -> Response {
 #[template(path = "beranda.html")]
 struct BerandaTpl {
     p: Page,
-    board: crate::validasi::Board,
+    board: crate::beranda::Board,
 }
 
 #[derive(Deserialize)]
@@ -419,7 +419,7 @@ pub async fn beranda(
     s: Session,
     Query(q): Query<BerandaQuery>,
 ) -> Response {
-    let board = match crate::validasi::board(&web, &s, q.provinsi.as_deref()).await {
+    let board = match crate::beranda::board(&web, &s, q.provinsi.as_deref()).await {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -1,5 +1,5 @@
 //! Validasi: upload a roster, follow its job, page through the results, download them, open
-//! one row and record its case.
+//! one row (its case is in `kasus`).
 //!
 //! Permissions: operators and supervisors upload; operators, supervisors and auditors see
 //! results; an operator sees only rows of their kabupaten/kota (another region's row is "not
@@ -23,15 +23,14 @@ use sqlx::Row as _;
 use crate::audit::Event;
 use crate::auth::Role;
 use crate::jobs::Job;
+use crate::kasus::{CaseLine, OUTCOMES, case_events, case_outcomes, cases_csv, outcome_label};
 use crate::pages::{csrf_message, error_for};
 use crate::{Page, Rendered, Session, Web};
 
 /// Rows per results page.
 pub const PAGE_ROWS: i64 = 50;
-/// Largest case attachment (bytes).
-pub const MAX_ATTACHMENT: usize = 5 * 1024 * 1024;
 
-fn unavailable(s: &Session) -> Response {
+pub(crate) fn unavailable(s: &Session) -> Response {
     error_for(
         s,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -44,7 +43,7 @@ fn unavailable(s: &Session) -> Response {
 
 impl Web {
     /// Audits a refusal for a signed-in user and renders it.
-    async fn refuse(
+    pub(crate) async fn refuse(
         &self,
         s: &Session,
         action: &str,
@@ -75,7 +74,7 @@ impl Web {
     }
 
     /// Audits an allowed action; `Err` when the entry cannot be written (do not go on).
-    async fn allowed(
+    pub(crate) async fn allowed(
         &self,
         s: &Session,
         action: &str,
@@ -105,14 +104,14 @@ impl Web {
     }
 }
 
-fn forbidden_message(lang: Lang) -> &'static str {
+pub(crate) fn forbidden_message(lang: Lang) -> &'static str {
     lang.pick(
         "Peran Anda tidak mengizinkan tindakan ini.",
         "Your role does not allow this.",
     )
 }
 
-fn not_found_message(lang: Lang) -> &'static str {
+pub(crate) fn not_found_message(lang: Lang) -> &'static str {
     lang.pick(
         "Data yang diminta tidak ada atau di luar wilayah Anda.",
         "The data asked for does not exist or is outside your region.",
@@ -164,7 +163,7 @@ pub fn wib(us: i64) -> String {
     )
 }
 
-fn line(lang: Lang, j: &Job) -> JobLine {
+pub(crate) fn line(lang: Lang, j: &Job) -> JobLine {
     JobLine {
         id: j.id,
         program: j.program.clone(),
@@ -237,7 +236,7 @@ fn sniff(name: &str, head: &[u8]) -> Result<&'static str, ()> {
     Err(())
 }
 
-fn upload_error(lang: Lang, what: &str, limit: usize) -> String {
+pub(crate) fn upload_error(lang: Lang, what: &str, limit: usize) -> String {
     match what {
         "too_big" => format!(
             "{} {} MB.",
@@ -463,7 +462,7 @@ pub struct Counts {
 
 impl Counts {
     /// Adds `n` rows of a verdict and their amount.
-    fn add(&mut self, verdict: &str, n: i64, amount: i64) {
+    pub(crate) fn add(&mut self, verdict: &str, n: i64, amount: i64) {
         self.rows += n;
         match verdict {
             "LAYAK" => self.layak += n,
@@ -484,17 +483,21 @@ impl Counts {
     pub fn rp_tidak_layak(&self) -> String {
         rupiah(self.amount_tidak_layak)
     }
-    /// Bar widths (percent of rows) for the SVG chart.
+    /// Bar widths (per mille of rows) for the SVG chart.
     pub fn pct(&self, n: &i64) -> i64 {
         if self.rows == 0 {
             0
         } else {
-            n * 100 / self.rows
+            n * 1000 / self.rows
         }
     }
 }
 
-async fn counts(web: &Web, job: i64, region: Option<&str>) -> Result<Counts, sqlx::Error> {
+pub(crate) async fn counts(
+    web: &Web,
+    job: i64,
+    region: Option<&str>,
+) -> Result<Counts, sqlx::Error> {
     let mut sql = String::from(
         "SELECT verdict, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amt FROM web_result \
          WHERE job_id = $1",
@@ -518,7 +521,7 @@ async fn counts(web: &Web, job: i64, region: Option<&str>) -> Result<Counts, sql
 }
 
 /// Reason codes and their row counts, most frequent first.
-async fn top_reasons(
+pub(crate) async fn top_reasons(
     web: &Web,
     job: i64,
     region: Option<&str>,
@@ -543,189 +546,11 @@ async fn top_reasons(
 }
 
 /// The operator's region filter (`None`: national).
-fn scope(s: &Session) -> Option<&str> {
+pub(crate) fn scope(s: &Session) -> Option<&str> {
     match s.user.role {
         Role::Operator => Some(s.user.region.as_deref().unwrap_or("----")),
         _ => None,
     }
-}
-
-/// One line of beranda's regional breakdown.
-pub struct AreaLine {
-    /// Province (2 digits) or kabupaten/kota (4 digits) code.
-    pub code: String,
-    pub name: String,
-    pub counts: Counts,
-    /// A province line links to its kabupaten/kota.
-    pub drill: bool,
-}
-
-/// One registry behind the verdicts: whose, which version, as of when, loaded when, quality.
-pub struct Freshness {
-    pub agency: String,
-    pub dataset: String,
-    pub version: String,
-    pub as_of: String,
-    pub loaded: String,
-    pub rows: u64,
-    pub rejected: u64,
-}
-
-/// Beranda's content: the latest finished job the user may see, its counts and reasons.
-pub struct Board {
-    pub job: Option<JobLine>,
-    pub counts: Counts,
-    pub reasons: Vec<(String, i64)>,
-    pub jobs: Vec<JobLine>,
-    pub region: String,
-    /// The province drilled into (`?provinsi=PP`), with its name.
-    pub province: Option<(String, String)>,
-    pub areas: Vec<AreaLine>,
-    /// Earlier runs of the same programme, newest first: the trend.
-    pub trend: Vec<(JobLine, Counts)>,
-    pub registries: Vec<Freshness>,
-}
-
-impl Board {
-    /// The width of a reason's bar (of 300 px).
-    pub fn bar(&self, n: &i64) -> i64 {
-        let max = self.reasons.first().map_or(1, |r| r.1.max(1));
-        n * 300 / max
-    }
-}
-
-/// Counts per province (`province` None) or per kabupaten/kota of one province.
-async fn areas(
-    web: &Web,
-    job: i64,
-    region: Option<&str>,
-    province: Option<&str>,
-) -> Result<Vec<AreaLine>, sqlx::Error> {
-    let len = if province.is_some() { 4 } else { 2 };
-    let mut sql = format!(
-        "SELECT substr(regency, 1, {len}) AS area, verdict, COUNT(*) AS n, \
-         COALESCE(SUM(amount), 0) AS amt FROM web_result WHERE job_id = $1 AND regency <> ''"
-    );
-    let mut args: Vec<String> = Vec::new();
-    if let Some(r) = region {
-        args.push(r.to_string());
-        sql.push_str(&format!(" AND regency = ${}", args.len() + 1));
-    }
-    if let Some(p) = province {
-        args.push(format!("{p}%"));
-        sql.push_str(&format!(" AND regency LIKE ${}", args.len() + 1));
-    }
-    sql.push_str(" GROUP BY area, verdict ORDER BY area");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job);
-    for a in args {
-        q = q.bind(a);
-    }
-    let mut out: Vec<AreaLine> = Vec::new();
-    for r in q.fetch_all(&web.db.pool).await? {
-        let code: String = r.try_get("area")?;
-        let v: String = r.try_get("verdict")?;
-        let n: i64 = r.try_get("n")?;
-        let amt: i64 = r.try_get("amt")?;
-        if out.last().is_none_or(|l| l.code != code) {
-            out.push(AreaLine {
-                name: crate::region::name(&code).unwrap_or_else(|| code.clone()),
-                code,
-                counts: Counts::default(),
-                drill: province.is_none(),
-            });
-        }
-        let c = &mut out.last_mut().expect("pushed").counts;
-        c.add(&v, n, amt);
-    }
-    Ok(out)
-}
-
-async fn registries(web: &Web) -> Vec<Freshness> {
-    let Some(store) = &web.node.store else {
-        return Vec::new();
-    };
-    let mut v: Vec<Freshness> = store
-        .datasets()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|d| d.meta.table != sinergi_model::standard::Table::RosterEntry)
-        .filter_map(|d| {
-            let c = d.current?;
-            Some(Freshness {
-                agency: d.meta.owner_agency.clone(),
-                dataset: d.meta.name.clone(),
-                version: c.version_label.clone(),
-                as_of: c.reference_date.clone().unwrap_or_default(),
-                loaded: c.loaded_at.get(..10).unwrap_or(&c.loaded_at).to_string(),
-                rows: c.row_count,
-                rejected: c.rows_rejected,
-            })
-        })
-        .collect();
-    v.sort_by(|a, b| a.agency.cmp(&b.agency).then(a.dataset.cmp(&b.dataset)));
-    v
-}
-
-pub async fn board(web: &Web, s: &Session, province: Option<&str>) -> Result<Board, Response> {
-    let jobs = web.recent_jobs(50).await.map_err(|_| unavailable(s))?;
-    let latest = jobs.iter().find(|j| j.status == "done").cloned();
-    let province = province
-        .map(|p| p.chars().filter(|c| c.is_ascii_digit()).collect::<String>())
-        .filter(|p| p.len() == 2);
-    let sees = s.user.role.can_see_results();
-    let areas = match (&latest, sees) {
-        (Some(j), true) => areas(web, j.id, scope(s), province.as_deref())
-            .await
-            .map_err(|_| unavailable(s))?,
-        _ => Vec::new(),
-    };
-    let mut trend = Vec::new();
-    if let (Some(l), true) = (&latest, sees) {
-        for j in jobs
-            .iter()
-            .filter(|j| j.status == "done" && j.program == l.program)
-            .take(6)
-        {
-            let c = counts(web, j.id, scope(s))
-                .await
-                .map_err(|_| unavailable(s))?;
-            trend.push((line(s.lang, j), c));
-        }
-    }
-    let (counts, reasons) = match (&latest, s.user.role.can_see_results()) {
-        (Some(j), true) => (
-            counts(web, j.id, scope(s))
-                .await
-                .map_err(|_| unavailable(s))?,
-            top_reasons(web, j.id, scope(s))
-                .await
-                .map_err(|_| unavailable(s))?
-                .into_iter()
-                .take(8)
-                .collect(),
-        ),
-        _ => (Counts::default(), Vec::new()),
-    };
-    Ok(Board {
-        job: latest.as_ref().map(|j| line(s.lang, j)),
-        counts,
-        reasons,
-        jobs: jobs.iter().take(10).map(|j| line(s.lang, j)).collect(),
-        province: province.map(|p| {
-            let n = crate::region::name(&p).unwrap_or_else(|| p.clone());
-            (p, n)
-        }),
-        areas,
-        trend,
-        registries: registries(web).await,
-        region: s
-            .user
-            .region
-            .as_deref()
-            .map(|r| crate::region::regency_name(r).unwrap_or_else(|| r.to_string()))
-            .unwrap_or_default(),
-    })
 }
 
 #[derive(Template)]
@@ -833,7 +658,7 @@ pub async fn job(State(web): State<Arc<Web>>, s: Session, Path(id): Path<i64>) -
     .into_response()
 }
 
-fn may_download(s: &Session, j: &Job) -> bool {
+pub(crate) fn may_download(s: &Session, j: &Job) -> bool {
     match s.user.role {
         Role::Operator => j.owner_id == s.user.id,
         Role::Pengawas | Role::Auditor => true,
@@ -886,7 +711,7 @@ pub fn mask_nik(nik: &str) -> String {
         .collect()
 }
 
-fn verdict_class(v: &str) -> &'static str {
+pub(crate) fn verdict_class(v: &str) -> &'static str {
     match v {
         "LAYAK" => "layak",
         "TINJAU" => "tinjau",
@@ -894,7 +719,7 @@ fn verdict_class(v: &str) -> &'static str {
     }
 }
 
-fn verdict_label(lang: Lang, v: &str) -> String {
+pub(crate) fn verdict_label(lang: Lang, v: &str) -> String {
     match (lang, v) {
         (Lang::En, "LAYAK") => "ELIGIBLE".into(),
         (Lang::En, "TINJAU") => "REVIEW".into(),
@@ -1222,126 +1047,6 @@ pub async fn download(
         .into_response()
 }
 
-/// `kasus.csv`: every case event of a job (in the user's region), oldest first, the last of a
-/// row being its final status; Excel's Indonesian CSV conventions as the engine's files (UTF-8
-/// with BOM, `;`), text cells neutralised against formulas as the engine's are.
-async fn cases_csv(web: &Web, s: &Session, job: i64) -> Result<Vec<u8>, sqlx::Error> {
-    let mut sql = String::from(
-        "SELECT r.row_id, r.nik, r.name, r.verdict, e.kind, e.outcome, e.note, e.by_user, e.at_us, \
-         e.attachment_name FROM web_case_event e JOIN web_result r ON r.job_id = e.job_id AND \
-         r.seq = e.seq WHERE e.job_id = $1",
-    );
-    if scope(s).is_some() {
-        sql.push_str(" AND r.regency = $2");
-    }
-    sql.push_str(" ORDER BY e.id");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job);
-    if let Some(r) = scope(s) {
-        q = q.bind(r.to_string());
-    }
-    let rows = q.fetch_all(&web.db.pool).await?;
-    let lang = s.lang;
-    let header = [
-        "No",
-        "NIK",
-        lang.pick("Nama", "Name"),
-        lang.pick("Putusan", "Verdict"),
-        lang.pick("Jenis", "Kind"),
-        lang.pick("Hasil", "Outcome"),
-        lang.pick("Catatan", "Note"),
-        lang.pick("Oleh", "By"),
-        lang.pick("Waktu", "Time"),
-        lang.pick("Lampiran", "Attachment"),
-    ];
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::WriterBuilder::new()
-            .delimiter(b';')
-            .from_writer(&mut out);
-        let _ = w.write_record(header);
-        for r in rows {
-            let cell = |k: &str| {
-                sinergi_engine::layout::neutralise_formula(
-                    &r.try_get::<Option<String>, _>(k)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default(),
-                )
-            };
-            let at: i64 = r.try_get("at_us")?;
-            let _ = w.write_record([
-                cell("row_id"),
-                cell("nik"),
-                cell("name"),
-                cell("verdict"),
-                cell("kind"),
-                cell("outcome"),
-                cell("note"),
-                cell("by_user"),
-                wib(at),
-                cell("attachment_name"),
-            ]);
-        }
-        let _ = w.flush();
-    }
-    Ok(out)
-}
-
-/// Case outcomes.
-pub const OUTCOMES: [&str; 3] = ["tetap", "dikeluarkan", "perbaiki"];
-
-pub fn outcome_label(lang: Lang, o: &str) -> &'static str {
-    match o {
-        "tetap" => lang.pick(
-            "Tetap (layak setelah cek lapangan)",
-            "Kept (eligible after field check)",
-        ),
-        "dikeluarkan" => lang.pick("Dikeluarkan", "Removed"),
-        "perbaiki" => lang.pick("Perbaiki data", "Correct the data"),
-        _ => lang.pick("Belum diputuskan", "Not decided"),
-    }
-}
-
-/// The latest outcome of each case among `seqs`.
-pub async fn case_outcomes(
-    web: &Web,
-    job: i64,
-    seqs: &[i64],
-) -> Result<std::collections::HashMap<i64, String>, sqlx::Error> {
-    let mut out = std::collections::HashMap::new();
-    if seqs.is_empty() {
-        return Ok(out);
-    }
-    let list = seqs
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT seq, outcome FROM web_case_event WHERE job_id = $1 AND seq IN ({list}) ORDER BY id"
-    )))
-    .bind(job)
-    .fetch_all(&web.db.pool)
-    .await?;
-    for r in rows {
-        out.insert(
-            r.try_get::<i64, _>("seq")?,
-            r.try_get::<String, _>("outcome")?,
-        );
-    }
-    Ok(out)
-}
-
-/// A case event as the detail page lists it.
-pub struct CaseLine {
-    pub kind: String,
-    pub outcome: String,
-    pub note: String,
-    pub by: String,
-    pub at: String,
-    pub attachment: String,
-}
-
 /// One reason as the detail page shows it.
 pub struct ReasonLine {
     pub code: String,
@@ -1387,11 +1092,11 @@ struct RowTpl {
     error: String,
 }
 
-struct RowData {
-    nik: String,
-    regency: String,
-    verdict: String,
-    body: serde_json::Value,
+pub(crate) struct RowData {
+    pub(crate) nik: String,
+    pub(crate) regency: String,
+    pub(crate) verdict: String,
+    pub(crate) body: serde_json::Value,
 }
 
 async fn load_row(web: &Web, job: i64, seq: i64) -> Result<Option<RowData>, sqlx::Error> {
@@ -1411,7 +1116,7 @@ async fn load_row(web: &Web, job: i64, seq: i64) -> Result<Option<RowData>, sqlx
     }))
 }
 
-async fn row_page(
+pub(crate) async fn row_page(
     web: &Web,
     s: &Session,
     j: &Job,
@@ -1593,33 +1298,8 @@ async fn household(
         .collect()
 }
 
-async fn case_events(web: &Web, job: i64, seq: i64) -> Result<Vec<CaseLine>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT kind, outcome, note, by_user, at_us, attachment_name FROM web_case_event \
-         WHERE job_id = $1 AND seq = $2 ORDER BY id",
-    )
-    .bind(job)
-    .bind(seq)
-    .fetch_all(&web.db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(CaseLine {
-                kind: r.try_get("kind")?,
-                outcome: r.try_get("outcome")?,
-                note: r.try_get("note")?,
-                by: r.try_get("by_user")?,
-                at: wib(r.try_get("at_us")?),
-                attachment: r
-                    .try_get::<Option<String>, _>("attachment_name")?
-                    .unwrap_or_default(),
-            })
-        })
-        .collect()
-}
-
 /// Loads a row the user may see, or the audited refusal.
-async fn visible_row(
+pub(crate) async fn visible_row(
     web: &Web,
     s: &Session,
     id: i64,
@@ -1681,235 +1361,4 @@ pub async fn row(
         return r;
     }
     row_page(&web, &s, &j, seq, row, StatusCode::OK, String::new()).await
-}
-
-/// What a case attachment is, from its first bytes: PDF, JPEG or PNG only.
-fn attachment_type(head: &[u8]) -> Option<&'static str> {
-    if head.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else {
-        None
-    }
-}
-
-/// `POST /kasus/{job}/{seq}` (multipart: `csrf` first, `hasil`, `catatan`, optional
-/// `lampiran`): an operator records the outcome of the field check; a supervisor overrides
-/// it (the note is the reason, required).
-pub async fn record_case(
-    State(web): State<Arc<Web>>,
-    s: Session,
-    Path((id, seq)): Path<(i64, i64)>,
-    mut mp: Multipart,
-) -> Response {
-    let lang = s.lang;
-    let mut outcome = String::new();
-    let mut note = String::new();
-    let mut attachment: Option<(String, &'static str, Vec<u8>)> = None;
-    let mut csrf_seen = false;
-    let mut problem: Option<(StatusCode, String)> = None;
-    loop {
-        let field = match mp.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                problem = Some(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    (
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        lang.pick("Lampiran lebih dari 5 MB.", "The attachment is over 5 MB.")
-                            .into(),
-                    )
-                } else {
-                    (StatusCode::BAD_REQUEST, upload_error(lang, "read", 0))
-                });
-                break;
-            }
-        };
-        let name = field.name().unwrap_or("").to_string();
-        if !csrf_seen {
-            let ok = name == "csrf" && field.text().await.is_ok_and(|t| s.csrf_ok(&t));
-            if !ok {
-                let _ = web
-                    .audit(Event {
-                        user: &s.user.username,
-                        role: s.user.role.code(),
-                        action: "kasus/catat",
-                        decision: "WEB_CSRF",
-                        status: 403,
-                        issue: format!("job={id} row={seq}"),
-                        nik: None,
-                        method: "POST",
-                        path: &s.path,
-                        body: b"",
-                    })
-                    .await;
-                return error_for(&s, StatusCode::FORBIDDEN, csrf_message(lang));
-            }
-            csrf_seen = true;
-            continue;
-        }
-        match name.as_str() {
-            "hasil" => outcome = field.text().await.unwrap_or_default().trim().to_string(),
-            "catatan" => {
-                note = field
-                    .text()
-                    .await
-                    .unwrap_or_default()
-                    .chars()
-                    .take(2000)
-                    .collect()
-            }
-            "lampiran" => {
-                let fname: String = field
-                    .file_name()
-                    .unwrap_or("")
-                    .chars()
-                    .filter(|c| !c.is_control() && !"/\\\"".contains(*c))
-                    .take(120)
-                    .collect();
-                let mut field = field;
-                let mut buf = Vec::new();
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(c)) => {
-                            buf.extend_from_slice(&c);
-                            if buf.len() > MAX_ATTACHMENT {
-                                problem = Some((
-                                    StatusCode::PAYLOAD_TOO_LARGE,
-                                    lang.pick(
-                                        "Lampiran lebih dari 5 MB.",
-                                        "The attachment is over 5 MB.",
-                                    )
-                                    .into(),
-                                ));
-                                break;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(_) => {
-                            problem =
-                                Some((StatusCode::BAD_REQUEST, upload_error(lang, "read", 0)));
-                            break;
-                        }
-                    }
-                }
-                if problem.is_some() {
-                    break;
-                }
-                if !buf.is_empty() {
-                    match attachment_type(&buf) {
-                        Some(t) => attachment = Some((fname, t, buf)),
-                        None => {
-                            problem = Some((
-                                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                                lang.pick(
-                                    "Lampiran harus foto (JPEG atau PNG) atau PDF.",
-                                    "The attachment must be a photo (JPEG or PNG) or a PDF.",
-                                )
-                                .into(),
-                            ));
-                            break;
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if !csrf_seen {
-        return error_for(&s, StatusCode::FORBIDDEN, csrf_message(lang));
-    }
-    let (j, row) = match visible_row(&web, &s, id, seq, "kasus/catat").await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let kind = match s.user.role {
-        Role::Operator => "hasil-cek",
-        Role::Pengawas => "koreksi-pengawas",
-        _ => "",
-    };
-    let has_case = !case_events(&web, id, seq)
-        .await
-        .unwrap_or_default()
-        .is_empty();
-    if kind.is_empty() || row.verdict != "TINJAU" || (kind == "koreksi-pengawas" && !has_case) {
-        return web
-            .refuse(
-                &s,
-                "kasus/catat",
-                StatusCode::FORBIDDEN,
-                format!("job={id} row={seq}"),
-                forbidden_message(lang),
-            )
-            .await;
-    }
-    if problem.is_none() && !OUTCOMES.contains(&outcome.as_str()) {
-        problem = Some((
-            StatusCode::BAD_REQUEST,
-            lang.pick(
-                "Pilih hasil cek lapangan.",
-                "Choose the outcome of the field check.",
-            )
-            .into(),
-        ));
-    }
-    if problem.is_none() && kind == "koreksi-pengawas" && note.trim().is_empty() {
-        problem = Some((
-            StatusCode::BAD_REQUEST,
-            lang.pick(
-                "Koreksi pengawas memerlukan alasan.",
-                "A supervisor's override needs a reason.",
-            )
-            .into(),
-        ));
-    }
-    if let Some((status, msg)) = problem {
-        return row_page(&web, &s, &j, seq, row, status, msg).await;
-    }
-    let body = format!("hasil={outcome}&catatan={note}");
-    if let Err(r) = web
-        .audit(Event {
-            user: &s.user.username,
-            role: s.user.role.code(),
-            action: "kasus/catat",
-            decision: "ALLOWED",
-            status: 303,
-            issue: format!("job={id} row={seq} {kind}={outcome}"),
-            nik: Some(&row.nik),
-            method: "POST",
-            path: &s.path,
-            body: body.as_bytes(),
-        })
-        .await
-        .map_err(|_| unavailable(&s))
-    {
-        return r;
-    }
-    let (aname, atype, adata) = match attachment {
-        Some((n, t, d)) => (Some(n), Some(t), Some(d)),
-        None => (None, None, None),
-    };
-    let r = sqlx::query(
-        "INSERT INTO web_case_event (job_id, seq, kind, outcome, note, by_user, at_us, \
-         attachment_name, attachment_type, attachment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(id)
-    .bind(seq)
-    .bind(kind)
-    .bind(&outcome)
-    .bind(&note)
-    .bind(&s.user.username)
-    .bind(crate::now_us())
-    .bind(aname)
-    .bind(atype)
-    .bind(adata)
-    .execute(&web.db.pool)
-    .await;
-    if r.is_err() {
-        return unavailable(&s);
-    }
-    Redirect::to(&format!("/validasi/{id}/baris/{seq}")).into_response()
 }
