@@ -579,6 +579,20 @@ pub async fn validate_with(
     mapping: &Mapping,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<RunOutput, EngineError> {
+    validate_tapped(store, req, programs, mapping, progress, &mut |_| {}).await
+}
+
+/// [`validate_with`], handing every block of verdicts to `tap` as well, in order, on the
+/// thread that writes the verdict files (the web application keeps its results table from
+/// them instead of reading `verdicts.json` back).
+pub async fn validate_tapped(
+    store: &Store,
+    req: &ValidateRequest,
+    programs: &[Program],
+    mapping: &Mapping,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    tap: &mut (dyn FnMut(&[VerdictRow]) + Send),
+) -> Result<RunOutput, EngineError> {
     let t0 = Instant::now();
     let program = find_program(programs, &req.program)?.clone();
     progress(Progress {
@@ -601,8 +615,8 @@ pub async fn validate_with(
         replace_period.as_deref().map(|p| (program.code(), p)),
     )
     .await?;
-    let mut out = run_with(
-        registries, ledger, programs, &program, mapping, req, load, progress,
+    let mut out = run_with_tap(
+        registries, ledger, programs, &program, mapping, req, load, progress, tap,
     )?;
     out.total_s = t0.elapsed().as_secs_f64();
     Ok(out)
@@ -620,6 +634,32 @@ pub fn run_with(
     req: &ValidateRequest,
     load: LoadTimings,
     progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<RunOutput, EngineError> {
+    run_with_tap(
+        registries,
+        stored,
+        programs,
+        program,
+        mapping,
+        req,
+        load,
+        progress,
+        &mut |_| {},
+    )
+}
+
+/// [`run_with`] with a tap on the verdict blocks (see [`validate_tapped`]).
+#[allow(clippy::too_many_arguments)]
+fn run_with_tap(
+    registries: Arc<Registries>,
+    stored: LedgerBuilder,
+    programs: &[Program],
+    program: &Program,
+    mapping: &Mapping,
+    req: &ValidateRequest,
+    load: LoadTimings,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    tap: &mut (dyn FnMut(&[VerdictRow]) + Send),
 ) -> Result<RunOutput, EngineError> {
     let ex = exclusions(programs);
     let ledger = Arc::new(stored.finish(ex.clone()));
@@ -646,7 +686,7 @@ pub fn run_with(
         ledger,
         ex,
     };
-    run_judged(program, mapping, req, &mut judge, datasets, load, progress)
+    run_judged_tap(program, mapping, req, &mut judge, datasets, load, progress, tap)
 }
 
 /// Where a run's verdicts come from: the validator in this process ([`run_with`]), or a
@@ -745,6 +785,30 @@ pub fn run_judged(
     load: LoadTimings,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<RunOutput, EngineError> {
+    run_judged_tap(
+        program,
+        mapping,
+        req,
+        judge,
+        datasets,
+        load,
+        progress,
+        &mut |_| {},
+    )
+}
+
+/// [`run_judged`] with a tap on the verdict blocks (see [`validate_tapped`]).
+#[allow(clippy::too_many_arguments)]
+fn run_judged_tap(
+    program: &Program,
+    mapping: &Mapping,
+    req: &ValidateRequest,
+    judge: &mut dyn Judge,
+    datasets: Vec<Provenance>,
+    load: LoadTimings,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    tap: &mut (dyn FnMut(&[VerdictRow]) + Send),
+) -> Result<RunOutput, EngineError> {
     let t0 = Instant::now();
     // The run writes into a folder of its own and replaces the output folder's files only
     // when it succeeds: no stale file of an earlier run survives next to new ones, and a
@@ -813,6 +877,7 @@ pub fn run_judged(
             .spawn_scoped(scope, move || {
                 let mut sink = sink;
                 for verdicts in verdict_rx {
+                    tap(&verdicts);
                     sink.write_block(&verdicts)?;
                 }
                 Ok::<_, EngineError>(sink)

@@ -62,8 +62,8 @@ async fn areas(
 ) -> Result<Vec<AreaLine>, sqlx::Error> {
     let len = if province.is_some() { 4 } else { 2 };
     let mut sql = format!(
-        "SELECT substr(regency, 1, {len}) AS area, verdict, COUNT(*) AS n, \
-         COALESCE(SUM(amount), 0) AS amt FROM web_result WHERE job_id = $1 AND regency <> ''"
+        "SELECT substr(regency, 1, {len}) AS area, verdict, SUM(n) AS n, SUM(amount) AS amt \
+         FROM web_job_agg WHERE job_id = $1 AND regency <> ''"
     );
     let mut args: Vec<String> = Vec::new();
     if let Some(r) = region {

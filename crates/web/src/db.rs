@@ -123,6 +123,31 @@ const MIGRATIONS: &[Migration] = &[
             ]
         },
     },
+    Migration {
+        version: 4,
+        description: "results kept from the engine's rows (body in the job's baris.jsonl), per-job aggregates",
+        statements: |_| {
+            vec![
+                // New rows keep their JSON in the job's `baris.jsonl` (offset, length) and
+                // `body` empty; rows imported before keep their `body`.
+                "ALTER TABLE web_result ADD COLUMN kk TEXT NOT NULL DEFAULT ''".into(),
+                "ALTER TABLE web_result ADD COLUMN body_at BIGINT".into(),
+                "ALTER TABLE web_result ADD COLUMN body_len BIGINT".into(),
+                "CREATE INDEX IF NOT EXISTS web_result_kk ON web_result (job_id, kk)".into(),
+                // Rows and amount per kabupaten/kota and verdict; rows per reason code (a
+                // row counted once per code it has), written once when a job's rows are in.
+                "CREATE TABLE IF NOT EXISTS web_job_agg (job_id BIGINT NOT NULL,
+  regency TEXT NOT NULL, verdict TEXT NOT NULL, n BIGINT NOT NULL, amount BIGINT NOT NULL,
+  PRIMARY KEY (job_id, regency, verdict))"
+                    .into(),
+                "CREATE TABLE IF NOT EXISTS web_job_reason (job_id BIGINT NOT NULL,
+  regency TEXT NOT NULL, verdict TEXT NOT NULL, code TEXT NOT NULL, n BIGINT NOT NULL,
+  PRIMARY KEY (job_id, regency, verdict, code))"
+                    .into(),
+                "ALTER TABLE web_job ADD COLUMN aggregated BIGINT NOT NULL DEFAULT 0".into(),
+            ]
+        },
+    },
 ];
 
 impl WebDb {

@@ -1,21 +1,24 @@
 //! Validation jobs: persisted in `web_job`, run one at a time by one runner task.
 //!
 //! An upload inserts a `queued` job and wakes the runner. The runner takes the oldest queued
-//! job, marks it `running`, runs the engine's validation — `sinergi_engine::validate_with`,
-//! the very call `sinergi validate` makes, with the registries of the node's store (the
-//! embedded answerer) — on a blocking thread, then imports `verdicts.json` into `web_result`
-//! (so the results page pages, filters and sorts in SQL) and marks the job `done`, or
-//! `failed` with the engine's message. Progress (stage, rows done) is kept in memory for the
-//! running job and shown by the job's page on every reload. When the node starts, a job left
-//! `running` by a stopped node is marked `failed` with that reason: its outputs may be half
-//! written, and the officer uploads again.
+//! job, marks it `running`, runs the engine's validation — `sinergi_engine::validate_tapped`,
+//! the call `sinergi validate` makes (`validate_with`) with a tap on the verdict blocks, with
+//! the registries of the node's store (the embedded answerer) — on a blocking thread. While
+//! the engine writes its files, the tap keeps every verdict row: its JSON in the job's
+//! `baris.jsonl`, its columns in `web_result` (written by an importer task, so the results
+//! page pages, filters and sorts in SQL), and the job's aggregates (rows and amount per
+//! kabupaten/kota and verdict, rows per reason), written once at the end for beranda and the
+//! results page's counts. Then the job is `done`, or `failed` with the engine's message (and
+//! its rows removed). Progress (stage, rows done) is kept in memory for the running job and
+//! shown by the job's page on every reload. When the node starts, a job left `running` by a
+//! stopped node is marked `failed` with that reason (its rows removed): its outputs may be
+//! half written, and the officer uploads again.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use serde::de::{DeserializeSeed, SeqAccess, Visitor};
-use sinergi_engine::{OutputFormat, Stage, ValidateRequest};
+use sinergi_engine::{OutputFormat, Stage, ValidateRequest, VerdictRow};
 use sqlx::Row as _;
 use tokio::sync::Notify;
 
@@ -197,6 +200,13 @@ impl Web {
 
 /// Marks jobs a stopped node left running as failed and starts the runner.
 pub async fn spawn_runner(web: Arc<Web>) -> Result<(), WebError> {
+    // Rows a stopped job had already written are not a result.
+    sqlx::query(
+        "DELETE FROM web_result WHERE job_id IN (SELECT id FROM web_job WHERE status = 'running')",
+    )
+    .execute(&web.db.pool)
+    .await
+    .map_err(crate::db::DbError::from)?;
     sqlx::query(
         "UPDATE web_job SET status = 'failed', error = $1, finished_at = $2 \
          WHERE status = 'running'",
@@ -206,6 +216,9 @@ pub async fn spawn_runner(web: Arc<Web>) -> Result<(), WebError> {
     .execute(&web.db.pool)
     .await
     .map_err(crate::db::DbError::from)?;
+    backfill_aggregates(&web)
+        .await
+        .map_err(crate::db::DbError::from)?;
     tokio::spawn(async move {
         loop {
             match next_queued(&web).await {
@@ -280,11 +293,19 @@ async fn run(web: &Arc<Web>, job: Job) {
     };
     let mapping = mapping_for(&web.opts.roster_mapping, &input);
     let mut req = ValidateRequest::new(input, &job.program, job.out_dir());
-    req.formats = vec![OutputFormat::Csv, OutputFormat::Xlsx, OutputFormat::Json];
+    // `verdicts.json`'s rows go to the job's `baris.jsonl` instead (see `Tap`), in the same
+    // JSON, where the detail page reads a row at its offset.
+    req.formats = vec![OutputFormat::Csv, OutputFormat::Xlsx];
     req.lang = web.opts.lang;
     let store = web.node.store.clone().expect("checked at start");
     let w = web.clone();
     let handle = tokio::runtime::Handle::current();
+    // The verdicts go into `web_result` while the engine writes its files: the tap (on the
+    // engine's writer thread) keeps each row's JSON in the job's `baris.jsonl`, counts the
+    // aggregates and hands batches of table rows to the importer task.
+    let (rows_tx, rows_rx) = tokio::sync::mpsc::channel::<Vec<DbRow>>(8);
+    let importer = tokio::spawn(import_rows(web.clone(), id, rows_rx));
+    let body_path = job.dir.join(BODY_FILE);
     let outcome = tokio::task::spawn_blocking(move || {
         let mut progress = |p: sinergi_engine::Progress| {
             let rows = if p.stage == Stage::Validate {
@@ -300,17 +321,22 @@ async fn run(web: &Arc<Web>, job: Job) {
                 }),
             );
         };
-        handle.block_on(sinergi_engine::validate_with(
+        let mut tap = Tap::create(&body_path, rows_tx).map_err(|e| format!("{e}"))?;
+        let run = handle.block_on(sinergi_engine::validate_tapped(
             &store,
             &req,
             &w.opts.programs,
             &mapping,
             &mut progress,
-        ))
+            &mut |v| tap.take(v),
+        ));
+        let agg = tap.close();
+        Ok::<_, String>((run, agg))
     })
     .await;
+    let imported = importer.await;
     let result = match outcome {
-        Ok(Ok(run)) => {
+        Ok(Ok((Ok(run), agg))) => {
             web.jobs.set(
                 id,
                 Some(Live {
@@ -318,7 +344,15 @@ async fn run(web: &Arc<Web>, job: Job) {
                     rows: run.summary.total.rows,
                 }),
             );
-            match import(web, &job).await {
+            let stored = match (agg, imported) {
+                (Ok(agg), Ok(Ok(n))) => write_aggregates(web, id, &agg)
+                    .await
+                    .map(|_| n)
+                    .map_err(|e| e.to_string()),
+                (_, Ok(Err(e))) | (Err(e), _) => Err(e),
+                (_, Err(e)) => Err(e.to_string()),
+            };
+            match stored {
                 Ok(n) => {
                     let summary = serde_json::to_string(&run.summary).unwrap_or_default();
                     let _ = sqlx::query("UPDATE web_job SET summary = $1 WHERE id = $2")
@@ -332,11 +366,17 @@ async fn run(web: &Arc<Web>, job: Job) {
                 Err(e) => Err(format!("IMPORT_FAILED: {e}")),
             }
         }
-        Ok(Err(e)) => Err(e.message(web.opts.lang)),
+        Ok(Ok((Err(e), _))) => Err(e.message(web.opts.lang)),
+        Ok(Err(e)) => Err(format!("IMPORT_FAILED: {e}")),
         Err(e) => Err(format!("PANIC: {e}")),
     };
     if let Err(msg) = result {
         tracing::warn!(job = id, "validation job failed");
+        // A failed job has no results: rows the importer wrote go.
+        let _ = sqlx::query("DELETE FROM web_result WHERE job_id = $1")
+            .bind(id)
+            .execute(&web.db.pool)
+            .await;
         finish(web, id, "failed", Some(msg), 0).await;
     }
     web.jobs.set(id, None);
@@ -366,155 +406,357 @@ fn mapping_for(
     m
 }
 
-/// One row of `verdicts.json` as the results table keeps it.
-struct ResultRow {
+/// The file in a job's folder that keeps each result row's JSON (as `verdicts.json` has it),
+/// one row a line; `web_result` keeps each row's offset and length.
+pub const BODY_FILE: &str = "baris.jsonl";
+
+/// One row of `web_result`, made from the engine's verdict row.
+struct DbRow {
+    seq: i64,
     row_id: String,
     nik: String,
     name: String,
-    verdict: String,
+    verdict: &'static str,
     codes: String,
     region: String,
+    regency: String,
     amount: Option<i64>,
-    body: String,
+    kk: String,
+    body_at: i64,
+    body_len: i64,
 }
 
-fn result_row(v: serde_json::Value) -> ResultRow {
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-    let codes: Vec<String> = v
-        .get("reasons")
-        .and_then(|r| r.as_array())
-        .map(|a| {
-            a.iter()
-                .filter(|r| {
-                    r.get("overridden_by")
-                        .and_then(|o| o.as_str())
-                        .unwrap_or("")
-                        .is_empty()
-                })
-                .filter_map(|r| r.get("code").and_then(|c| c.as_str()).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let row_id = match s("row_id") {
-        id if !id.is_empty() => id,
-        _ => v
-            .get("row_no")
-            .and_then(|n| n.as_u64())
-            .unwrap_or(0)
-            .to_string(),
-    };
-    ResultRow {
-        row_id,
-        nik: s("nik_listed"),
-        name: s("name"),
-        verdict: s("verdict"),
-        codes: if codes.is_empty() {
-            String::new()
-        } else {
-            format!(";{};", codes.join(";"))
-        },
-        region: s("region"),
-        amount: v.get("amount").and_then(|a| a.as_i64()),
-        body: v.to_string(),
+/// A job's aggregates: rows and amount per (kabupaten/kota, verdict); rows per
+/// (kabupaten/kota, verdict, reason code), a row counted once per code it has. Verdicts are
+/// indexed as [`VERDICTS`]; keys are looked up borrowed, so counting a row allocates nothing
+/// once its kabupaten/kota and codes have been seen.
+#[derive(Default)]
+pub(crate) struct Aggregates {
+    regencies: HashMap<String, RegencyAgg>,
+}
+
+#[derive(Default)]
+struct RegencyAgg {
+    /// Rows and amount per verdict.
+    verdicts: [(i64, i64); 3],
+    /// Rows per reason code and verdict.
+    reasons: HashMap<String, [i64; 3]>,
+}
+
+/// The verdicts as stored, in the aggregates' order.
+const VERDICTS: [&str; 3] = ["LAYAK", "TINJAU", "TIDAK LAYAK"];
+
+impl Aggregates {
+    /// Counts one row (`codes`: the reason codes that count, `;A;B;` or "").
+    fn add(&mut self, regency: &str, verdict: &str, codes: &str, amount: Option<i64>) {
+        let v = VERDICTS.iter().position(|x| *x == verdict).unwrap_or(2);
+        if !self.regencies.contains_key(regency) {
+            self.regencies
+                .insert(regency.to_string(), RegencyAgg::default());
+        }
+        let agg = self.regencies.get_mut(regency).expect("inserted");
+        agg.verdicts[v].0 += 1;
+        agg.verdicts[v].1 += amount.unwrap_or(0);
+        for (i, c) in codes.split(';').enumerate().filter(|(_, c)| !c.is_empty()) {
+            // Once per code a row has.
+            if codes.split(';').take(i).any(|d| d == c) {
+                continue;
+            }
+            match agg.reasons.get_mut(c) {
+                Some(n) => n[v] += 1,
+                None => {
+                    let mut n = [0; 3];
+                    n[v] = 1;
+                    agg.reasons.insert(c.to_string(), n);
+                }
+            }
+        }
     }
 }
 
-/// Rows per multi-row insert (11 parameters each; well under both backends' limits).
-const IMPORT_ROWS: usize = 200;
+/// Rows per multi-row insert (12 parameters each). Small on purpose: sqlx's SQLite driver
+/// looks each parameter's name up by its index, a search through all of a statement's
+/// parameters, so a statement's binding cost grows with the square of its parameters (500
+/// rows a statement spent 45% of a 100,000-row job's CPU time there, 32 rows 7%).
+const IMPORT_ROWS: usize = 16;
 
-/// Reads the job's `verdicts.json` (streamed, one element at a time) into `web_result`, in
-/// one transaction. Returns the number of rows.
-async fn import(web: &Web, job: &Job) -> Result<u64, String> {
-    let path = job.out_dir().join("verdicts.json");
-    let (tx_rows, mut rx) = tokio::sync::mpsc::channel::<Vec<ResultRow>>(4);
-    let reader = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let f = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(f));
-        EachRow(|batch: Vec<ResultRow>| tx_rows.blocking_send(batch).is_ok())
-            .deserialize(&mut de)
-            .map_err(|e| e.to_string())
-    });
-    let mut tx = web.db.pool.begin().await.map_err(|e| e.to_string())?;
-    sqlx::query("DELETE FROM web_result WHERE job_id = $1")
-        .bind(job.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut seq: i64 = 0;
-    while let Some(batch) = rx.recv().await {
-        let mut sql = String::from(
-            "INSERT INTO web_result (job_id, seq, row_id, nik, name, verdict, codes, region, \
-             regency, amount, body) VALUES ",
-        );
-        for i in 0..batch.len() {
-            let b = i * 11;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for k in 1..=11 {
-                if k > 1 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${}", b + k));
-            }
-            sql.push(')');
+/// Rows per transaction of the importer: short enough that logins and case records, which
+/// write the same database, do not wait long behind it.
+const IMPORT_TX_ROWS: usize = 20_000;
+
+/// What the engine's writer thread does with each block of verdicts for the web application.
+struct Tap {
+    file: std::io::BufWriter<std::fs::File>,
+    at: u64,
+    seq: i64,
+    line: Vec<u8>,
+    batch: Vec<DbRow>,
+    tx: tokio::sync::mpsc::Sender<Vec<DbRow>>,
+    agg: Aggregates,
+    err: Option<String>,
+}
+
+impl Tap {
+    fn create(
+        path: &std::path::Path,
+        tx: tokio::sync::mpsc::Sender<Vec<DbRow>>,
+    ) -> std::io::Result<Tap> {
+        Ok(Tap {
+            file: std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?),
+            at: 0,
+            seq: 0,
+            line: Vec::with_capacity(4096),
+            batch: Vec::with_capacity(IMPORT_ROWS),
+            tx,
+            agg: Aggregates::default(),
+            err: None,
+        })
+    }
+
+    fn take(&mut self, rows: &[VerdictRow]) {
+        use std::io::Write as _;
+        if self.err.is_some() {
+            return;
         }
+        for v in rows {
+            self.line.clear();
+            if let Err(e) = serde_json::to_writer(&mut self.line, v) {
+                self.err = Some(e.to_string());
+                return;
+            }
+            self.line.push(b'\n');
+            if let Err(e) = self.file.write_all(&self.line) {
+                self.err = Some(e.to_string());
+                return;
+            }
+            let codes: Vec<&str> = v
+                .reasons
+                .iter()
+                .filter(|r| r.overridden_by.is_empty())
+                .map(|r| r.code.as_str())
+                .collect();
+            let codes = if codes.is_empty() {
+                String::new()
+            } else {
+                format!(";{};", codes.join(";"))
+            };
+            let region = v.region.clone().unwrap_or_default();
+            let regency = crate::region::regency_of(&region);
+            let verdict = v.verdict.as_str();
+            self.agg.add(&regency, verdict, &codes, v.amount);
+            self.seq += 1;
+            self.batch.push(DbRow {
+                seq: self.seq,
+                row_id: if v.row_id.is_empty() {
+                    v.row_no.to_string()
+                } else {
+                    v.row_id.clone()
+                },
+                nik: v.nik_listed.clone(),
+                name: v.name.clone(),
+                verdict,
+                codes,
+                region,
+                regency,
+                amount: v.amount,
+                kk: v.kk_listed.clone().unwrap_or_default(),
+                body_at: self.at as i64,
+                body_len: self.line.len() as i64 - 1,
+            });
+            self.at += self.line.len() as u64;
+            if self.batch.len() == IMPORT_ROWS && !self.send() {
+                return;
+            }
+        }
+    }
+
+    fn send(&mut self) -> bool {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(IMPORT_ROWS));
+        if self.tx.blocking_send(batch).is_err() {
+            // The importer stopped; it reports why.
+            self.err = Some("import stopped".into());
+            return false;
+        }
+        true
+    }
+
+    /// Hands the last rows on, closes the file; the aggregates, or what went wrong.
+    fn close(mut self) -> Result<Aggregates, String> {
+        use std::io::Write as _;
+        if self.err.is_none() && !self.batch.is_empty() {
+            self.send();
+        }
+        if self.err.is_none()
+            && let Err(e) = self.file.flush()
+        {
+            self.err = Some(e.to_string());
+        }
+        match self.err {
+            Some(e) => Err(e),
+            None => Ok(self.agg),
+        }
+    }
+}
+
+fn insert_sql(job: i64, rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO web_result (job_id, seq, row_id, nik, name, verdict, codes, region, \
+         regency, amount, kk, body_at, body_len, body) VALUES ",
+    );
+    for i in 0..rows {
+        let b = i * 12;
+        if i > 0 {
+            sql.push(',');
+        }
+        // The job's id is a number of ours, written in; the rest are parameters.
+        sql.push_str(&format!("({job}"));
+        for k in 1..=12 {
+            sql.push_str(&format!(",${}", b + k));
+        }
+        sql.push_str(",'')");
+    }
+    sql
+}
+
+/// Writes the batches the tap hands on into `web_result` (one prepared multi-row insert per
+/// batch, a transaction per [`IMPORT_TX_ROWS`] rows). Returns the number of rows.
+async fn import_rows(
+    web: Arc<Web>,
+    job: i64,
+    mut rx: tokio::sync::mpsc::Receiver<Vec<DbRow>>,
+) -> Result<u64, String> {
+    let err = |e: sqlx::Error| e.to_string();
+    for table in ["web_result", "web_job_agg", "web_job_reason"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE job_id = $1"
+        )))
+        .bind(job)
+        .execute(&web.db.pool)
+        .await
+        .map_err(err)?;
+    }
+    let full = insert_sql(job, IMPORT_ROWS);
+    let mut n: u64 = 0;
+    let mut tx = web.db.pool.begin().await.map_err(err)?;
+    let mut in_tx = 0usize;
+    while let Some(batch) = rx.recv().await {
+        let sql = if batch.len() == IMPORT_ROWS {
+            full.clone()
+        } else {
+            insert_sql(job, batch.len())
+        };
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        n += batch.len() as u64;
+        in_tx += batch.len();
         for r in batch {
-            seq += 1;
-            let regency = crate::region::regency_of(&r.region);
             q = q
-                .bind(job.id)
-                .bind(seq)
+                .bind(r.seq)
                 .bind(r.row_id)
                 .bind(r.nik)
                 .bind(r.name)
                 .bind(r.verdict)
                 .bind(r.codes)
                 .bind(r.region)
-                .bind(regency)
+                .bind(r.regency)
                 .bind(r.amount)
-                .bind(r.body);
+                .bind(r.kk)
+                .bind(r.body_at)
+                .bind(r.body_len);
         }
-        q.execute(&mut *tx).await.map_err(|e| e.to_string())?;
+        q.execute(&mut *tx).await.map_err(err)?;
+        if in_tx >= IMPORT_TX_ROWS {
+            tx.commit().await.map_err(err)?;
+            tx = web.db.pool.begin().await.map_err(err)?;
+            in_tx = 0;
+        }
     }
-    reader.await.map_err(|e| e.to_string())??;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    Ok(seq as u64)
+    tx.commit().await.map_err(err)?;
+    Ok(n)
 }
 
-/// Visits a JSON array element by element, handing batches of [`IMPORT_ROWS`] rows on.
-struct EachRow<F>(F);
-
-impl<'de, F: FnMut(Vec<ResultRow>) -> bool> DeserializeSeed<'de> for EachRow<F> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
+/// Writes a job's aggregates (replacing any) and marks it aggregated.
+pub(crate) async fn write_aggregates(
+    web: &Web,
+    job: i64,
+    agg: &Aggregates,
+) -> Result<(), sqlx::Error> {
+    let mut tx = web.db.pool.begin().await?;
+    for table in ["web_job_agg", "web_job_reason"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE job_id = $1"
+        )))
+        .bind(job)
+        .execute(&mut *tx)
+        .await?;
     }
-}
-
-impl<'de, F: FnMut(Vec<ResultRow>) -> bool> Visitor<'de> for EachRow<F> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of verdicts")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        let mut batch = Vec::with_capacity(IMPORT_ROWS);
-        while let Some(v) = seq.next_element::<serde_json::Value>()? {
-            batch.push(result_row(v));
-            if batch.len() == IMPORT_ROWS
-                && !(self.0)(std::mem::replace(
-                    &mut batch,
-                    Vec::with_capacity(IMPORT_ROWS),
-                ))
-            {
-                return Err(serde::de::Error::custom("import stopped"));
+    for (regency, a) in &agg.regencies {
+        for (v, (n, amount)) in a.verdicts.iter().enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO web_job_agg (job_id, regency, verdict, n, amount) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(job)
+            .bind(regency.as_str())
+            .bind(VERDICTS[v])
+            .bind(*n)
+            .bind(*amount)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (code, per_verdict) in &a.reasons {
+            for (v, n) in per_verdict.iter().enumerate() {
+                if *n == 0 {
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT INTO web_job_reason (job_id, regency, verdict, code, n) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(job)
+                .bind(regency.as_str())
+                .bind(VERDICTS[v])
+                .bind(code.as_str())
+                .bind(*n)
+                .execute(&mut *tx)
+                .await?;
             }
         }
-        if !batch.is_empty() && !(self.0)(batch) {
-            return Err(serde::de::Error::custom("import stopped"));
-        }
-        Ok(())
     }
+    sqlx::query("UPDATE web_job SET aggregated = 1 WHERE id = $1")
+        .bind(job)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Aggregates for finished jobs imported before aggregates were kept, from their rows (once,
+/// when the node starts).
+async fn backfill_aggregates(web: &Web) -> Result<(), sqlx::Error> {
+    let jobs: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM web_job WHERE status = 'done' AND aggregated = 0 ORDER BY id",
+    )
+    .fetch_all(&web.db.pool)
+    .await?;
+    for job in jobs {
+        let rows = sqlx::query(
+            "SELECT regency, verdict, codes, amount FROM web_result WHERE job_id = $1",
+        )
+        .bind(job)
+        .fetch_all(&web.db.pool)
+        .await?;
+        let mut agg = Aggregates::default();
+        for r in &rows {
+            agg.add(
+                &r.try_get::<String, _>("regency")?,
+                &r.try_get::<String, _>("verdict")?,
+                &r.try_get::<String, _>("codes")?,
+                r.try_get("amount")?,
+            );
+        }
+        write_aggregates(web, job, &agg).await?;
+    }
+    Ok(())
 }

@@ -498,9 +498,9 @@ pub(crate) async fn counts(
     job: i64,
     region: Option<&str>,
 ) -> Result<Counts, sqlx::Error> {
+    // From the job's aggregates (written once when its rows were imported).
     let mut sql = String::from(
-        "SELECT verdict, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amt FROM web_result \
-         WHERE job_id = $1",
+        "SELECT verdict, SUM(n) AS n, SUM(amount) AS amt FROM web_job_agg WHERE job_id = $1",
     );
     if region.is_some() {
         sql.push_str(" AND regency = $2");
@@ -520,27 +520,27 @@ pub(crate) async fn counts(
     Ok(c)
 }
 
-/// Reason codes and their row counts, most frequent first.
+/// Reason codes and their row counts, most frequent first (from the job's aggregates).
 pub(crate) async fn top_reasons(
     web: &Web,
     job: i64,
     region: Option<&str>,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let mut sql = String::from("SELECT codes FROM web_result WHERE job_id = $1 AND codes <> ''");
+    let mut sql = String::from("SELECT code, SUM(n) AS n FROM web_job_reason WHERE job_id = $1");
     if region.is_some() {
         sql.push_str(" AND regency = $2");
     }
-    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(job);
+    sql.push_str(" GROUP BY code");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job);
     if let Some(r) = region {
         q = q.bind(r.to_string());
     }
-    let mut m: std::collections::BTreeMap<String, i64> = Default::default();
-    for codes in q.fetch_all(&web.db.pool).await? {
-        for c in codes.split(';').filter(|c| !c.is_empty()) {
-            *m.entry(c.to_string()).or_default() += 1;
-        }
-    }
-    let mut v: Vec<_> = m.into_iter().collect();
+    let mut v: Vec<(String, i64)> = q
+        .fetch_all(&web.db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("code")?, r.try_get("n")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(v)
 }
@@ -773,40 +773,51 @@ pub async fn results(
     };
     let mut wh = String::from(" WHERE job_id = $1");
     let mut args: Vec<String> = Vec::new();
-    let mut push = |wh: &mut String, cond: &str, v: String| {
+    // The same filters on the aggregates, while there is no free text (`web_job_reason` when
+    // a reason is asked for, `web_job_agg` otherwise): the count needs no pass over the rows.
+    let mut agg_wh = String::from(" WHERE job_id = $1");
+    fn push(args: &mut Vec<String>, wh: &mut String, cond: &str, v: String) {
         args.push(v);
         wh.push_str(&cond.replace("$?", &format!("${}", args.len() + 1)));
-    };
+    }
     if let Some(r) = scope(&s) {
-        push(&mut wh, " AND regency = $?", r.to_string());
+        push(&mut args, &mut wh, " AND regency = $?", r.to_string());
+        agg_wh.push_str(&format!(" AND regency = ${}", args.len() + 1));
     }
     if ["LAYAK", "TINJAU", "TIDAK LAYAK"].contains(&f.putusan.as_str()) {
-        push(&mut wh, " AND verdict = $?", f.putusan.clone());
+        push(&mut args, &mut wh, " AND verdict = $?", f.putusan.clone());
+        agg_wh.push_str(&format!(" AND verdict = ${}", args.len() + 1));
     }
     let code: String = f
         .alasan
         .chars()
         .filter(|c| c.is_ascii_uppercase() || *c == '_')
         .collect();
+    let mut agg_args: Vec<String> = args.clone();
     if !code.is_empty() {
         push(
+            &mut args,
             &mut wh,
             " AND codes LIKE $? ESCAPE '\\'",
             format!("%;{};%", like_escape(&code)),
         );
+        push(&mut agg_args, &mut agg_wh, " AND code = $?", code.clone());
     }
     let region: String = f.wilayah.chars().filter(|c| c.is_ascii_digit()).collect();
     if region.len() == 4 {
-        push(&mut wh, " AND regency = $?", region);
+        push(&mut args, &mut wh, " AND regency = $?", region.clone());
+        push(&mut agg_args, &mut agg_wh, " AND regency = $?", region);
     } else if region.len() == 2 {
-        push(&mut wh, " AND regency LIKE $?", format!("{region}%"));
+        push(&mut args, &mut wh, " AND regency LIKE $?", format!("{region}%"));
+        push(&mut agg_args, &mut agg_wh, " AND regency LIKE $?", format!("{region}%"));
     }
     let q = f.q.trim();
     if !q.is_empty() {
         if q.chars().all(|c| c.is_ascii_digit()) {
-            push(&mut wh, " AND nik LIKE $?", format!("{}%", like_escape(q)));
+            push(&mut args, &mut wh, " AND nik LIKE $?", format!("{}%", like_escape(q)));
         } else {
             push(
+                &mut args,
                 &mut wh,
                 " AND UPPER(name) LIKE $? ESCAPE '\\'",
                 format!("%{}%", like_escape(&q.to_uppercase())),
@@ -821,11 +832,15 @@ pub async fn results(
         _ => "seq",
     };
     let total: i64 = {
-        let mut qq = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM web_result{wh}"
-        )))
-        .bind(id);
-        for a in &args {
+        let sql = if !q.is_empty() {
+            format!("SELECT COUNT(*) FROM web_result{wh}")
+        } else if !code.is_empty() {
+            format!("SELECT COALESCE(SUM(n), 0) FROM web_job_reason{agg_wh}")
+        } else {
+            format!("SELECT COALESCE(SUM(n), 0) FROM web_job_agg{agg_wh}")
+        };
+        let mut qq = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(id);
+        for a in if q.is_empty() { &agg_args } else { &args } {
             qq = qq.bind(a.clone());
         }
         match qq.fetch_one(&web.db.pool).await {
@@ -936,7 +951,7 @@ async fn regencies(
     job: i64,
     region: Option<&str>,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let mut sql = String::from("SELECT DISTINCT regency FROM web_result WHERE job_id = $1");
+    let mut sql = String::from("SELECT DISTINCT regency FROM web_job_agg WHERE job_id = $1");
     if region.is_some() {
         sql.push_str(" AND regency = $2");
     }
@@ -1096,23 +1111,49 @@ pub(crate) struct RowData {
     pub(crate) nik: String,
     pub(crate) regency: String,
     pub(crate) verdict: String,
+    /// The row's KK is in `web_result.kk` (rows imported before: only in `body`).
+    pub(crate) kk_indexed: bool,
     pub(crate) body: serde_json::Value,
 }
 
-async fn load_row(web: &Web, job: i64, seq: i64) -> Result<Option<RowData>, sqlx::Error> {
+async fn load_row(web: &Web, j: &Job, seq: i64) -> Result<Option<RowData>, sqlx::Error> {
     let r = sqlx::query(
-        "SELECT nik, regency, verdict, body FROM web_result WHERE job_id = $1 AND seq = $2",
+        "SELECT nik, regency, verdict, kk, body, body_at, body_len FROM web_result \
+         WHERE job_id = $1 AND seq = $2",
     )
-    .bind(job)
+    .bind(j.id)
     .bind(seq)
     .fetch_optional(&web.db.pool)
     .await?;
     let Some(r) = r else { return Ok(None) };
+    let at: Option<i64> = r.try_get("body_at")?;
+    let len: Option<i64> = r.try_get("body_len")?;
+    let body = match (at, len) {
+        // The row's JSON in the job's `baris.jsonl`.
+        (Some(at), Some(len)) => {
+            let path = j.dir.join(crate::jobs::BODY_FILE);
+            let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+                use std::io::{Read as _, Seek as _};
+                let mut f = std::fs::File::open(path)?;
+                f.seek(std::io::SeekFrom::Start(at as u64))?;
+                let mut b = vec![0u8; len as usize];
+                f.read_exact(&mut b)?;
+                Ok(b)
+            })
+            .await
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+            .map_err(sqlx::Error::Io)?;
+            serde_json::from_slice(&bytes).unwrap_or_default()
+        }
+        // A row imported before the file was kept has its JSON in `body`.
+        _ => serde_json::from_str(&r.try_get::<String, _>("body")?).unwrap_or_default(),
+    };
     Ok(Some(RowData {
         nik: r.try_get("nik")?,
         regency: r.try_get("regency")?,
         verdict: r.try_get("verdict")?,
-        body: serde_json::from_str(&r.try_get::<String, _>("body")?).unwrap_or_default(),
+        kk_indexed: at.is_some(),
+        body,
     }))
 }
 
@@ -1181,7 +1222,7 @@ pub(crate) async fn row_page(
     let household = if kk.is_empty() {
         Vec::new()
     } else {
-        household(web, j.id, seq, &kk, scope(s))
+        household(web, j.id, seq, &kk, row.kk_indexed, scope(s))
             .await
             .unwrap_or_default()
     };
@@ -1268,12 +1309,16 @@ async fn household(
     job: i64,
     seq: i64,
     kk: &str,
+    indexed: bool,
     region: Option<&str>,
 ) -> Result<Vec<(i64, String, String, String)>, sqlx::Error> {
-    let mut sql = String::from(
+    let mut sql = String::from(if indexed {
         "SELECT seq, name, verdict, regency FROM web_result WHERE job_id = $1 AND seq <> $2 \
-         AND body LIKE $3 ESCAPE '\\'",
-    );
+         AND kk = $3"
+    } else {
+        "SELECT seq, name, verdict, regency FROM web_result WHERE job_id = $1 AND seq <> $2 \
+         AND body LIKE $3 ESCAPE '\\'"
+    });
     if region.is_some() {
         sql.push_str(" AND regency = $4");
     }
@@ -1281,7 +1326,11 @@ async fn household(
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(job)
         .bind(seq)
-        .bind(format!("%\"kk_listed\":\"{}\"%", like_escape(kk)));
+        .bind(if indexed {
+            kk.to_string()
+        } else {
+            format!("%\"kk_listed\":\"{}\"%", like_escape(kk))
+        });
     if let Some(r) = region {
         q = q.bind(r.to_string());
     }
@@ -1318,7 +1367,7 @@ pub(crate) async fn visible_row(
             .await);
     }
     let j = load_job(web, s, id, action).await?;
-    let row = match load_row(web, id, seq).await {
+    let row = match load_row(web, &j, seq).await {
         Ok(r) => r,
         Err(_) => return Err(unavailable(s)),
     };

@@ -293,6 +293,82 @@ async fn a_list_is_validated_and_its_results_paged_filtered_and_downloaded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_kept_at_import_agree_with_the_rows_for_every_filter() {
+    use sqlx::Row as _;
+    let app = App::start().await;
+    let sup = app.login("pengawas").await;
+    let job = app.validate(&sup, "PKH", world_roster("PKH")).await;
+    // The rows as imported: verdict, kabupaten/kota, reason codes.
+    let rows: Vec<(String, String, String)> =
+        sqlx::query("SELECT verdict, regency, codes FROM web_result WHERE job_id = $1")
+            .bind(job)
+            .fetch_all(app.web.db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+    assert!(rows.len() > 10, "{}", rows.len());
+    let count = |f: &dyn Fn(&(String, String, String)) -> bool| {
+        rows.iter().filter(|r| f(r)).count() as i64
+    };
+    let total = |q: String| {
+        let app = &app;
+        let sup = &sup;
+        async move {
+            rows_total(
+                &app.get(&format!("/validasi/{job}/hasil?{q}"), Some(sup))
+                    .await
+                    .body,
+            )
+        }
+    };
+    assert_eq!(total(String::new()).await, rows.len() as i64);
+    for v in ["LAYAK", "TINJAU", "TIDAK LAYAK"] {
+        let want = count(&|r| r.0 == v);
+        assert_eq!(total(format!("putusan={}", v.replace(' ', "+"))).await, want, "{v}");
+    }
+    let mut codes: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.2.split(';').filter(|c| !c.is_empty()).map(String::from))
+        .collect();
+    codes.sort();
+    codes.dedup();
+    assert!(codes.len() >= 3, "{codes:?}");
+    for c in &codes {
+        let has = |r: &(String, String, String)| r.2.contains(&format!(";{c};"));
+        assert_eq!(total(format!("alasan={c}")).await, count(&has), "{c}");
+        assert_eq!(
+            total(format!("alasan={c}&putusan=TINJAU")).await,
+            count(&|r| has(r) && r.0 == "TINJAU"),
+            "{c} TINJAU"
+        );
+    }
+    let regency = rows.iter().find(|r| !r.1.is_empty()).unwrap().1.clone();
+    let province = regency[..2].to_string();
+    assert_eq!(
+        total(format!("wilayah={regency}")).await,
+        count(&|r| r.1 == regency)
+    );
+    assert_eq!(
+        total(format!("wilayah={province}&putusan=TIDAK+LAYAK")).await,
+        count(&|r| r.1.starts_with(&province) && r.0 == "TIDAK LAYAK")
+    );
+    // An operator's counts are their kabupaten/kota's, on the results page and beranda.
+    let seq = app.rows_in_and_out_of(job, &regency).await.0;
+    let op = app.operator_of_row(job, seq).await;
+    let r = app.get(&format!("/validasi/{job}/hasil"), Some(&op)).await;
+    assert_eq!(rows_total(&r.body), count(&|r| r.1 == regency));
+    let r = app
+        .get(&format!("/validasi/{job}/hasil?putusan=TINJAU"), Some(&op))
+        .await;
+    assert_eq!(
+        rows_total(&r.body),
+        count(&|r| r.1 == regency && r.0 == "TINJAU")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_permission_matrix_holds() {
     let app = App::start().await;
     let sup = app.login("pengawas").await;
