@@ -539,6 +539,104 @@ pub const REASON_COLUMNS: &[Column<VerdictRow, ReasonOut>] = &[
     },
 ];
 
+/// The final status of a case — a TINJAU row checked in the field — as the web application
+/// records it (the last outcome recorded or overridden), for the results an officer downloads
+/// after case work (see [`crate::cases`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseStatus {
+    /// The row's `No` as listed.
+    pub row_id: String,
+    /// NIK as listed.
+    pub nik: String,
+    /// Name as listed.
+    pub name: String,
+    /// `tetap`, `dikeluarkan` or `perbaiki`.
+    pub outcome: String,
+    /// The officer's note (a supervisor's override: the reason).
+    pub note: String,
+    /// Who decided (user name).
+    pub by: String,
+    /// When, as officers read it (`dd-mm-yyyy HH:MM WIB`).
+    pub at: String,
+}
+
+/// A case outcome in words (`tetap` → "Tetap (layak setelah cek lapangan)").
+pub fn case_outcome_label(outcome: &str, lang: Lang) -> &'static str {
+    match outcome {
+        "tetap" => lang.pick(
+            "Tetap (layak setelah cek lapangan)",
+            "Kept (eligible after field check)",
+        ),
+        "dikeluarkan" => lang.pick("Dikeluarkan", "Removed"),
+        "perbaiki" => lang.pick("Perbaiki data", "Correct the data"),
+        _ => lang.pick("Belum diputuskan", "Not decided"),
+    }
+}
+
+/// The cases table (sheet "Kasus" added to `verdicts.xlsx` when it is downloaded after case
+/// work); the `case_*` columns are also appended to `verdicts.csv`'s rows.
+pub const CASE_COLUMNS: &[Column<CaseStatus>] = &[
+    Column {
+        key: "row_no",
+        id: "No",
+        en: "No",
+        width: 6.0,
+        kind: Kind::Integer,
+        value: |c, _, _| match c.row_id.parse::<i64>() {
+            Ok(n) => Cell::Int(n),
+            Err(_) => Cell::text(&c.row_id),
+        },
+    },
+    Column {
+        key: "nik_listed",
+        id: "NIK",
+        en: "NIK",
+        width: 19.0,
+        kind: Kind::Text,
+        value: |c, _, _| Cell::text(&c.nik),
+    },
+    Column {
+        key: "name",
+        id: "Nama",
+        en: "Name",
+        width: 26.0,
+        kind: Kind::Text,
+        value: |c, _, _| Cell::text(&c.name),
+    },
+    Column {
+        key: "case_outcome",
+        id: "Hasil cek lapangan",
+        en: "Field-check outcome",
+        width: 30.0,
+        kind: Kind::Text,
+        value: |c, _, lang| Cell::text(case_outcome_label(&c.outcome, lang)),
+    },
+    Column {
+        key: "case_note",
+        id: "Catatan kasus",
+        en: "Case note",
+        width: 40.0,
+        kind: Kind::Wrapped,
+        value: |c, _, _| Cell::text(&c.note),
+    },
+    Column {
+        key: "case_by",
+        id: "Diputuskan oleh",
+        en: "Decided by",
+        width: 16.0,
+        kind: Kind::Text,
+        value: |c, _, _| Cell::text(&c.by),
+    },
+    Column {
+        key: "case_at",
+        id: "Waktu putusan",
+        en: "Decided at",
+        width: 20.0,
+        kind: Kind::Text,
+        value: |c, _, _| Cell::text(&c.at),
+    },
+];
+
 /// The rejected rows of the list: not validated (sheet "Ditolak", `rejects.csv`).
 pub const REJECT_COLUMNS: &[Column<Problem>] = &[
     Column {
@@ -616,6 +714,7 @@ mod tests {
         check(VERDICT_COLUMNS);
         check(REASON_COLUMNS);
         check(REJECT_COLUMNS);
+        check(CASE_COLUMNS);
     }
 
     #[test]
@@ -645,6 +744,7 @@ mod tests {
         check(doc, VERDICT_COLUMNS);
         check(doc, REASON_COLUMNS);
         check(doc, REJECT_COLUMNS);
+        check(doc, CASE_COLUMNS);
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //! - [`ledger`]: household × programme × period ledger for PROGRAM_OVERLAP and its budget.
 //! - [`output`]: verdict files (CSV, JSON, XLSX), summary and manifest; [`layout`]: every
 //!   column of the officer-facing files, in one place.
+//! - [`cases`]: the final status of case work (web application) in the downloaded results.
 //! - [`eval`]: precision/recall against the synthetic generator's truth.
 
 pub mod answers;
+pub mod cases;
 pub mod check;
 pub mod embedded;
 pub mod eval;

@@ -1,7 +1,7 @@
 // End-to-end test of Sinergi Web in a real headless browser (Debian's Chromium through
 // playwright-core): log in with the keyboard, upload the demo PKH list, wait for the job,
-// filter to TINJAU, open a row, record a case outcome, download the XLSX results and the
-// cases; axe-core on every main page (0 serious or critical violations); screenshots of the
+// filter to TINJAU, open a row, record a case outcome, download the XLSX results (checking
+// the outcome is in them) and the cases; axe-core on every main page (0 serious or critical violations); screenshots of the
 // main pages at 1366x768 and 390x844.
 //
 // Run by run.sh, which starts a node and sets SINERGI_URL, SINERGI_LIST, SINERGI_USER,
@@ -9,6 +9,7 @@
 
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 
@@ -31,6 +32,30 @@ const browser = await chromium.launch({
 const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true, bypassCSP: true });
 const page = await context.newPage();
 const problems = [];
+
+// The parts of a zip file (an XLSX) by name, read through its central directory.
+function unzip(buf) {
+  let end = buf.length - 22;
+  while (end >= 0 && buf.readUInt32LE(end) !== 0x06054b50) end--;
+  assert.ok(end >= 0, 'a zip file');
+  const count = buf.readUInt16LE(end + 10);
+  let at = buf.readUInt32LE(end + 16);
+  const parts = {};
+  for (let i = 0; i < count; i++) {
+    const method = buf.readUInt16LE(at + 10);
+    const size = buf.readUInt32LE(at + 20);
+    const nameLen = buf.readUInt16LE(at + 28);
+    const extraLen = buf.readUInt16LE(at + 30);
+    const commentLen = buf.readUInt16LE(at + 32);
+    const local = buf.readUInt32LE(at + 42);
+    const name = buf.subarray(at + 46, at + 46 + nameLen).toString();
+    const data = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const raw = buf.subarray(data, data + size);
+    parts[name] = (method === 8 ? inflateRawSync(raw) : raw).toString('utf8');
+    at += 46 + nameLen + extraLen + commentLen;
+  }
+  return parts;
+}
 
 async function axe(name) {
   await page.addScriptTag({ content: axeSource });
@@ -109,12 +134,18 @@ await page.fill('#catatan', 'Uji e2e: sudah pindah domisili');
 await Promise.all([page.waitForURL(rowUrl), page.click('form[action^="/kasus/"] button.utama')]);
 assert.ok((await page.textContent('.riwayat')).includes('Uji e2e: sudah pindah domisili'));
 
-// 6. Download the XLSX results (the engine's file) and the cases with the outcome.
+// 6. Download the XLSX results (the engine's file with the case's final status) and the cases.
 await page.goto(jobUrl);
 const [xlsx] = await Promise.all([page.waitForEvent('download'), page.click('text=Unduh XLSX')]);
 const xlsxPath = await xlsx.path();
 const xbytes = readFileSync(xlsxPath);
 assert.equal(xbytes.subarray(0, 2).toString(), 'PK', 'an XLSX (zip) file');
+// The case's final status is in it: a sheet "Kasus" with the outcome and the note.
+const parts = unzip(xbytes);
+assert.ok(/<sheet name="Kasus"/.test(parts['xl/workbook.xml']), 'a Kasus sheet');
+const kasus = Object.entries(parts).find(([n, x]) => n.startsWith('xl/worksheets/') && x.includes('Hasil cek lapangan'));
+assert.ok(kasus, 'the Kasus sheet has the case columns');
+assert.ok(kasus[1].includes('>Dikeluarkan<') && kasus[1].includes('Uji e2e: sudah pindah domisili'), kasus[1]);
 const [cases] = await Promise.all([page.waitForEvent('download'), page.click('text=Unduh kasus (CSV)')]);
 const ctext = readFileSync(await cases.path(), 'utf8');
 assert.ok(ctext.includes('dikeluarkan') && ctext.includes('Uji e2e: sudah pindah domisili'), ctext);

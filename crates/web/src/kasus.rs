@@ -2,7 +2,8 @@
 //! outcome of the field check (tetap / dikeluarkan / perbaiki data) with a note and an optional
 //! attachment (PDF, JPEG or PNG by its first bytes, at most 5 MB, kept in the database and never
 //! served back); a supervisor overrides a recorded outcome with a reason. Every event is kept
-//! and audited; `kasus.csv` lists them, the last of a row being its final status.
+//! and audited; `kasus.csv` lists them, the last of a row being its final status, which the
+//! next download of the results carries (`sinergi_engine::cases`).
 
 use std::sync::Arc;
 
@@ -27,15 +28,40 @@ pub const MAX_ATTACHMENT: usize = 5 * 1024 * 1024;
 pub const OUTCOMES: [&str; 3] = ["tetap", "dikeluarkan", "perbaiki"];
 
 pub fn outcome_label(lang: Lang, o: &str) -> &'static str {
-    match o {
-        "tetap" => lang.pick(
-            "Tetap (layak setelah cek lapangan)",
-            "Kept (eligible after field check)",
-        ),
-        "dikeluarkan" => lang.pick("Dikeluarkan", "Removed"),
-        "perbaiki" => lang.pick("Perbaiki data", "Correct the data"),
-        _ => lang.pick("Belum diputuskan", "Not decided"),
+    sinergi_engine::layout::case_outcome_label(o, lang)
+}
+
+/// The final status of every case of a job (the last event of each row), in row order, for
+/// the results download.
+pub(crate) async fn final_cases(
+    web: &Web,
+    job: i64,
+) -> Result<Vec<(i64, sinergi_engine::layout::CaseStatus)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT e.seq, e.outcome, e.note, e.by_user, e.at_us, r.row_id, r.nik, r.name \
+         FROM web_case_event e JOIN web_result r ON r.job_id = e.job_id AND r.seq = e.seq \
+         WHERE e.job_id = $1 ORDER BY e.id",
+    )
+    .bind(job)
+    .fetch_all(&web.db.pool)
+    .await?;
+    let mut last: std::collections::BTreeMap<i64, sinergi_engine::layout::CaseStatus> =
+        Default::default();
+    for r in rows {
+        last.insert(
+            r.try_get("seq")?,
+            sinergi_engine::layout::CaseStatus {
+                row_id: r.try_get("row_id")?,
+                nik: r.try_get("nik")?,
+                name: r.try_get("name")?,
+                outcome: r.try_get("outcome")?,
+                note: r.try_get("note")?,
+                by: r.try_get("by_user")?,
+                at: wib(r.try_get("at_us")?),
+            },
+        );
     }
+    Ok(last.into_iter().collect())
 }
 
 /// The latest outcome of each case among `seqs`.

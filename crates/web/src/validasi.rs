@@ -23,7 +23,9 @@ use sqlx::Row as _;
 use crate::audit::Event;
 use crate::auth::Role;
 use crate::jobs::Job;
-use crate::kasus::{CaseLine, OUTCOMES, case_events, case_outcomes, cases_csv, outcome_label};
+use crate::kasus::{
+    CaseLine, OUTCOMES, case_events, case_outcomes, cases_csv, final_cases, outcome_label,
+};
 use crate::pages::{csrf_message, error_for};
 use crate::{Page, Rendered, Session, Web};
 
@@ -972,7 +974,9 @@ async fn regencies(
 }
 
 /// `GET /validasi/{job}/unduh/{file}`: `verdicts.xlsx` or `verdicts.csv`, the files the
-/// engine wrote for the job, byte for byte as `sinergi validate` writes them.
+/// engine wrote for the job, byte for byte as `sinergi validate` writes them — with, once
+/// cases have been worked on, each case's final status (`sinergi_engine::cases`); or
+/// `kasus.csv`, every case event.
 pub async fn download(
     State(web): State<Arc<Web>>,
     s: Session,
@@ -1029,9 +1033,37 @@ pub async fn download(
             Err(_) => return unavailable(&s),
         }
     } else {
-        match tokio::fs::read(j.out_dir().join(name)).await {
+        let bytes = match tokio::fs::read(j.out_dir().join(name)).await {
             Ok(b) => b,
             Err(_) => return unavailable(&s),
+        };
+        // After case work, the final status of every case goes with the results.
+        let cases = match final_cases(&web, id).await {
+            Ok(c) => c,
+            Err(_) => return unavailable(&s),
+        };
+        if cases.is_empty() {
+            bytes
+        } else {
+            let lang = web.opts.lang;
+            let made = tokio::task::spawn_blocking(move || {
+                if name == "verdicts.xlsx" {
+                    let list: Vec<_> = cases.into_iter().map(|(_, c)| c).collect();
+                    sinergi_engine::cases::workbook_with_cases(&bytes, &list, lang)
+                } else {
+                    let by_row = cases.into_iter().map(|(seq, c)| (seq as u64, c)).collect();
+                    sinergi_engine::cases::csv_with_cases(&bytes, &by_row, lang)
+                }
+            })
+            .await;
+            match made {
+                Ok(Ok(b)) => b,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, job = id, "results with cases not made");
+                    return unavailable(&s);
+                }
+                Err(_) => return unavailable(&s),
+            }
         }
     };
     if let Err(r) = web

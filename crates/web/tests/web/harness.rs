@@ -218,6 +218,21 @@ fn civil(days: i64) -> String {
 }
 
 /// The workbook holds no formula anywhere.
+/// A workbook's sheet names and one sheet's cells as text (empty when there is no such sheet).
+pub fn sheet_of(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    use calamine::Reader as _;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names = wb.sheet_names();
+    let rows = match wb.worksheet_range(name) {
+        Ok(r) => r
+            .rows()
+            .map(|row| row.iter().map(|c| c.to_string()).collect())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    (names, rows)
+}
+
 pub fn assert_no_formulas(bytes: &[u8]) {
     use calamine::Reader as _;
     let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();

@@ -557,6 +557,46 @@ async fn a_case_is_recorded_by_the_operator_and_overridden_by_the_supervisor() {
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[1].contains("dikeluarkan") && lines[1].contains("Sudah pindah ke luar kota"));
     assert!(lines[2].contains("tetap") && lines[2].contains("koreksi-pengawas"));
+    // The results download carries the final status: the workbook gets a sheet "Kasus" with
+    // the case's last outcome, its other sheets as the run wrote them.
+    let x = app
+        .get(&format!("/validasi/{job}/unduh/verdicts.xlsx"), Some(&sup))
+        .await;
+    assert_eq!(x.status, StatusCode::OK);
+    let dir = app.web.job(job).await.unwrap().unwrap().out_dir();
+    let engine = std::fs::read(dir.join("verdicts.xlsx")).unwrap();
+    assert_ne!(x.bytes, engine);
+    let (sheets, kasus) = sheet_of(&x.bytes, "Kasus");
+    let (engine_sheets, _) = sheet_of(&engine, "Kasus");
+    assert_eq!(sheets[..sheets.len() - 1], engine_sheets[..]);
+    assert_eq!(sheets.last().unwrap(), "Kasus");
+    assert_eq!(kasus.len(), 2, "{kasus:?}");
+    assert_eq!(kasus[0][3], "Hasil cek lapangan");
+    assert_eq!(kasus[1][3], "Tetap (layak setelah cek lapangan)");
+    assert_eq!(kasus[1][4], "Surat keterangan domisili masih berlaku");
+    assert_eq!(kasus[1][5], "pengawas");
+    assert_eq!(
+        sheet_of(&x.bytes, "Hasil").1,
+        sheet_of(&engine, "Hasil").1,
+        "the results sheet is the run's"
+    );
+    assert_no_formulas(&x.bytes);
+    // The CSV gets the case columns, filled on the case's row only.
+    let c = app
+        .get(&format!("/validasi/{job}/unduh/verdicts.csv"), Some(&sup))
+        .await;
+    let text = String::from_utf8(c.bytes).unwrap();
+    let mut rd = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = rd.headers().unwrap().clone();
+    let col = header.iter().position(|h| h == "Hasil cek lapangan").unwrap();
+    let outcomes: Vec<String> = rd
+        .records()
+        .map(|r| r.unwrap().get(col).unwrap().to_string())
+        .collect();
+    assert_eq!(outcomes[(seq - 1) as usize], "Tetap (layak setelah cek lapangan)");
+    assert_eq!(outcomes.iter().filter(|o| !o.is_empty()).count(), 1);
     // A row that is not TINJAU is no case.
     let layak = app.row_with_verdict(job, "LAYAK", None).await;
     let op = app.operator_of_row(job, layak).await;
