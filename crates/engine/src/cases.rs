@@ -90,11 +90,12 @@ pub fn workbook_with_cases(
     lang: Lang,
 ) -> Result<Vec<u8>, CaseExportError> {
     let mut zin = zip::ZipArchive::new(Cursor::new(xlsx))?;
-    let read = |zin: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str| -> Result<String, CaseExportError> {
-        let mut s = String::new();
-        zin.by_name(name)?.read_to_string(&mut s)?;
-        Ok(s)
-    };
+    let read =
+        |zin: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str| -> Result<String, CaseExportError> {
+            let mut s = String::new();
+            zin.by_name(name)?.read_to_string(&mut s)?;
+            Ok(s)
+        };
     let workbook = read(&mut zin, "xl/workbook.xml")?;
     let rels = read(&mut zin, "xl/_rels/workbook.xml.rels")?;
     let types = read(&mut zin, "[Content_Types].xml")?;
@@ -111,7 +112,10 @@ pub fn workbook_with_cases(
         .filter_map(|n| n.ok().map(|n| n.to_string()))
         .collect();
     let mut k = 1;
-    while names.iter().any(|n| n == &format!("xl/worksheets/sheet{k}.xml")) {
+    while names
+        .iter()
+        .any(|n| n == &format!("xl/worksheets/sheet{k}.xml"))
+    {
         k += 1;
     }
     let sheet_id = workbook

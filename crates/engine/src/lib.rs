@@ -34,7 +34,9 @@ pub mod run;
 
 pub use facts::RosterRow;
 pub use output::{Manifest, OutputFormat, Summary};
-pub use run::{EngineError, Progress, RunOutput, Stage, ValidateRequest, validate, validate_tapped, validate_with,
+pub use run::{
+    EngineError, Progress, RunOutput, Stage, ValidateRequest, validate, validate_tapped,
+    validate_with,
 };
 pub use validator::Validator;
 pub use verdict::{Decision, NotChecked, NoteOut, ReasonOut, VerdictRow};

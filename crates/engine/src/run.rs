@@ -686,7 +686,9 @@ fn run_with_tap(
         ledger,
         ex,
     };
-    run_judged_tap(program, mapping, req, &mut judge, datasets, load, progress, tap)
+    run_judged_tap(
+        program, mapping, req, &mut judge, datasets, load, progress, tap,
+    )
 }
 
 /// Where a run's verdicts come from: the validator in this process ([`run_with`]), or a

@@ -741,12 +741,11 @@ async fn backfill_aggregates(web: &Web) -> Result<(), sqlx::Error> {
     .fetch_all(&web.db.pool)
     .await?;
     for job in jobs {
-        let rows = sqlx::query(
-            "SELECT regency, verdict, codes, amount FROM web_result WHERE job_id = $1",
-        )
-        .bind(job)
-        .fetch_all(&web.db.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT regency, verdict, codes, amount FROM web_result WHERE job_id = $1")
+                .bind(job)
+                .fetch_all(&web.db.pool)
+                .await?;
         let mut agg = Aggregates::default();
         for r in &rows {
             agg.add(

@@ -810,13 +810,28 @@ pub async fn results(
         push(&mut args, &mut wh, " AND regency = $?", region.clone());
         push(&mut agg_args, &mut agg_wh, " AND regency = $?", region);
     } else if region.len() == 2 {
-        push(&mut args, &mut wh, " AND regency LIKE $?", format!("{region}%"));
-        push(&mut agg_args, &mut agg_wh, " AND regency LIKE $?", format!("{region}%"));
+        push(
+            &mut args,
+            &mut wh,
+            " AND regency LIKE $?",
+            format!("{region}%"),
+        );
+        push(
+            &mut agg_args,
+            &mut agg_wh,
+            " AND regency LIKE $?",
+            format!("{region}%"),
+        );
     }
     let q = f.q.trim();
     if !q.is_empty() {
         if q.chars().all(|c| c.is_ascii_digit()) {
-            push(&mut args, &mut wh, " AND nik LIKE $?", format!("{}%", like_escape(q)));
+            push(
+                &mut args,
+                &mut wh,
+                " AND nik LIKE $?",
+                format!("{}%", like_escape(q)),
+            );
         } else {
             push(
                 &mut args,

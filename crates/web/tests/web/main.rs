@@ -309,9 +309,8 @@ async fn counts_kept_at_import_agree_with_the_rows_for_every_filter() {
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
     assert!(rows.len() > 10, "{}", rows.len());
-    let count = |f: &dyn Fn(&(String, String, String)) -> bool| {
-        rows.iter().filter(|r| f(r)).count() as i64
-    };
+    let count =
+        |f: &dyn Fn(&(String, String, String)) -> bool| rows.iter().filter(|r| f(r)).count() as i64;
     let total = |q: String| {
         let app = &app;
         let sup = &sup;
@@ -326,7 +325,11 @@ async fn counts_kept_at_import_agree_with_the_rows_for_every_filter() {
     assert_eq!(total(String::new()).await, rows.len() as i64);
     for v in ["LAYAK", "TINJAU", "TIDAK LAYAK"] {
         let want = count(&|r| r.0 == v);
-        assert_eq!(total(format!("putusan={}", v.replace(' ', "+"))).await, want, "{v}");
+        assert_eq!(
+            total(format!("putusan={}", v.replace(' ', "+"))).await,
+            want,
+            "{v}"
+        );
     }
     let mut codes: Vec<String> = rows
         .iter()
@@ -590,12 +593,18 @@ async fn a_case_is_recorded_by_the_operator_and_overridden_by_the_supervisor() {
         .delimiter(b';')
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     let header = rd.headers().unwrap().clone();
-    let col = header.iter().position(|h| h == "Hasil cek lapangan").unwrap();
+    let col = header
+        .iter()
+        .position(|h| h == "Hasil cek lapangan")
+        .unwrap();
     let outcomes: Vec<String> = rd
         .records()
         .map(|r| r.unwrap().get(col).unwrap().to_string())
         .collect();
-    assert_eq!(outcomes[(seq - 1) as usize], "Tetap (layak setelah cek lapangan)");
+    assert_eq!(
+        outcomes[(seq - 1) as usize],
+        "Tetap (layak setelah cek lapangan)"
+    );
     assert_eq!(outcomes.iter().filter(|o| !o.is_empty()).count(), 1);
     // A row that is not TINJAU is no case.
     let layak = app.row_with_verdict(job, "LAYAK", None).await;
