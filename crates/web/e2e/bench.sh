@@ -7,7 +7,9 @@
 # the same people: most extra rows are DUPLICATE_IN_LIST), validates it through the web
 # application, then requests beranda, the results page, a filtered results page (TINJAU, name
 # search) and one row N times each (N=200), printing p50/p95 of curl's time_total and each
-# page's bytes over the wire with gzip. Uses target/release/sinergi (SINERGI_BIN to change).
+# page's bytes over the wire with gzip. Also the CPU seconds of the node during the job and of
+# the CLI (comparable when the machine is shared). Uses target/release/sinergi (SINERGI_BIN to
+# change).
 set -euo pipefail
 rows=${1:-100000}
 n=${N:-200}
@@ -77,21 +79,29 @@ csrf=$(grep -o 'name="csrf" value="[^"]*"' login.html | head -1 | sed 's/.*value
 curl -s -b "$jar" -c "$jar" -o /dev/null -d "csrf=$csrf&username=bench&password=sinergi-bench-sandi&kembali=/" "$B/masuk"
 curl -s -b "$jar" "$B/validasi" -o v.html
 csrf=$(grep -o 'name="csrf" value="[^"]*"' v.html | head -1 | sed 's/.*value="//;s/"$//')
+# CPU seconds of the node (user + system), read around the job: unlike wall time, not
+# inflated by other processes on a shared machine.
+cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$pid/stat"; }
+echo "load before the job: $(cut -d' ' -f1-3 /proc/loadavg)"
+c0=$(cpu)
 t0=$(date +%s.%N)
 loc=$(curl -s -b "$jar" -o /dev/null -w '%{redirect_url}' -F "csrf=$csrf" -F program=PKH -F "berkas=@besar.csv" "$B/validasi")
 job=${loc##*/}
-while ! curl -s -b "$jar" "$B/validasi/$job" | grep -q -E 'id="status">(Selesai|Gagal)'; do sleep 1; done
+while ! curl -s -b "$jar" "$B/validasi/$job" | grep -q -E 'id="status">(Selesai|Gagal)'; do sleep 0.2; done
 t1=$(date +%s.%N)
+c1=$(cpu)
 curl -s -b "$jar" "$B/validasi/$job" | grep -q 'id="status">Selesai' || { echo "job failed"; exit 1; }
 # The CLI on the same file, in the same run.
 t2=$(date +%s.%N)
 # The shipped roster mapping read as `;` CSV, as the web application reads an uploaded CSV.
 sed -e 's/^kind = "xlsx"/kind = "csv"\ndelimiter = ";"\nencoding = "auto"/' -e '/^sheet = 0/d' \
   "$root/config/mappings/roster.toml" > roster-csv.toml
-"$bin" validate --program PKH --list besar.csv --mapping roster-csv.toml --out cli-hasil \
-  --db sinergi-data/sinergi.db > cli.log 2>&1 || { cat cli.log; exit 1; }
+/usr/bin/time -f "%U %S" -o cli.cpu "$bin" validate --program PKH --list besar.csv \
+  --mapping roster-csv.toml --out cli-hasil --db sinergi-data/sinergi.db > cli.log 2>&1 \
+  || { cat cli.log; exit 1; }
 t3=$(date +%s.%N)
 echo "rows=$rows web_job_s=$(echo "$t1 - $t0" | bc) cli_validate_s=$(echo "$t3 - $t2" | bc) (cli: $(tail -1 cli.log))"
+echo "cpu_s: web job (node, upload to done) $(echo "$c1 - $c0" | bc), cli $(awk '{print $1 + $2}' cli.cpu); load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 seq1=$(curl -s -b "$jar" "$B/validasi/$job/hasil?putusan=TINJAU" | grep -o "/validasi/$job/baris/[0-9]*" | head -1)
 for page in "/" "/validasi/$job/hasil" "/validasi/$job/hasil?putusan=TINJAU&q=SITI" "/validasi/$job/hasil?putusan=TIDAK%20LAYAK&urut=nama&hal=50" "$seq1"; do
   : > times

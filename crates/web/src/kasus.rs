@@ -35,16 +35,24 @@ pub fn outcome_label(lang: Lang, o: &str) -> &'static str {
 /// the results download.
 pub(crate) async fn final_cases(
     web: &Web,
+    s: &Session,
     job: i64,
 ) -> Result<Vec<(i64, sinergi_engine::layout::CaseStatus)>, sqlx::Error> {
-    let rows = sqlx::query(
+    // An operator's download carries the cases of their kabupaten/kota only.
+    let mut sql = String::from(
         "SELECT e.seq, e.outcome, e.note, e.by_user, e.at_us, r.row_id, r.nik, r.name \
          FROM web_case_event e JOIN web_result r ON r.job_id = e.job_id AND r.seq = e.seq \
-         WHERE e.job_id = $1 ORDER BY e.id",
-    )
-    .bind(job)
-    .fetch_all(&web.db.pool)
-    .await?;
+         WHERE e.job_id = $1",
+    );
+    if scope(s).is_some() {
+        sql.push_str(" AND r.regency = $2");
+    }
+    sql.push_str(" ORDER BY e.id");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job);
+    if let Some(r) = scope(s) {
+        q = q.bind(r.to_string());
+    }
+    let rows = q.fetch_all(&web.db.pool).await?;
     let mut last: std::collections::BTreeMap<i64, sinergi_engine::layout::CaseStatus> =
         Default::default();
     for r in rows {

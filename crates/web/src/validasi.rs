@@ -848,7 +848,12 @@ pub async fn results(
         "nik" => "nik, seq",
         _ => "seq",
     };
-    let total: i64 = {
+    // A job still running has rows in the table already (imported as the engine writes
+    // them) but no results yet: nothing is listed until it is done.
+    let done = j.status == "done";
+    let total: i64 = if !done {
+        0
+    } else {
         let sql = if !q.is_empty() {
             format!("SELECT COUNT(*) FROM web_result{wh}")
         } else if !code.is_empty() {
@@ -877,6 +882,7 @@ pub async fn results(
         qq = qq.bind(a.clone());
     }
     let rows = match qq.fetch_all(&web.db.pool).await {
+        Ok(_) if !done => Vec::new(),
         Ok(r) => r,
         Err(_) => return unavailable(&s),
     };
@@ -1053,7 +1059,7 @@ pub async fn download(
             Err(_) => return unavailable(&s),
         };
         // After case work, the final status of every case goes with the results.
-        let cases = match final_cases(&web, id).await {
+        let cases = match final_cases(&web, &s, id).await {
             Ok(c) => c,
             Err(_) => return unavailable(&s),
         };
