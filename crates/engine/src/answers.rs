@@ -43,6 +43,9 @@ pub struct IdentityQuestion {
     /// Sex as listed, when the list states it.
     #[serde(default)]
     pub sex: Option<Sex>,
+    /// The family card number (KK) the row lists.
+    #[serde(default)]
+    pub kk: Option<u64>,
 }
 
 impl IdentityQuestion {
@@ -55,6 +58,7 @@ impl IdentityQuestion {
             birth_date: row.birth_date.clone(),
             region: row.village,
             sex: row.sex,
+            kk: row.kk,
         }
     }
 
@@ -70,6 +74,7 @@ impl IdentityQuestion {
                 .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
             sex: self.sex,
             region: self.region,
+            kk: self.kk,
         }
     }
 }

@@ -494,6 +494,7 @@ fn main() {
             birth_date: birth,
             sex: Some(p.sex),
             region: Some(p.region),
+            kk: None,
         });
         truth.push(t);
         kinds.push(anomaly);

@@ -18,6 +18,8 @@ pub enum Field {
     Region,
     /// The prior odds that a given registry person is the row's person (1 in N).
     Prior,
+    /// The family card number (KK) the row lists.
+    Kk,
 }
 
 impl Field {
@@ -30,6 +32,7 @@ impl Field {
             Field::Sex => "sex",
             Field::Region => "region",
             Field::Prior => "prior",
+            Field::Kk => "kk",
         }
     }
 }
@@ -57,6 +60,16 @@ pub struct Params {
     pub m: Vec<Vec<f64>>,
     /// `u[f][l]` = P(level l of field f | different persons), over random pairs.
     pub u: Vec<Vec<f64>>,
+    /// A listed KK equal to the candidate's: `[m, u]` (P(equal | same person) among rows that
+    /// keep their listed NIK's holder, and one over the registry's number of families). Both
+    /// 0 when not learnt: the KK then weighs nothing.
+    #[serde(default)]
+    pub kk: [f64; 2],
+    /// Share of the list's rows whose person is not in the registry at all, estimated from
+    /// the list itself ([`crate::Linker::train`]). `None` (defaults, an older model): the
+    /// prior's fixed share is used and "nobody" weighs as much as odds of one.
+    #[serde(default)]
+    pub absent: Option<f64>,
 }
 
 impl Params {
@@ -88,6 +101,8 @@ impl Params {
                 vec![0.5, 0.5],
                 vec![1e-4, 1e-3, 1e-2, 0.9889],
             ],
+            kk: [0.0, 0.0],
+            absent: None,
         }
     }
 
@@ -125,6 +140,9 @@ pub struct EmReport {
     pub holder_pairs: usize,
     /// Fields whose m was read from those rows instead of EM.
     pub m_from_holders: Vec<Field>,
+    /// The share of the list's rows estimated absent from the registry (see
+    /// [`Params::absent`]).
+    pub absent: Option<f64>,
 }
 
 /// Whether one field's weights (best level first) look like an identity comparison: the best
@@ -179,6 +197,7 @@ pub fn em(pairs: &[Gamma], init: &Params, max_iter: usize) -> EmReport {
         fallback_fields: Vec::new(),
         holder_pairs: 0,
         m_from_holders: Vec::new(),
+        absent: None,
     }
 }
 

@@ -36,9 +36,18 @@
 //!    NIK: exact, one substitution, adjacent transposition, truncated-15, other.
 //! 4. **Scoring** (Fellegi–Sunter): `score = log2 prior odds + Σ log2(m/u)`, the posterior
 //!    log2 odds that this registry person is the row's person. The prior is one in the registry
-//!    size (times the share of rows expected in the registry). `probability` divides the
-//!    candidate's odds by `1 + Σ odds` over all candidates, so several equally good candidates
-//!    (ten BUDI SANTOSO born the same day) share the probability and none is linked.
+//!    size times the share of the list's rows that are in the registry at all; `probability`
+//!    divides the candidate's odds by `a + Σ odds` over all candidates, `a` being the share
+//!    that is not (the person is in nobody's record), so several equally good candidates (ten
+//!    BUDI SANTOSO born the same day) share the probability and none is linked. The absent
+//!    share `a` is estimated per list in training ([`Params::absent`]); without an estimate
+//!    (too few rows, an older model) the prior keeps a fixed 0.9 and "nobody" odds of one,
+//!    the stricter bar. A listed KK equal to the candidate's counts as evidence of the
+//!    household (m from the rows that keep their NIK's holder, u one over the number of
+//!    families), and the village agreement it implies is not counted again; a different KK
+//!    counts against a candidate other than the listed NIK's holder, as rarely as the rows
+//!    that keep their holder list another card (for the holder it weighs nothing: an old card
+//!    is a KK_MISMATCH of its own, not a reason to doubt a NIK that agrees).
 //! 5. **Decision**: when the listed NIK exists, its holder is scored like any candidate (the
 //!    exact NIK weighed against name and birth date, no veto). `ExactNik` when the holder's
 //!    posterior log2 odds stay ≥ [`LinkConfig::holder_min_score`]: a name typo, a default
@@ -47,10 +56,15 @@
 //!    considered, so a namesake born on the default date can never take the holder's place.
 //!    Only below it is the row `ExactNikMismatch`: the search runs and the best other
 //!    candidate is offered as [`Link::suggestion`] ("propose the likely right NIK").
-//!    `Probable` when the best candidate's score ≥ [`LinkConfig::match_threshold`], its
-//!    probability ≥ [`LinkConfig::min_probability`] *and its name agrees at least at the
-//!    subset/initials level*; `Possible` above [`LinkConfig::possible_threshold`]; else
-//!    `NotFound`. Every link keeps its score and per-field [`FieldEvidence`]. A suggested or
+//!    `Probable` when the best candidate's odds against "nobody" are ≥
+//!    2^[`LinkConfig::match_threshold`] (score ≥ threshold + log2 `a`), its probability ≥
+//!    [`LinkConfig::min_probability`] *and its name agrees at least at the subset/initials
+//!    level*, and — when the row lists a well-formed NIK that nobody holds — the candidate is a
+//!    NIK near miss of it (or the NIK column holds their KK): such a NIK is a slip on the
+//!    right person's NIK or the NIK of someone the registry does not know, never a licence to
+//!    take a namesake found by name and birth date. A suggestion for a NIK someone else holds
+//!    is held to odds of one against "nobody". `Possible` above
+//!    [`LinkConfig::possible_threshold`]; else `NotFound`. Every link keeps its score and per-field [`FieldEvidence`]. A suggested or
 //!    probable person is an *inferred* identity: the engine never lets a reason resting on it
 //!    be more than TINJAU.
 //!

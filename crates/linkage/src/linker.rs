@@ -29,6 +29,9 @@ pub struct Query {
     pub sex: Option<Sex>,
     /// Village code (10 digits), or a district/regency code.
     pub region: Option<u64>,
+    /// The family card number (KK) the row lists.
+    #[serde(default)]
+    pub kk: Option<u64>,
 }
 
 /// How a probable link was found.
@@ -179,7 +182,8 @@ pub struct LinkConfig {
     /// fall below this (name and birth date weighed against the exact NIK, no veto). Below
     /// it the row is `ExactNikMismatch`; only then is anyone else considered.
     pub holder_min_score: f64,
-    /// Share of roster rows expected to be in the registry (sets the prior).
+    /// Share of roster rows expected to be in the registry (sets the prior) when training has
+    /// not estimated it from the list ([`Params::absent`]).
     pub prior_in_registry: f64,
     /// Estimate m (EM) and u (random pairs) in [`Linker::train`]; otherwise keep defaults.
     pub use_em: bool,
@@ -236,6 +240,7 @@ struct Prep {
     personal: Option<(String, String, f64)>,
     sex: Option<u8>,
     region: Option<u64>,
+    kk: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -248,6 +253,8 @@ struct Cmp {
     date: Option<BirthDateLevel>,
     sex: Option<bool>,
     region: Option<RegionLevel>,
+    /// The listed KK equals the candidate's (None: no KK on the row or in the registry).
+    kk: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -268,6 +275,14 @@ pub struct Linker<'a> {
     /// A manual weight is set for an exact name (no term-frequency adjustment then).
     name_exact_overridden: bool,
     prior: f64,
+    /// Odds of "the row's person is in nobody's record" against which candidates compete
+    /// (the estimated absent share; 1 for a model without one).
+    nobody: f64,
+    /// log2 weight of a listed KK equal to the candidate's (0 when not learnt).
+    kk_weight: f64,
+    /// log2 weight of a listed KK other than the candidate's, for a candidate other than the
+    /// listed NIK's holder (≤ 0).
+    kk_differs: f64,
 }
 
 /// The NIK field's levels: a one-digit substitution is split by the segment it falls in,
@@ -340,6 +355,12 @@ fn date_beside_nik_label(l: BirthDateLevel) -> &'static str {
     }
 }
 
+/// A 16-digit NIK that could have been issued: a known province, no zero region segment, a
+/// real birth date (women's day + 40), a serial other than 0000 ([`sinergi_model::Nik`]).
+fn well_formed_nik(nik: u64) -> bool {
+    sinergi_model::Nik::parse_strict(&format!("{nik:016}")).is_ok()
+}
+
 /// The name and birth-date differences of a linked candidate.
 fn slips(c: &Cmp) -> Vec<Slip> {
     let mut out = Vec::new();
@@ -380,7 +401,14 @@ struct TrainRow {
     /// The comparison vector of the listed NIK's holder when the row keeps them (a
     /// near-certain match, for m; see [`Linker::train`]).
     holder: Option<Gamma>,
+    /// Whether the row's listed KK equals that holder's (when both have one).
+    holder_kk: Option<bool>,
 }
+
+/// The estimated absent share is kept within these bounds: the model's likelihood ratios are
+/// not calibrated finely enough to trust "nobody" odds far below one in a hundred.
+const MIN_ABSENT: f64 = 0.01;
+const MAX_ABSENT: f64 = 0.5;
 
 /// Holder pairs needed before m of name, birth date, sex and region is read from them.
 const MIN_HOLDER_PAIRS: usize = 1000;
@@ -412,6 +440,9 @@ impl<'a> Linker<'a> {
             weights: Vec::new(),
             name_exact_overridden: false,
             prior: 0.0,
+            nobody: 1.0,
+            kk_weight: 0.0,
+            kk_differs: 0.0,
         };
         l.refresh();
         l
@@ -440,8 +471,24 @@ impl<'a> Linker<'a> {
 
     fn refresh(&mut self) {
         let n = self.index.len().max(1) as f64;
-        let p = (self.config.prior_in_registry.clamp(1e-6, 1.0) / n).min(0.5);
+        // With an absent share estimated from the list, the prior is its complement spread
+        // over the registry, and "nobody" competes with the candidates at that share.
+        let (in_registry, nobody) = match self.params.absent {
+            Some(a) => (1.0 - a, a),
+            None => (self.config.prior_in_registry, 1.0),
+        };
+        let p = (in_registry.clamp(1e-6, 1.0) / n).min(0.5);
         self.prior = (p / (1.0 - p)).log2();
+        self.nobody = nobody;
+        let [m, u] = self.params.kk;
+        (self.kk_weight, self.kk_differs) = if m > 0.0 && u > 0.0 && m < 1.0 && u < 1.0 {
+            (
+                (m / u).log2().max(0.0),
+                ((1.0 - m) / (1.0 - u)).log2().min(0.0),
+            )
+        } else {
+            (0.0, 0.0)
+        };
         self.name_exact_overridden = self
             .config
             .weight_overrides
@@ -556,6 +603,7 @@ impl<'a> Linker<'a> {
             },
             sex: q.sex.map(sex_code),
             region: q.region.filter(|&r| r > 0),
+            kk: q.kk.filter(|&k| k > 0),
         }
     }
 
@@ -631,12 +679,13 @@ impl<'a> Linker<'a> {
             }),
             sex: q.sex.map(|s| sex_code(ix.sex(i)) == s),
             region: q.region.map(|r| compare_regions(r, ix.region(i))),
+            kk: q.kk.filter(|_| ix.kk(i) > 0).map(|k| k == ix.kk(i)),
         }
     }
 
     /// The per-field weights of a comparison, with the NIK-implied agreements neutralised.
     /// Returns (field index, level index, label, weight).
-    fn contributions(&self, c: &Cmp) -> [Option<(usize, usize, &'static str, f64)>; 5] {
+    fn contributions(&self, c: &Cmp) -> [Option<(usize, usize, &'static str, f64)>; 6] {
         let w = &self.weights;
         // Segments of the NIK that the candidate shares with the listed NIK (only for near
         // misses and exact matches).
@@ -645,7 +694,7 @@ impl<'a> Linker<'a> {
             _ => None,
         };
         let shares = |s: u8| touched.is_some_and(|t| t & s == 0);
-        let mut out = [None; 5];
+        let mut out = [None; 6];
         if let Some((l, t)) = c.nik {
             let li = nik_level_index(l, t);
             out[0] = Some((0, li, NIK_LEVELS[li], w[0][li]));
@@ -697,6 +746,28 @@ impl<'a> Linker<'a> {
                 (4, li, l.label(), w[4][li])
             });
         }
+        // The listed KK: the same family card is strong evidence of the household, and the
+        // household's village with it (a region agreement then adds nothing). A different KK
+        // counts against a candidate found other than by the listed NIK (as often as lists
+        // carry another card for the right person, which training measures); against the
+        // listed NIK's holder it weighs nothing: the exact NIK, the name and the birth date
+        // decide, and the old card is a KK_MISMATCH of its own.
+        if let Some(agree) = c.kk.filter(|_| self.kk_weight > 0.0) {
+            let holder = matches!(c.nik, Some((NikLevel::Exact, _)));
+            out[5] = Some(if agree {
+                (5, 0, "equal", self.kk_weight)
+            } else if holder {
+                (5, 1, "different_not_weighed", 0.0)
+            } else {
+                (5, 1, "different", self.kk_differs)
+            });
+            if agree
+                && let Some((4, li, _, _)) = out[4]
+                && li != region_index(RegionLevel::Other)
+            {
+                out[4] = Some((4, li, "implied_by_kk", 0.0));
+            }
+        }
         out
     }
 
@@ -706,7 +777,10 @@ impl<'a> Linker<'a> {
     fn gamma(&self, c: &Cmp) -> Gamma {
         let mut g: Gamma = [None; 5];
         for (f, li, label, _) in self.contributions(c).into_iter().flatten() {
-            if !label.contains("implied") && !label.contains("beyond") && !label.contains("beside")
+            if f < g.len()
+                && !label.contains("implied")
+                && !label.contains("beyond")
+                && !label.contains("beside")
             {
                 g[f] = Some(li as u8);
             }
@@ -732,7 +806,7 @@ impl<'a> Linker<'a> {
         }];
         for (f, _, label, w) in self.contributions(c).into_iter().flatten() {
             ev.push(FieldEvidence {
-                field: FIELDS[f],
+                field: FIELDS.get(f).copied().unwrap_or(Field::Kk),
                 level: label,
                 weight: w,
             });
@@ -909,8 +983,11 @@ impl<'a> Linker<'a> {
         }
     }
 
-    fn is_probable(&self, s: &Scored, probability: f64) -> bool {
-        s.score >= self.config.match_threshold
+    /// A confident link: posterior odds against "nobody" (`nobody`, see [`Linker::refresh`])
+    /// of at least `2^match_threshold`, the probability among the competitors, and a name
+    /// that agrees at least at the subset/initials level.
+    fn is_probable(&self, s: &Scored, probability: f64, nobody: f64) -> bool {
+        s.score >= self.config.match_threshold + nobody.log2()
             && probability >= self.config.min_probability
             && matches!(
                 s.cmp.name,
@@ -954,7 +1031,7 @@ impl<'a> Linker<'a> {
                     outcome: LinkOutcome::ExactNik,
                     person: Some(h.person),
                     score: h.score,
-                    probability: odds / (1.0 + odds),
+                    probability: odds / (self.nobody + odds),
                     evidence: self.evidence(&h.cmp),
                     suggestion: None,
                     alternatives: Vec::new(),
@@ -976,8 +1053,10 @@ impl<'a> Linker<'a> {
                 .filter(|s| s.score >= self.config.possible_threshold)
                 .map(|s| {
                     let c = self.candidate(s, denom - h.score.exp2());
+                    // Against odds of one for "nobody": a suggestion replaces a NIK the row
+                    // lists and someone holds, so it is held to the stricter bar.
                     Suggestion {
-                        probable: self.is_probable(s, c.probability),
+                        probable: self.is_probable(s, c.probability, 1.0),
                         evidence: self.evidence(&s.cmp),
                         candidate: c,
                     }
@@ -1002,7 +1081,12 @@ impl<'a> Linker<'a> {
         }
         self.prep_blocking(&mut q);
         let (scored, count) = self.search(&q, &[]);
-        let denom = 1.0 + scored.iter().map(|s| s.score.exp2()).sum::<f64>();
+        let denom = self.nobody + scored.iter().map(|s| s.score.exp2()).sum::<f64>();
+        // A well-formed NIK that nobody holds is either a slip on the right person's NIK (one
+        // digit, two swapped, the last one lost) or the NIK of someone the registry does not
+        // know: only a NIK neighbour may then be linked with confidence, never a namesake
+        // found by name and birth date alone.
+        let unheld_nik = matches!(q.listed, Listed::Full { nik, .. } if well_formed_nik(nik));
         let Some(best) = scored.first() else {
             return Link {
                 outcome: LinkOutcome::NotFound,
@@ -1017,7 +1101,10 @@ impl<'a> Linker<'a> {
             };
         };
         let p = best.score.exp2() / denom;
-        let outcome = if self.is_probable(best, p) {
+        // The family card number written in the NIK column is a slip of its own kind.
+        let near_miss = matches!(best.cmp.nik, Some((l, _)) if l != NikLevel::Exact && l != NikLevel::Other)
+            || matches!(q.listed, Listed::Full { nik, .. } if ix.kk(best.person) == nik);
+        let outcome = if self.is_probable(best, p, self.nobody) && (near_miss || !unheld_nik) {
             LinkOutcome::Probable { via: best.via }
         } else if best.score >= self.config.possible_threshold {
             LinkOutcome::Possible
@@ -1127,12 +1214,12 @@ impl<'a> Linker<'a> {
                     }
                 }
                 // The holder the row keeps: every level as observed, implied or not.
-                let holder = holders
+                let kept = holders
                     .iter()
                     .map(|&i| self.compare(&q, i))
-                    .filter(|c| self.score(c) >= self.config.holder_min_score)
-                    .map(|c| raw_gamma(&c))
-                    .next();
+                    .find(|c| self.score(c) >= self.config.holder_min_score);
+                let holder = kept.as_ref().map(raw_gamma);
+                let holder_kk = kept.and_then(|c| c.kk);
                 // Registry NIKs one insertion or deletion from a garbled cell.
                 let repair_hits = q
                     .repairs
@@ -1147,6 +1234,7 @@ impl<'a> Linker<'a> {
                     full: matches!(q.listed, Listed::Full { .. }),
                     exists: !holders.is_empty(),
                     holder,
+                    holder_kk,
                 }
             })
             .collect();
@@ -1157,7 +1245,14 @@ impl<'a> Linker<'a> {
         let mut holder_pairs: Vec<Gamma> = Vec::new();
         let (mut exists, mut mismatched) = (0usize, 0usize);
         let (mut garbled, mut repair_hits) = (0usize, 0.0);
+        let (mut kk_seen, mut kk_equal) = (0usize, 0usize);
+        let mut kept_holder = Vec::with_capacity(per_query.len());
         for t in per_query {
+            kept_holder.push(t.holder.is_some());
+            if let Some(e) = t.holder_kk {
+                kk_seen += 1;
+                kk_equal += usize::from(e);
+            }
             if let Some(h) = t.repair_hits {
                 garbled += 1;
                 repair_hits += h;
@@ -1186,6 +1281,7 @@ impl<'a> Linker<'a> {
                 fallback_fields: Vec::new(),
                 holder_pairs: holder_pairs.len(),
                 m_from_holders: Vec::new(),
+                absent: None,
             };
         }
         if pairs.len() > MAX_EM_PAIRS {
@@ -1262,8 +1358,80 @@ impl<'a> Linker<'a> {
                 report.fallback_fields.push(*field);
             }
         }
+        // The listed KK: m among the rows that keep their NIK's holder, u one over the
+        // registry's number of families (a random other person shares the row's card about
+        // that often).
+        if kk_seen >= MIN_HOLDER_PAIRS {
+            let mut kks: Vec<u64> = (0..n as u32)
+                .map(|i| self.index.kk(i))
+                .filter(|&k| k > 0)
+                .collect();
+            kks.sort_unstable();
+            kks.dedup();
+            if !kks.is_empty() {
+                params.kk = [
+                    (kk_equal as f64 + 1.0) / (kk_seen as f64 + 2.0),
+                    1.0 / kks.len() as f64,
+                ];
+            }
+        }
         self.params = params;
         self.refresh();
+        // The share of the list's rows whose person the registry does not hold, by EM over
+        // the sampled rows with the model just learnt: a row's odds of "nobody" against the
+        // sum of its candidates' likelihood ratios, each at the prior the share implies.
+        // Rows that keep their listed NIK's holder are in the registry. Rows without a name
+        // carry no evidence beyond the NIK to tell "someone else" from "nobody" and are left
+        // out: a list of bare NIKs gets no estimate (and the stricter bar).
+        let named = |q: &Query| !q.name.trim().is_empty();
+        let rest: Vec<&Query> = sample
+            .iter()
+            .zip(&kept_holder)
+            .filter(|(q, k)| !**k && named(q))
+            .map(|(q, _)| *q)
+            .collect();
+        let n_named = sample.iter().filter(|q| named(q)).count();
+        if n_named >= MIN_HOLDER_PAIRS {
+            let ratios: Vec<f64> = rest
+                .par_iter()
+                .map(|query| self.likelihood_sum(query))
+                .collect();
+            let nf = n.max(1) as f64;
+            let mut a = 0.1;
+            for _ in 0..200 {
+                let nobody: f64 = ratios.iter().map(|l| a / (a + (1.0 - a) / nf * l)).sum();
+                let next = (nobody / n_named as f64).clamp(MIN_ABSENT, MAX_ABSENT);
+                let done = (next - a).abs() < 1e-6;
+                a = next;
+                if done {
+                    break;
+                }
+            }
+            self.params.absent = Some(a);
+            self.refresh();
+        }
+        report.absent = self.params.absent;
         report
+    }
+
+    /// Σ over a row's candidates (the listed NIK's holders and the search) of their
+    /// likelihood ratios (2^(score − prior)).
+    fn likelihood_sum(&self, query: &Query) -> f64 {
+        let mut q = self.prep(query);
+        let holders: Vec<u32> = match q.listed {
+            Listed::Full { nik, .. } => self.index.lookup_nik(nik),
+            _ => Vec::new(),
+        };
+        let mut sum: f64 = holders
+            .iter()
+            .map(|&i| (self.score(&self.compare(&q, i)) - self.prior).exp2())
+            .sum();
+        self.prep_blocking(&mut q);
+        let (scored, _) = self.search(&q, &holders);
+        sum += scored
+            .iter()
+            .map(|s| (s.score - self.prior).exp2())
+            .sum::<f64>();
+        sum
     }
 }

@@ -119,6 +119,7 @@ fn query(nik: Option<&str>, name: &str, birth: Option<NaiveDate>, sex: Option<Se
         birth_date: birth,
         sex,
         region: None,
+        kk: None,
     }
 }
 
@@ -393,6 +394,7 @@ fn roster(w: &World) -> Vec<Query> {
             birth_date: Some(p.birth_date),
             sex: Some(p.sex),
             region: Some(p.region),
+            kk: None,
         });
     }
     out
@@ -536,6 +538,7 @@ proptest! {
             birth_date: days.and_then(NaiveDate::from_num_days_from_ce_opt),
             sex: sex.map(|s| if s { Sex::L } else { Sex::P }),
             region,
+            kk: None,
         };
         let link = linker.link(&q);
         prop_assert!(link.alternatives.len() <= 3);
@@ -972,4 +975,195 @@ fn a_damaged_nik_a_patronymic_and_another_regency_still_find_the_person() {
             .any(|e| e.field == Field::Name && e.level == "exact"),
         "{own:#?}"
     );
+}
+
+/// The linker of [`world`] with a KK model as training would learn it (m 0.95, u one over
+/// the number of families).
+fn with_kk(w: &World) -> Linker<'_> {
+    let mut linker = Linker::new(&w.index, LinkConfig::default());
+    let mut fams: Vec<u64> = w.persons.iter().map(|p| p.kk).collect();
+    fams.sort_unstable();
+    fams.dedup();
+    linker.set_params(Params {
+        kk: [0.95, 1.0 / fams.len() as f64],
+        ..linker.params().clone()
+    });
+    linker
+}
+
+#[test]
+fn a_listed_kk_finds_the_person_when_the_nik_and_the_region_are_lost() {
+    let w = world();
+    let linker = with_kk(&w);
+    let siti = &w.persons[1]; // SITI AMINAH, V1, on the KK of MUHAMMAD SOLEH (0)
+    let row = |name: &str, birth, kk| Query {
+        region: Some(V3), // another regency
+        kk,
+        ..query(None, name, Some(birth), None)
+    };
+    // No NIK cell, another regency, and a name or date slip: not enough alone, enough with
+    // her family card.
+    for (name, birth) in [
+        ("AMINAH", date(1985, 1, 1)),
+        ("S. AMINAH", date(1984, 8, 23)),
+    ] {
+        let alone = linker.link(&row(name, birth, None));
+        assert!(
+            !matches!(alone.outcome, LinkOutcome::Probable { .. }),
+            "{name} without KK: {alone:#?}"
+        );
+        let link = linker.link(&row(name, birth, Some(siti.kk)));
+        assert!(
+            matches!(link.outcome, LinkOutcome::Probable { .. }) && link.person == Some(1),
+            "{name} with KK: {link:#?}"
+        );
+        assert!(
+            link.evidence
+                .iter()
+                .any(|e| e.field == Field::Kk && e.level == "equal" && e.weight > 0.0),
+            "{:#?}",
+            link.evidence
+        );
+    }
+    // A child the registry does not know, listed on the family's card, links to nobody in it.
+    let child = linker.link(&row("AHMAD FAUZI", date(2010, 3, 2), Some(siti.kk)));
+    assert!(
+        !matches!(child.outcome, LinkOutcome::Probable { .. }),
+        "{child:#?}"
+    );
+    // Another family's card counts against her when she is found by name and birth date
+    // (her name and date still carry her)...
+    let exact = linker.link(&row("SITI AMINAH", siti.birth_date, None));
+    let other = linker.link(&row("SITI AMINAH", siti.birth_date, Some(w.persons[2].kk)));
+    assert!(matches!(other.outcome, LinkOutcome::Probable { .. }) && other.person == Some(1));
+    assert!(
+        other.score < exact.score - 2.0,
+        "{} vs {}",
+        other.score,
+        exact.score
+    );
+    // ...and nothing against the holder of the NIK the row lists (a KK_MISMATCH of its own).
+    let listed = |kk| Query {
+        kk,
+        ..query(
+            Some(&nik_str(&w, 1)),
+            "SITI AMINA",
+            Some(date(1985, 1, 1)),
+            None,
+        )
+    };
+    let own = linker.link(&listed(None));
+    let old_card = linker.link(&listed(Some(w.persons[2].kk)));
+    assert_eq!(old_card.outcome, LinkOutcome::ExactNik);
+    assert_eq!(old_card.score, own.score);
+}
+
+#[test]
+fn a_well_formed_nik_nobody_holds_links_only_to_a_neighbour() {
+    let w = world();
+    let linker = with_kk(&w);
+    let ruth = &w.persons[3]; // RUTH MARIA SIMANJUNTAK, the only one of her name
+    let ruth_nik = nik_str(&w, 3);
+    let row = |listed: Option<&str>| {
+        query(
+            listed,
+            "RUTH MARIA SIMANJUNTAK",
+            Some(ruth.birth_date),
+            Some(Sex::P),
+        )
+    };
+    // Her name and birth date are found through the birth-date block whatever the NIK says.
+    let probable =
+        |l: &Link| matches!(l.outcome, LinkOutcome::Probable { .. }) && l.person == Some(3);
+    assert!(probable(&linker.link(&row(None))));
+    // One digit off hers: a slip on her NIK.
+    let slip = one_sub(&ruth_nik, 15, '7');
+    assert!(w.index.lookup_nik(slip.parse().unwrap()).is_empty());
+    assert!(probable(&linker.link(&row(Some(&slip)))));
+    // Her family card number in the NIK column.
+    assert!(probable(
+        &linker.link(&row(Some(&format!("{:016}", ruth.kk))))
+    ));
+    // A well-formed NIK two digits away that nobody holds: someone the registry does not
+    // know, as far as the NIK says; a namesake is not linked on a guess.
+    let far = format!("{}77", &ruth_nik[..14]);
+    assert!(w.index.lookup_nik(far.parse().unwrap()).is_empty());
+    let link = linker.link(&row(Some(&far)));
+    assert!(
+        !matches!(
+            link.outcome,
+            LinkOutcome::Probable { .. } | LinkOutcome::ExactNik
+        ),
+        "{link:#?}"
+    );
+    // A NIK that could never have been issued (province 20) is a garbled cell: found.
+    assert!(probable(
+        &linker.link(&row(Some(&format!("20{}", &far[2..]))))
+    ));
+}
+
+#[test]
+fn training_estimates_the_absent_share_and_the_kk_model_from_the_list() {
+    let w = world();
+    let mut linker = Linker::new(&w.index, LinkConfig::default());
+    // Every registry person listed eight times with their NIK and KK, plus one row in five of
+    // people the registry does not know (well-formed NIKs nobody holds, names nobody bears).
+    let mut rows = Vec::new();
+    for _ in 0..8 {
+        for p in &w.persons {
+            rows.push(Query {
+                region: Some(p.region),
+                kk: Some(p.kk),
+                ..query(
+                    Some(&p.nik.to_string()),
+                    &p.name_norm,
+                    Some(p.birth_date),
+                    Some(p.sex),
+                )
+            });
+        }
+    }
+    let present = rows.len();
+    let given = ["XAVERIUS", "OKTAVIANUS", "YOHANA", "MARSELINA", "GREGORIUS"];
+    let family = ["LAOLI", "ZEBUA", "HAREFA", "GULO"];
+    for k in 0..present / 4 {
+        let birth = date(
+            1950 + (k % 50) as i32,
+            1 + (k % 12) as u32,
+            1 + (k % 27) as u32,
+        );
+        let sex = if k % 2 == 0 { Sex::L } else { Sex::P };
+        rows.push(Query {
+            region: Some(V2),
+            ..query(
+                Some(&nik(351702, birth, sex, 5000 + k as u64).to_string()),
+                &format!("{} {}", given[k % 5], family[k % 4]),
+                Some(birth),
+                Some(sex),
+            )
+        });
+    }
+    let truth = (rows.len() - present) as f64 / rows.len() as f64;
+    let report = linker.train(&rows);
+    let absent = report.absent.expect("estimated");
+    assert_eq!(linker.params().absent, Some(absent));
+    assert!(
+        (absent - truth).abs() < 0.03,
+        "absent {absent}, truth {truth}"
+    );
+    let [m, u] = linker.params().kk;
+    assert!(m > 0.95 && u > 0.0 && u < 0.01, "kk m {m} u {u}");
+    // Too few rows to learn from, or rows without names: no estimate, and "nobody" keeps
+    // odds of one.
+    let mut small = Linker::new(&w.index, LinkConfig::default());
+    assert_eq!(small.train(&rows[..50]).absent, None);
+    let bare: Vec<Query> = rows
+        .iter()
+        .map(|q| Query {
+            name: String::new(),
+            ..q.clone()
+        })
+        .collect();
+    let mut bare_linker = Linker::new(&w.index, LinkConfig::default());
+    assert_eq!(bare_linker.train(&bare).absent, None);
 }

@@ -159,6 +159,7 @@ impl Federated {
                     "nama": q.name,
                     "tgl_lahir": q.birth_date,
                     "kode_wilayah": q.region.map(|r| format!("{r:010}")),
+                    "no_kk": q.kk.map(|k| format!("{k:016}")),
                     "jenis_kelamin": q.sex.map(|s| match s {
                         sinergi_model::Sex::L => "L",
                         sinergi_model::Sex::P => "P",

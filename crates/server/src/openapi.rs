@@ -70,7 +70,8 @@ fn query_schema(kind: Option<Kind>) -> Value {
             "nama": {"type": "string"}, "tgl_lahir": {"type": "string", "description": "YYYY-MM-DD"},
             "jenis_kelamin": {"type": "string", "enum": ["L", "P"]},
             "tempat_lahir": {"type": "string", "description": "accepted; not used by the linkage model"},
-            "kode_wilayah": {"type": "string", "description": "village code the row states"}}),
+            "kode_wilayah": {"type": "string", "description": "village code the row states"},
+            "no_kk": {"type": "string", "description": "the family card number (KK) the row states, 16 digits"}}),
         _ => json!({}),
     };
     if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {

@@ -65,6 +65,9 @@ pub struct SearchQuery {
     /// The village code the row states.
     #[serde(default)]
     pub kode_wilayah: Option<String>,
+    /// The family card number (KK) the row states.
+    #[serde(default)]
+    pub no_kk: Option<String>,
     /// `bukti`: show each candidate's evidence (must be granted).
     #[serde(default)]
     pub fields: Vec<String>,
@@ -106,6 +109,7 @@ impl SearchQuery {
                 .as_deref()
                 .and_then(sinergi_engine::registries::region_number),
             sex: self.jenis_kelamin.as_deref().and_then(sex),
+            kk: self.no_kk.as_deref().and_then(crate::index::nik_key),
         }
     }
 }
