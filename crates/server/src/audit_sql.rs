@@ -55,11 +55,24 @@ pub enum Db {
 const ENTRY_COLS: &str = "seq, at_us, node, request_id, client, service, purpose, pks_id, \
     user_id, issue, decision, clause, subject_hash, status, latency_us, request_hash, prev_hash, hash";
 
+/// Log entries the subject index takes per step (`Db::index_subjects`): the writer indexes
+/// when this many wait, or when it has been idle for [`SUBJECT_IDLE`].
+pub const SUBJECT_BATCH: u64 = 32_768;
+/// Idle time after which the writer indexes whatever waits.
+pub const SUBJECT_IDLE: Duration = Duration::from_secs(1);
+
 /// The audit schema. `hash` carries no UNIQUE index (it did until the batch work): no query
 /// looks entries up by hash, the `seq` primary key already turns a second writer into a failed
 /// transaction rather than a fork, and `audit verify` recomputes every hash and link. A
 /// unique index on 32 random bytes was the costliest of the entry's B-trees to maintain
 /// (every insert lands on a random page). Databases created before keep their index.
+///
+/// Nor does it carry the subject index any more (`audit_entry_subject`, until issue 10's
+/// profile): its key is a keyed hash, so each of a 2,048-line batch's entries dirtied a page of
+/// its own and every commit rewrote most of the index (at 400,000 entries, 137 ms instead of 60
+/// ms per 2,048-entry commit: docs/BENCHMARKS.md, "One engine"). `audit_subject` takes the same pairs in sorted batches of up to
+/// [`SUBJECT_BATCH`] instead, off the path of the answer; a database that still has the old
+/// index is indexed at once and loses it on open (`Db::migrate`).
 fn schema(pg: bool) -> Vec<String> {
     let blob = if pg { "BYTEA" } else { "BLOB" };
     let mut v = vec![
@@ -71,9 +84,17 @@ fn schema(pg: bool) -> Vec<String> {
   subject_hash {blob}, status SMALLINT NOT NULL, latency_us BIGINT NOT NULL,
   request_hash {blob} NOT NULL, prev_hash {blob} NOT NULL, hash {blob} NOT NULL)"
         ),
-        "CREATE INDEX IF NOT EXISTS audit_entry_subject ON audit_entry (subject_hash, seq) \
-         WHERE subject_hash IS NOT NULL"
+        // "Who looked at NIK X": entry seqs by subject, filled behind the log in sorted
+        // batches (`Db::index_subjects`), not per append. The entries after the mark are
+        // found by scanning the log's tail (`Db::by_subject`).
+        format!(
+            "CREATE TABLE IF NOT EXISTS audit_subject (subject_hash {blob} NOT NULL,
+  seq BIGINT NOT NULL, PRIMARY KEY (subject_hash, seq)){}",
+            if pg { "" } else { " WITHOUT ROWID" }
+        ),
+        "CREATE TABLE IF NOT EXISTS audit_subject_mark (id SMALLINT PRIMARY KEY, seq BIGINT NOT NULL)"
             .into(),
+        "INSERT INTO audit_subject_mark (id, seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING".into(),
         "CREATE INDEX IF NOT EXISTS audit_entry_client_at ON audit_entry (client, at_us)".into(),
         "CREATE INDEX IF NOT EXISTS audit_entry_pks_at ON audit_entry (pks_id, at_us)".into(),
         format!(
@@ -233,6 +254,18 @@ impl Db {
                     sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
+                let (old,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' \
+                     AND name = 'audit_entry_subject'",
+                )
+                .fetch_one(p)
+                .await?;
+                if old > 0 {
+                    self.index_subjects(u64::MAX).await?;
+                    sqlx::query("DROP INDEX IF EXISTS audit_entry_subject")
+                        .execute(p)
+                        .await?;
+                }
             }
             Db::Pg(p) => {
                 let mut tx = p.begin().await?;
@@ -243,9 +276,81 @@ impl Db {
                     sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
+                let (old,): (bool,) =
+                    sqlx::query_as("SELECT to_regclass('audit_entry_subject') IS NOT NULL")
+                        .fetch_one(p)
+                        .await?;
+                if old {
+                    self.index_subjects(u64::MAX).await?;
+                    sqlx::query("DROP INDEX IF EXISTS audit_entry_subject")
+                        .execute(p)
+                        .await?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// The subject mark: every entry up to it is in `audit_subject`.
+    pub async fn subject_mark(&self) -> Result<u64, AuditDbError> {
+        let sql = "SELECT seq FROM audit_subject_mark WHERE id = 1";
+        let (mark,): (i64,) = match self {
+            Db::Sqlite(p) => sqlx::query_as(sql).fetch_one(p).await?,
+            Db::Pg(p) => sqlx::query_as(sql).fetch_one(p).await?,
+        };
+        Ok(mark as u64)
+    }
+
+    /// Indexes by subject the entries after the subject mark, at most `max` of them, in one
+    /// transaction, in key order (each index page written once per step, not once per entry);
+    /// returns the new mark (every entry up to it is in `audit_subject`). A log that ends
+    /// before the mark (cut behind the node's back) takes the mark back to its end.
+    pub async fn index_subjects(&self, max: u64) -> Result<u64, AuditDbError> {
+        let mark_sql = "SELECT seq FROM audit_subject_mark WHERE id = 1";
+        let head_sql = "SELECT COALESCE(MAX(seq), 0) FROM audit_entry";
+        let stale = self.sql("DELETE FROM audit_subject WHERE seq > $1");
+        let insert = self.sql(
+            "INSERT INTO audit_subject (subject_hash, seq) SELECT subject_hash, seq \
+             FROM audit_entry WHERE seq > $1 AND seq <= $2 AND subject_hash IS NOT NULL \
+             ORDER BY subject_hash, seq",
+        );
+        let set = self.sql("UPDATE audit_subject_mark SET seq = $1 WHERE id = 1");
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        macro_rules! run {
+            ($p:expr) => {{
+                let mut tx = $p.begin().await?;
+                let (mark,): (i64,) = sqlx::query_as(mark_sql).fetch_one(&mut *tx).await?;
+                let (head,): (i64,) = sqlx::query_as(head_sql).fetch_one(&mut *tx).await?;
+                if head == mark {
+                    return Ok(mark as u64);
+                }
+                let upto = if head < mark {
+                    sqlx::query(AssertSqlSafe(stale))
+                        .bind(head)
+                        .execute(&mut *tx)
+                        .await?;
+                    head
+                } else {
+                    let upto = head.min(mark.saturating_add(max));
+                    sqlx::query(AssertSqlSafe(insert))
+                        .bind(mark)
+                        .bind(upto)
+                        .execute(&mut *tx)
+                        .await?;
+                    upto
+                };
+                sqlx::query(AssertSqlSafe(set))
+                    .bind(upto)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(upto as u64)
+            }};
+        }
+        match self {
+            Db::Sqlite(p) => run!(p),
+            Db::Pg(p) => run!(p),
+        }
     }
 
     pub async fn close(&self) {
@@ -558,8 +663,13 @@ impl Db {
     }
 
     pub async fn by_subject(&self, subject: &HashValue) -> Result<Vec<AuditEntry>, AuditDbError> {
+        // The indexed entries, then the log's tail after the mark (one statement: one
+        // snapshot, so an index step between the two halves cannot show an entry twice).
         let sql = self.sql(&format!(
-            "SELECT {ENTRY_COLS} FROM audit_entry WHERE subject_hash = $1 ORDER BY seq"
+            "SELECT {ENTRY_COLS} FROM audit_entry WHERE subject_hash = $1 \
+             AND seq IN (SELECT seq FROM audit_subject WHERE subject_hash = $1) \
+             UNION ALL SELECT {ENTRY_COLS} FROM audit_entry WHERE subject_hash = $1 \
+             AND seq > (SELECT seq FROM audit_subject_mark WHERE id = 1) ORDER BY seq"
         ));
         match self {
             Db::Sqlite(p) => sqlx::query(AssertSqlSafe(sql))
@@ -874,6 +984,15 @@ impl SqlAuditStore {
 
     pub(crate) fn close(&self) {
         self.rt.block_on(self.db.close());
+    }
+
+    /// One step of the subject index ([`Db::index_subjects`]); the new mark.
+    fn index_subjects(&self, max: u64) -> Result<u64, AuditDbError> {
+        self.rt.block_on(self.db.index_subjects(max))
+    }
+
+    fn subject_mark(&self) -> Result<u64, AuditDbError> {
+        self.rt.block_on(self.db.subject_mark())
     }
 }
 
@@ -1200,15 +1319,35 @@ fn writer_loop(mut log: AuditLog<SqlAuditStore>, rx: mpsc::Receiver<Msg>, cfg: &
             }
         }
     };
+    // The subject index follows the log in sorted steps: when SUBJECT_BATCH entries wait, or
+    // when the writer has been idle for SUBJECT_IDLE (a failed step is tried again later;
+    // `by_subject` finds the entries after the mark in the log itself meanwhile).
+    let mut mark = log.store().subject_mark().unwrap_or(0);
+    let index_step = |log: &AuditLog<SqlAuditStore>, mark: &mut u64| match log
+        .store()
+        .index_subjects(SUBJECT_BATCH)
+    {
+        Ok(m) => *mark = m,
+        Err(e) => tracing::warn!(error = %e, "audit subject index step failed"),
+    };
     loop {
-        let wait = period
+        let backlog = log.head().seq.saturating_sub(mark);
+        let mut wait = period
             .saturating_sub(cps.last_at.elapsed())
             .max(Duration::from_millis(10));
+        if backlog > 0 {
+            wait = wait.min(SUBJECT_IDLE);
+        }
         let first = match rx.recv_timeout(wait) {
             Ok(m) => m,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                checkpoint_head(&mut log, &mut cps);
-                cps.last_at = Instant::now();
+                if backlog > 0 {
+                    index_step(&log, &mut mark);
+                }
+                if cps.last_at.elapsed() >= period {
+                    checkpoint_head(&mut log, &mut cps);
+                    cps.last_at = Instant::now();
+                }
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -1235,6 +1374,9 @@ fn writer_loop(mut log: AuditLog<SqlAuditStore>, rx: mpsc::Receiver<Msg>, cfg: &
             }
         }
         write(&mut log, &mut cps, records, replay, waiters);
+        if log.head().seq.saturating_sub(mark) >= SUBJECT_BATCH {
+            index_step(&log, &mut mark);
+        }
         if !asked.is_empty() {
             let reply = cps.head(&mut log).map(|()| cps.last.clone());
             for tx in asked {

@@ -12,7 +12,7 @@ use sqlx::postgres::PgPoolOptions;
 const NODE: &str = "pg-uji";
 
 /// A fresh schema and a URL that uses it; `None` (after printing why) without PostgreSQL.
-async fn schema(test: &str) -> Option<(String, String, sqlx::PgPool)> {
+pub(crate) async fn schema(test: &str) -> Option<(String, String, sqlx::PgPool)> {
     let Ok(base) = std::env::var("SINERGI_TEST_POSTGRES_URL") else {
         eprintln!("{test}: skipped (SINERGI_TEST_POSTGRES_URL is not set)");
         return None;
@@ -36,7 +36,7 @@ async fn schema(test: &str) -> Option<(String, String, sqlx::PgPool)> {
     Some((name, url, admin))
 }
 
-async fn drop_schema(name: &str, admin: &sqlx::PgPool) {
+pub(crate) async fn drop_schema(name: &str, admin: &sqlx::PgPool) {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS {name} CASCADE"
     )))
@@ -46,15 +46,15 @@ async fn drop_schema(name: &str, admin: &sqlx::PgPool) {
     admin.close().await;
 }
 
-fn secret() -> NodeSecret {
+pub(crate) fn secret() -> NodeSecret {
     NodeSecret::from_bytes([5; 32])
 }
 
-fn node_key() -> SigningKey {
+pub(crate) fn node_key() -> SigningKey {
     SigningKey::from_bytes(&[42; 32])
 }
 
-fn record(i: u64, nik: &str) -> AuditRecord {
+pub(crate) fn record(i: u64, nik: &str) -> AuditRecord {
     AuditRecord {
         at: Timestamp(1_750_000_000_000_000 + i as i64),
         node: NODE.into(),
@@ -74,12 +74,12 @@ fn record(i: u64, nik: &str) -> AuditRecord {
     }
 }
 
-fn nik(i: u64) -> String {
+pub(crate) fn nik(i: u64) -> String {
     format!("3301010101{:06}", i % 50)
 }
 
 /// Starts the writer on `url` (a blocking call: off the test's runtime).
-async fn writer(url: &str, every: u64) -> (AuditWriter, std::thread::JoinHandle<()>) {
+pub(crate) async fn writer(url: &str, every: u64) -> (AuditWriter, std::thread::JoinHandle<()>) {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         AuditWriter::start(WriterConfig {
@@ -96,7 +96,7 @@ async fn writer(url: &str, every: u64) -> (AuditWriter, std::thread::JoinHandle<
     .expect("audit writer starts on PostgreSQL")
 }
 
-async fn stop(w: AuditWriter, t: std::thread::JoinHandle<()>) {
+pub(crate) async fn stop(w: AuditWriter, t: std::thread::JoinHandle<()>) {
     w.shutdown();
     tokio::task::spawn_blocking(move || t.join().unwrap())
         .await
