@@ -87,14 +87,74 @@ pub async fn call(
 /// returns the answer lines of a 2xx response, in order. A provider answers one line per line
 /// asked; an answer with more lines than asked is not believed. It may have fewer (its audit
 /// failed mid-way and it stopped): the caller treats the missing lines as not asked.
-pub async fn call_batch(
+pub async fn call_batch<L: serde::Serialize>(
     st: &AppState,
     from: &ClientId,
     service_code: &str,
     query: &str,
-    lines: &[serde_json::Value],
+    lines: &[L],
     meta: &CallMeta<'_>,
 ) -> Result<Vec<serde_json::Value>, CallError> {
+    let answer = send_batch(st, from, service_code, query, lines, meta).await?;
+    let mut out = Vec::with_capacity(lines.len());
+    for l in answer_lines(&answer) {
+        out.push(serde_json::from_slice(l).map_err(|e| CallError::BadAnswer(e.to_string()))?);
+    }
+    believed(out, lines.len())
+}
+
+/// [`call_batch`], each answer line read straight into `T` (no JSON tree in between): `None`
+/// for a line that is JSON but not a `T`; an answer line that is not JSON fails the call, as
+/// in [`call_batch`].
+pub async fn call_batch_as<L: serde::Serialize, T: serde::de::DeserializeOwned>(
+    st: &AppState,
+    from: &ClientId,
+    service_code: &str,
+    query: &str,
+    lines: &[L],
+    meta: &CallMeta<'_>,
+) -> Result<Vec<Option<T>>, CallError> {
+    let answer = send_batch(st, from, service_code, query, lines, meta).await?;
+    let mut out = Vec::with_capacity(lines.len());
+    for l in answer_lines(&answer) {
+        out.push(match serde_json::from_slice::<T>(l) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                serde_json::from_slice::<serde::de::IgnoredAny>(l)
+                    .map_err(|_| CallError::BadAnswer(e.to_string()))?;
+                None
+            }
+        });
+    }
+    believed(out, lines.len())
+}
+
+/// The non-blank lines of an NDJSON answer.
+fn answer_lines(answer: &[u8]) -> impl Iterator<Item = &[u8]> {
+    answer
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+}
+
+fn believed<T>(out: Vec<T>, asked: usize) -> Result<Vec<T>, CallError> {
+    if out.len() > asked {
+        return Err(CallError::BadAnswer(format!(
+            "{} lines answered for {asked} asked",
+            out.len(),
+        )));
+    }
+    Ok(out)
+}
+
+/// Sends a batch call; the body of its 2xx answer.
+async fn send_batch<L: serde::Serialize>(
+    st: &AppState,
+    from: &ClientId,
+    service_code: &str,
+    query: &str,
+    lines: &[L],
+    meta: &CallMeta<'_>,
+) -> Result<Bytes, CallError> {
     let (hosted, url) = resolve(st, from, service_code)?;
     let url = if query.is_empty() {
         url
@@ -120,21 +180,7 @@ pub async fn call_batch(
     if !(200..300).contains(&status) {
         return Err(refused(status, &answer));
     }
-    let mut out = Vec::with_capacity(lines.len());
-    for l in answer.split(|b| *b == b'\n') {
-        if l.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        out.push(serde_json::from_slice(l).map_err(|e| CallError::BadAnswer(e.to_string()))?);
-    }
-    if out.len() > lines.len() {
-        return Err(CallError::BadAnswer(format!(
-            "{} lines answered for {} asked",
-            out.len(),
-            lines.len()
-        )));
-    }
-    Ok(out)
+    Ok(answer)
 }
 
 /// The hosted member that calls, and the URL of the node providing `service_code`.

@@ -19,8 +19,11 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::response::Response;
-use serde_json::{Value, json};
-use sinergi_engine::answers::{PopulationQuestion, RegistryAnswers, RegistryQuestion};
+use serde::Serialize;
+use serde_json::json;
+use sinergi_engine::answers::{
+    PopulationAnswer, PopulationQuestion, RegistryAnswers, RegistryQuestion,
+};
 use sinergi_engine::embedded::Embedded;
 use sinergi_exchange::{AuditRecord, ClientId, ServiceId};
 
@@ -67,31 +70,77 @@ fn answer_chunk(
     kind: Kind,
     chunk: Vec<Line>,
 ) -> (Vec<u8>, Vec<AuditRecord>) {
+    use rayon::prelude::*;
     let ix = st.index();
     let lang = if ctx.en { "en" } else { "id" };
-    let mut out = Vec::with_capacity(chunk.len() * 256);
-    let mut recs = Vec::with_capacity(chunk.len());
-    for Line { baris, bytes } in &chunk {
-        let (mut v, o) = match answer_line(st, &ix, reg, grant, kind, bytes) {
-            Ok(x) => x,
-            Err(Refused::Line(code, o)) => (
-                json!({"code": code.code(), "message": code.message(lang)}),
-                o,
-            ),
-            Err(Refused::Invalid) => {
-                let code = ServerCode::RequestInvalid;
-                (
-                    json!({"code": code.code(), "message": code.message(ctx.en)}),
-                    Outcome::refused(code.into(), "body"),
-                )
-            }
-        };
-        v["baris"] = json!(baris);
-        serde_json::to_writer(&mut out, &v).ok();
-        out.push(b'\n');
+    // Each line answered and written out on its own (in parallel), then joined in order.
+    let answers: Vec<(Vec<u8>, Outcome)> = chunk
+        .par_iter()
+        .map(|Line { baris, bytes }| {
+            let mut out = Vec::with_capacity(256);
+            let o = match answer_line(st, &ix, reg, grant, kind, bytes) {
+                Ok((Answer::Population(a), o)) => {
+                    let line = PopulationLine {
+                        ditemukan: a.is_some(),
+                        jawaban: a.as_ref(),
+                        baris: *baris,
+                    };
+                    serde_json::to_writer(&mut out, &line).ok();
+                    o
+                }
+                Ok((Answer::Registry(a), o)) => {
+                    let line = RegistryLine {
+                        jawaban: &a,
+                        baris: *baris,
+                    };
+                    serde_json::to_writer(&mut out, &line).ok();
+                    o
+                }
+                Err(Refused::Line(code, o)) => {
+                    let v = json!({"code": code.code(), "message": code.message(lang), "baris": baris});
+                    serde_json::to_writer(&mut out, &v).ok();
+                    o
+                }
+                Err(Refused::Invalid) => {
+                    let code = ServerCode::RequestInvalid;
+                    let v = json!({"code": code.code(), "message": code.message(ctx.en), "baris": baris});
+                    serde_json::to_writer(&mut out, &v).ok();
+                    Outcome::refused(code.into(), "body")
+                }
+            };
+            out.push(b'\n');
+            (out, o)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(answers.iter().map(|(l, _)| l.len()).sum());
+    let mut recs = Vec::with_capacity(answers.len());
+    for (line, o) in answers {
+        out.extend_from_slice(&line);
         recs.push(record(st, ctx, &o));
     }
     (out, recs)
+}
+
+/// `fakta-penduduk-batch`'s answer line.
+#[derive(Serialize)]
+struct PopulationLine<'a> {
+    ditemukan: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jawaban: Option<&'a PopulationAnswer>,
+    baris: u64,
+}
+
+/// The other `fakta-*-batch` services' answer line.
+#[derive(Serialize)]
+struct RegistryLine<'a> {
+    jawaban: &'a RegistryAnswers,
+    baris: u64,
+}
+
+/// What a line is answered.
+enum Answer {
+    Population(Option<PopulationAnswer>),
+    Registry(Box<RegistryAnswers>),
 }
 
 /// Why a line is not answered.
@@ -109,25 +158,21 @@ fn answer_line(
     grant: &BatchGrant,
     kind: Kind,
     bytes: &[u8],
-) -> Result<(Value, Outcome), Refused> {
+) -> Result<(Answer, Outcome), Refused> {
     let invalid = || Refused::Invalid;
     if kind == Kind::FaktaPenduduk {
         let q: PopulationQuestion = crate::services::json_object(bytes).ok_or_else(invalid)?;
         let o = grant
             .line(st, ix, &format!("{:016}", q.nik))
             .map_err(|(c, o)| Refused::Line(c, o))?;
-        let v = match reg.population_one(&q) {
-            Some(a) => json!({"ditemukan": true, "jawaban": a}),
-            None => json!({"ditemukan": false}),
-        };
-        return Ok((v, o));
+        return Ok((Answer::Population(reg.population_one(&q)), o));
     }
     let q: RegistryQuestion = crate::services::json_object(bytes).ok_or_else(invalid)?;
     let o = grant
         .line(st, ix, &format!("{:016}", q.nik))
         .map_err(|(c, o)| Refused::Line(c, o))?;
     let a = reg.registries_one(&q);
-    Ok((json!({"jawaban": part(kind, a)}), o))
+    Ok((Answer::Registry(Box::new(part(kind, a))), o))
 }
 
 /// Only the asked registry's part of the answers.

@@ -15,7 +15,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sinergi_engine::answers::{
     Answerer, IdentityAnswer, IdentityQuestion, PopulationAnswer, PopulationQuestion,
     RegistryAnswers, RegistryQuestion, Unasked,
@@ -24,7 +24,7 @@ use sinergi_exchange::ClientId;
 use sinergi_model::standard::Table;
 use sinergi_rules::{NikStatus, Source};
 
-use crate::client::{CallError, CallMeta, call_batch};
+use crate::client::{CallError, CallMeta, call_batch_as};
 use crate::services::Kind;
 use crate::state::AppState;
 
@@ -76,6 +76,46 @@ const REGISTRIES: [(Table, Kind, &str); 4] = [
     (Table::Employment, Kind::FaktaAsn, "fakta-asn-batch"),
     (Table::Wage, Kind::FaktaUpah, "fakta-upah-batch"),
 ];
+
+/// A line of `pencarian-identitas-batch` as this node asks it.
+#[derive(Serialize)]
+struct IdentityLine<'a> {
+    nik: &'a str,
+    nik_terbaca: String,
+    nama: &'a str,
+    tgl_lahir: &'a Option<String>,
+    kode_wilayah: Option<String>,
+    no_kk: Option<String>,
+    jenis_kelamin: Option<&'static str>,
+}
+
+/// What this node reads of a `pencarian-identitas-batch` answer line (the candidates are for
+/// people; validation takes the identity answer).
+#[derive(Deserialize)]
+struct IdentityReply {
+    #[serde(default)]
+    identitas: Option<IdentityAnswer>,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// A `fakta-penduduk-batch` answer line.
+#[derive(Deserialize)]
+struct PopulationReply {
+    #[serde(default)]
+    ditemukan: bool,
+    #[serde(default)]
+    jawaban: Option<PopulationAnswer>,
+}
+
+/// A `fakta-*-batch` answer line of the other registries: the answer, or the refusal's code.
+#[derive(Deserialize)]
+struct RegistryReply {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    jawaban: Option<RegistryAnswers>,
+}
 
 fn why(service: &str, e: &CallError) -> Unasked {
     match e {
@@ -140,38 +180,46 @@ impl Federated {
         }
     }
 
-    fn ask(&self, service: &str, query: &str, lines: &[Value]) -> Result<Vec<Value>, CallError> {
+    fn ask<L: Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        service: &str,
+        query: &str,
+        lines: &[L],
+    ) -> Result<Vec<Option<T>>, CallError> {
         if lines.is_empty() {
             return Ok(Vec::new());
         }
         let meta = self.meta();
-        self.rt
-            .block_on(call_batch(&self.st, &self.me, service, query, lines, &meta))
+        self.rt.block_on(call_batch_as(
+            &self.st, &self.me, service, query, lines, &meta,
+        ))
     }
 
-    fn identity_lines(questions: &[IdentityQuestion]) -> Vec<Value> {
+    fn identity_lines(questions: &[IdentityQuestion]) -> Vec<IdentityLine<'_>> {
         questions
             .iter()
-            .map(|q| {
-                json!({
-                    "nik": q.nik_raw,
-                    "nik_terbaca": q.nik.map(|n| format!("{n:016}")).unwrap_or_default(),
-                    "nama": q.name,
-                    "tgl_lahir": q.birth_date,
-                    "kode_wilayah": q.region.map(|r| format!("{r:010}")),
-                    "no_kk": q.kk.map(|k| format!("{k:016}")),
-                    "jenis_kelamin": q.sex.map(|s| match s {
-                        sinergi_model::Sex::L => "L",
-                        sinergi_model::Sex::P => "P",
-                    }),
-                })
+            .map(|q| IdentityLine {
+                nik: &q.nik_raw,
+                nik_terbaca: q.nik.map(|n| format!("{n:016}")).unwrap_or_default(),
+                nama: &q.name,
+                tgl_lahir: &q.birth_date,
+                kode_wilayah: q.region.map(|r| format!("{r:010}")),
+                no_kk: q.kk.map(|k| format!("{k:016}")),
+                jenis_kelamin: q.sex.map(|s| match s {
+                    sinergi_model::Sex::L => "L",
+                    sinergi_model::Sex::P => "P",
+                }),
             })
             .collect()
     }
 
     /// The identity answers of a batch's lines; a line without one (refused, or missing) is
     /// "not checked".
-    fn identities(&self, n: usize, got: Result<Vec<Value>, CallError>) -> Vec<IdentityAnswer> {
+    fn identities(
+        &self,
+        n: usize,
+        got: Result<Vec<Option<IdentityReply>>, CallError>,
+    ) -> Vec<IdentityAnswer> {
         let unknown = || IdentityAnswer {
             nik_status: NikStatus::NotChecked,
             person: None,
@@ -187,26 +235,25 @@ impl Federated {
                     .unwrap_or_else(|e| e.into_inner()) = Some(why(IDENTITY, &e));
                 (0..n).map(|_| unknown()).collect()
             }
-            Ok(lines) => (0..n)
-                .map(|i| {
-                    lines
-                        .get(i)
-                        .and_then(|l| l.get("identitas"))
-                        .and_then(|v| serde_json::from_value(v.clone()).ok())
-                        .unwrap_or_else(unknown)
-                })
-                .collect(),
+            Ok(mut lines) => {
+                lines.resize_with(n, || None);
+                lines
+                    .into_iter()
+                    .map(|l| l.and_then(|l| l.identitas).unwrap_or_else(unknown))
+                    .collect()
+            }
         }
     }
 }
 
 impl Answerer for Federated {
     fn train(&mut self, sample: &[IdentityQuestion]) {
-        let got = self.ask(IDENTITY, "latih=true", &Self::identity_lines(sample));
+        let got =
+            self.ask::<_, IdentityReply>(IDENTITY, "latih=true", &Self::identity_lines(sample));
         self.model = got.as_ref().ok().and_then(|lines| {
             lines
                 .iter()
-                .find_map(|l| l.get("model").and_then(Value::as_str).map(str::to_owned))
+                .find_map(|l| l.as_ref().and_then(|l| l.model.clone()))
         });
         let answers = self.identities(sample.len(), got);
         *self.trained.lock().unwrap_or_else(|e| e.into_inner()) = Some((sample.to_vec(), answers));
@@ -231,11 +278,7 @@ impl Answerer for Federated {
     }
 
     fn population(&self, questions: &[PopulationQuestion]) -> Vec<Option<PopulationAnswer>> {
-        let lines: Vec<Value> = questions
-            .iter()
-            .map(|q| serde_json::to_value(q).unwrap_or(Value::Null))
-            .collect();
-        match self.ask("fakta-penduduk-batch", "", &lines) {
+        match self.ask::<_, PopulationReply>("fakta-penduduk-batch", "", questions) {
             Err(e) => {
                 *self
                     .identity_failed
@@ -243,31 +286,25 @@ impl Answerer for Federated {
                     .unwrap_or_else(|e| e.into_inner()) = Some(why("fakta-penduduk-batch", &e));
                 vec![None; questions.len()]
             }
-            Ok(got) => (0..questions.len())
-                .map(|i| {
-                    got.get(i)
-                        .filter(|l| l.get("ditemukan").and_then(Value::as_bool) == Some(true))
-                        .and_then(|l| l.get("jawaban"))
-                        .and_then(|v| serde_json::from_value(v.clone()).ok())
-                })
-                .collect(),
+            Ok(mut got) => {
+                got.resize_with(questions.len(), || None);
+                got.into_iter()
+                    .map(|l| l.filter(|l| l.ditemukan).and_then(|l| l.jawaban))
+                    .collect()
+            }
         }
     }
 
     fn registries(&self, questions: &[RegistryQuestion]) -> Vec<RegistryAnswers> {
-        let lines: Vec<Value> = questions
-            .iter()
-            .map(|q| serde_json::to_value(q).unwrap_or(Value::Null))
-            .collect();
         let meta = self.meta();
         let (st, me) = (&self.st, &self.me);
         let ask = |service: &'static str| {
-            let (lines, meta) = (&lines, &meta);
+            let meta = &meta;
             async move {
-                if lines.is_empty() {
+                if questions.is_empty() {
                     return Ok(Vec::new());
                 }
-                call_batch(st, me, service, "", lines, meta).await
+                call_batch_as::<_, RegistryReply>(st, me, service, "", questions, meta).await
             }
         };
         let (a, b, c, d) = self.rt.block_on(async {
@@ -280,28 +317,23 @@ impl Answerer for Federated {
         });
         let mut out = vec![RegistryAnswers::default(); questions.len()];
         for ((table, kind, service), got) in REGISTRIES.iter().zip([a, b, c, d]) {
-            for (i, answers) in out.iter_mut().enumerate() {
-                let line = match &got {
+            let mut got = got.map(|lines| lines.into_iter());
+            for answers in out.iter_mut() {
+                let line = match &mut got {
                     Err(e) => Err(why(service, e)),
-                    Ok(lines) => match lines.get(i) {
+                    Ok(lines) => match lines.next() {
                         None => Err(why(service, &CallError::BadAnswer("no answer".into()))),
-                        Some(l) => match l.get("code").and_then(Value::as_str) {
-                            Some(code) => Err(why(
-                                service,
-                                &CallError::Refused {
-                                    status: 403,
-                                    code: code.to_string(),
-                                },
-                            )),
-                            None => l
-                                .get("jawaban")
-                                .and_then(|v| {
-                                    serde_json::from_value::<RegistryAnswers>(v.clone()).ok()
-                                })
-                                .ok_or_else(|| {
-                                    why(service, &CallError::BadAnswer("not an answer".into()))
-                                }),
-                        },
+                        Some(None)
+                        | Some(Some(RegistryReply {
+                            code: None,
+                            jawaban: None,
+                        })) => Err(why(service, &CallError::BadAnswer("not an answer".into()))),
+                        Some(Some(RegistryReply {
+                            code: Some(code), ..
+                        })) => Err(why(service, &CallError::Refused { status: 403, code })),
+                        Some(Some(RegistryReply {
+                            jawaban: Some(p), ..
+                        })) => Ok(p),
                     },
                 };
                 match line {
