@@ -173,6 +173,11 @@ pub trait Answerer: Send + Sync {
     fn train(&mut self, sample: &[IdentityQuestion]);
     /// Stage 1.
     fn identify(&self, questions: &[IdentityQuestion]) -> Vec<IdentityAnswer>;
+    /// A hint: these identity questions will be asked next (the next block of the list). An
+    /// answerer that asks another node may start asking now, so that the answers are there
+    /// when [`Answerer::identify`] asks the same questions; one that answers at once ignores
+    /// it. Asking different questions, or never asking, leaves the answers unused.
+    fn prepare(&self, _questions: &[IdentityQuestion]) {}
     /// Stage 2; `None` when the population registry holds no such person.
     fn population(&self, questions: &[PopulationQuestion]) -> Vec<Option<PopulationAnswer>>;
     /// Stage 3.

@@ -217,6 +217,13 @@ impl Validator {
         self.answerer.train(&qs);
     }
 
+    /// Tells the answerer which rows [`Validator::judge_block`] or
+    /// [`Validator::validate_block`] will be given next (see [`Answerer::prepare`]).
+    pub fn prepare(&self, rows: &[RosterRow]) {
+        let qs: Vec<IdentityQuestion> = rows.iter().map(IdentityQuestion::of).collect();
+        self.answerer.prepare(&qs);
+    }
+
     /// Validates one row on its own (no duplicate detection: that needs the list).
     pub fn validate_one(&self, program: &Program, row: &RosterRow) -> VerdictRow {
         let mut seen = None;

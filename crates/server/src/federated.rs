@@ -49,6 +49,25 @@ pub struct Federated {
     trained: Mutex<Option<(Vec<IdentityQuestion>, Vec<IdentityAnswer>)>>,
     /// Why the identity stage could not be asked (the last failure).
     identity_failed: Mutex<Option<Unasked>>,
+    /// The identity call for the next block, asked ahead ([`Answerer::prepare`]).
+    ahead: Mutex<Option<Ahead>>,
+}
+
+type IdentityCall = tokio::task::JoinHandle<Result<Vec<Option<IdentityReply>>, CallError>>;
+
+/// An identity call asked ahead, and its questions.
+struct Ahead {
+    questions: Vec<IdentityQuestion>,
+    call: IdentityCall,
+}
+
+impl Drop for Federated {
+    fn drop(&mut self) {
+        // A block asked ahead that is never validated (the list stopped): stop asking.
+        if let Some(a) = self.ahead.get_mut().ok().and_then(Option::take) {
+            a.call.abort();
+        }
+    }
 }
 
 /// The batch service answering a registry table's facts.
@@ -79,11 +98,11 @@ const REGISTRIES: [(Table, Kind, &str); 4] = [
 
 /// A line of `pencarian-identitas-batch` as this node asks it.
 #[derive(Serialize)]
-struct IdentityLine<'a> {
-    nik: &'a str,
+struct IdentityLine {
+    nik: String,
     nik_terbaca: String,
-    nama: &'a str,
-    tgl_lahir: &'a Option<String>,
+    nama: String,
+    tgl_lahir: Option<String>,
     kode_wilayah: Option<String>,
     no_kk: Option<String>,
     jenis_kelamin: Option<&'static str>,
@@ -167,6 +186,15 @@ impl Federated {
             model: None,
             trained: Mutex::new(None),
             identity_failed: Mutex::new(None),
+            ahead: Mutex::new(None),
+        }
+    }
+
+    /// The identity call's query: the list's model, once learnt.
+    fn identity_query(&self) -> String {
+        match &self.model {
+            Some(m) => format!("model={m}"),
+            None => String::new(),
         }
     }
 
@@ -195,14 +223,14 @@ impl Federated {
         ))
     }
 
-    fn identity_lines(questions: &[IdentityQuestion]) -> Vec<IdentityLine<'_>> {
+    fn identity_lines(questions: &[IdentityQuestion]) -> Vec<IdentityLine> {
         questions
             .iter()
             .map(|q| IdentityLine {
-                nik: &q.nik_raw,
+                nik: q.nik_raw.clone(),
                 nik_terbaca: q.nik.map(|n| format!("{n:016}")).unwrap_or_default(),
-                nama: &q.name,
-                tgl_lahir: &q.birth_date,
+                nama: q.name.clone(),
+                tgl_lahir: q.birth_date.clone(),
                 kode_wilayah: q.region.map(|r| format!("{r:010}")),
                 no_kk: q.kk.map(|k| format!("{k:016}")),
                 jenis_kelamin: q.sex.map(|s| match s {
@@ -269,12 +297,57 @@ impl Answerer for Federated {
             debug_assert_eq!(q.len(), a.len());
             return a;
         }
-        let query = match &self.model {
-            Some(m) => format!("model={m}"),
-            None => String::new(),
-        };
-        let got = self.ask(IDENTITY, &query, &Self::identity_lines(questions));
+        let ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(a) = ahead {
+            if a.questions.as_slice() == questions {
+                let got = match self.rt.block_on(a.call) {
+                    Ok(got) => got,
+                    Err(e) => Err(CallError::Http(e.to_string())),
+                };
+                return self.identities(questions.len(), got);
+            }
+            a.call.abort();
+        }
+        let got = self.ask(
+            IDENTITY,
+            &self.identity_query(),
+            &Self::identity_lines(questions),
+        );
         self.identities(questions.len(), got)
+    }
+
+    fn prepare(&self, questions: &[IdentityQuestion]) {
+        if questions.is_empty() {
+            return;
+        }
+        let lines = Self::identity_lines(questions);
+        let (st, me, cx, query) = (
+            self.st.clone(),
+            self.me.clone(),
+            self.cx.clone(),
+            self.identity_query(),
+        );
+        let call = self.rt.spawn(async move {
+            let meta = CallMeta {
+                request_id: &cx.request_id,
+                user_id: &cx.user_id,
+                issue: &cx.issue,
+                purpose: &cx.purpose,
+                pks: None,
+            };
+            call_batch_as(&st, &me, IDENTITY, &query, &lines, &meta).await
+        });
+        let old = self
+            .ahead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(Ahead {
+                questions: questions.to_vec(),
+                call,
+            });
+        if let Some(old) = old {
+            old.call.abort();
+        }
     }
 
     fn population(&self, questions: &[PopulationQuestion]) -> Vec<Option<PopulationAnswer>> {

@@ -735,7 +735,7 @@ pub(crate) struct Line {
 }
 
 /// The non-blank lines of a batch body, numbered from 1 (blank lines counted).
-fn split_lines(body: &Bytes) -> Vec<Line> {
+pub(crate) fn split_lines(body: &Bytes) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut start = 0;
     let ends = body

@@ -35,7 +35,10 @@ use crate::state::AppState;
 /// The programme when the caller names none.
 const DEFAULT_PROGRAM: &str = "PBI_JK";
 /// List lines per chunk: one round of calls to the registries, one audit message, one flush.
-const LIST_CHUNK: usize = 2048;
+/// While a chunk is validated, Dukcapil is already asked who the next chunk's rows are
+/// ([`Validator::prepare`]). A programme's first chunk is also the sample its linkage model
+/// is learnt on (larger chunks change that sample, and with it borderline verdicts).
+pub const LIST_CHUNK: usize = 2048;
 
 /// The registries a verdict rests on, by their key in `sources`.
 const SOURCES: [(&str, &[Table]); 5] = [
@@ -345,6 +348,24 @@ struct List {
     period: String,
     region: Option<String>,
     running: BTreeMap<String, (Validator, Seen)>,
+    /// The list's lines, and how many of them earlier chunks took.
+    all: Vec<Line>,
+    pos: usize,
+    /// The next chunk's lines decided ahead (at `pos`), their identity asked ahead.
+    ahead: Option<(usize, Vec<Item>)>,
+}
+
+/// The rows each programme's validator is given, with their place in the chunk.
+fn by_program(items: &[Item]) -> BTreeMap<String, (Vec<usize>, Vec<RosterRow>)> {
+    let mut out: BTreeMap<String, (Vec<usize>, Vec<RosterRow>)> = BTreeMap::new();
+    for (i, it) in items.iter().enumerate() {
+        if let Item::Asked { program, row, .. } = it {
+            let e = out.entry(program.clone()).or_default();
+            e.0.push(i);
+            e.1.push((**row).clone());
+        }
+    }
+    out
 }
 
 /// One line of a chunk, decided.
@@ -401,39 +422,52 @@ impl List {
     /// The answer lines and audit records of a chunk; its rows go into the ledger.
     fn chunk(&mut self, ctx: &Ctx, chunk: Vec<Line>) -> (Vec<u8>, Vec<AuditRecord>) {
         let lang = if ctx.en { "en" } else { "id" };
-        let items: Vec<Item> = chunk.iter().map(|l| self.item(l, lang, ctx.en)).collect();
-        // Per programme, its rows in list order.
-        let mut by_program: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, it) in items.iter().enumerate() {
-            if let Item::Asked { program, .. } = it {
-                by_program.entry(program.clone()).or_default().push(i);
+        let at_pos = self.all.get(self.pos).map(|l| l.baris) == chunk.first().map(|l| l.baris);
+        let items: Vec<Item> = match self.ahead.take() {
+            Some((pos, items)) if at_pos && pos == self.pos && items.len() == chunk.len() => items,
+            _ => chunk.iter().map(|l| self.item(l, lang, ctx.en)).collect(),
+        };
+        self.pos = if at_pos {
+            self.pos + chunk.len()
+        } else {
+            usize::MAX
+        };
+        // Per programme, its rows in list order; a programme's first chunk learns its model.
+        let groups = by_program(&items);
+        for (program, (_, rows)) in &groups {
+            if !self.running.contains_key(program) && self.st.programs.contains_key(program) {
+                let mut v = validator(
+                    &self.st,
+                    &self.me,
+                    self.cx.clone(),
+                    self.ledger.clone(),
+                    self.rt.clone(),
+                );
+                v.train(rows);
+                self.running.insert(program.clone(), (v, Seen::new()));
+            }
+        }
+        // The next chunk: its lines decided now, Dukcapil asked who its rows are while this
+        // chunk's facts are gathered.
+        if let Some(next) = self.all.get(self.pos..) {
+            let next = &next[..next.len().min(LIST_CHUNK)];
+            if !next.is_empty() {
+                let items: Vec<Item> = next.iter().map(|l| self.item(l, lang, ctx.en)).collect();
+                for (program, (_, rows)) in by_program(&items) {
+                    if let Some((v, _)) = self.running.get(&program) {
+                        v.prepare(&rows);
+                    }
+                }
+                self.ahead = Some((self.pos, items));
             }
         }
         let mut judged: Vec<Option<Judged>> = (0..items.len()).map(|_| None).collect();
-        for (program, at) in by_program {
-            let rows: Vec<RosterRow> = at
-                .iter()
-                .filter_map(|i| match &items[*i] {
-                    Item::Asked { row, .. } => Some((**row).clone()),
-                    Item::Done(..) => None,
-                })
-                .collect();
+        for (program, (at, rows)) in groups {
             let Some(p) = self.st.programs.get(&program).cloned() else {
                 continue;
             };
-            let (v, seen) = match self.running.entry(program) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    let mut v = validator(
-                        &self.st,
-                        &self.me,
-                        self.cx.clone(),
-                        self.ledger.clone(),
-                        self.rt.clone(),
-                    );
-                    v.train(&rows);
-                    e.insert((v, Seen::new()))
-                }
+            let Some((v, seen)) = self.running.get_mut(&program) else {
+                continue;
             };
             for (i, j) in at.into_iter().zip(v.judge_block(&p, &rows, Some(seen))) {
                 judged[i] = Some(j);
@@ -539,6 +573,9 @@ pub(crate) async fn validate_batch(
             .unwrap_or_else(current_period),
         region: params.kode_wilayah,
         running: BTreeMap::new(),
+        all: crate::gateway::split_lines(&body),
+        pos: 0,
+        ahead: None,
     }));
     stream_lines(st, Arc::new(ctx), body, LIST_CHUNK, move |chunk, ctx| {
         let list = list.clone();

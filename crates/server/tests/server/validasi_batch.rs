@@ -862,7 +862,8 @@ async fn long_list_is_asked_in_chunks_and_keeps_duplicates_across_them() {
     let f = federation(DEFAULT).await;
     let a = json!({"nik": NIK_CILACAP}).to_string();
     let b = json!({"nik": NIK_SURABAYA}).to_string();
-    let n = 2100;
+    let chunk = sinergi_server::validasi::LIST_CHUNK;
+    let n = chunk + 52;
     let list: Vec<&str> = (0..n)
         .map(|i| if i % 2 == 0 { a.as_str() } else { b.as_str() })
         .collect();
@@ -875,22 +876,27 @@ async fn long_list_is_asked_in_chunks_and_keeps_duplicates_across_them() {
             .enumerate()
             .all(|(i, l)| l["baris"] == i as u64 + 1)
     );
-    // Two chunks (2,048 lines, then 52): two batch calls to each registry.
+    // Two chunks (LIST_CHUNK lines, then 52): two batch calls to each registry. Dukcapil is
+    // asked about the second chunk's rows while the first one's facts are gathered, once.
     let m = f.metrics(&f.dukcapil).await;
     assert_eq!(served(&m, "pencarian-identitas-batch"), 2, "{m}");
     let m = f.metrics(&f.bpjs).await;
     assert_eq!(served(&m, "fakta-kepesertaan-batch"), 2, "{m}");
     assert!(!codes(&lines[0]).contains(&"DUPLICATE_IN_LIST".to_string()));
     assert!(!codes(&lines[1]).contains(&"DUPLICATE_IN_LIST".to_string()));
-    // Line 2,050 (in the second chunk) repeats line 2's person.
-    let dup = lines[2049]["verdict"]["reasons"]
+    // The second chunk's second line repeats line 2's person, and is known dead as line 2 is.
+    let second = chunk + 1;
+    let dup = lines[second]["verdict"]["reasons"]
         .as_array()
         .unwrap()
         .iter()
         .find(|r| r["code"] == "DUPLICATE_IN_LIST")
-        .unwrap_or_else(|| panic!("{}", lines[2049]));
+        .unwrap_or_else(|| panic!("{}", lines[second]));
     assert_eq!(dup["detail"], "sama dengan baris 2");
-    assert!(codes(&lines[2049]).contains(&"DECEASED".to_string()));
+    assert!(codes(&lines[second]).contains(&"DECEASED".to_string()));
+    // Rows whose identity was asked ahead get what the same rows got in the first chunk.
+    assert_eq!(codes(&lines[chunk + 1]), codes(&lines[3]));
+    assert_eq!(codes(&lines[chunk]), codes(&lines[2]));
     f.stop().await;
 }
 
